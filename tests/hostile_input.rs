@@ -1,1 +1,114 @@
+//! Arbitrary JSON, truncated and bit-flipped bundles: the verifier must reject without
+//! panicking, whatever it is fed.
 
+use artifact_monitor::provenance::{Expectation, ProvenanceVerifier};
+use artifact_monitor_tests::read;
+use proptest::prelude::*;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+fn verifier() -> &'static ProvenanceVerifier {
+    static VERIFIER: OnceLock<ProvenanceVerifier> = OnceLock::new();
+    VERIFIER.get_or_init(|| ProvenanceVerifier::embedded().expect("embedded trust"))
+}
+
+const DOCUMENTS: &[&str] = &[
+    "npm/attestations/sigstore@2.3.1.json",
+    "npm/attestations/@playwright__cli@0.1.1.json",
+    "bundles/conformance.happy-path-v0.3.sigstore.json",
+    "bundles/sigstore-js.bundleV01-intoto-with-proof.sigstore.json",
+];
+
+fn arbitrary_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        ".{0,40}".prop_map(Value::String),
+        prop::sample::select(vec![
+            "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "application/vnd.in-toto+json",
+            "https://slsa.dev/provenance/v1",
+            "SHA256:DhQ8wR5APBvFHLF/+Tc+AYvPOdTpcIDqOhxsBHRwC7U",
+            "AAAA",
+        ])
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(5, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop::sample::select(vec![
+                    "attestations",
+                    "bundle",
+                    "predicateType",
+                    "mediaType",
+                    "verificationMaterial",
+                    "dsseEnvelope",
+                    "messageSignature",
+                    "tlogEntries",
+                    "publicKey",
+                    "hint",
+                    "certificate",
+                    "rawBytes",
+                    "payload",
+                    "payloadType",
+                    "signatures",
+                    "sig",
+                    "x509CertificateChain",
+                    "certificates",
+                    "inclusionProof",
+                    "checkpoint",
+                ])
+                .prop_map(str::to_owned),
+                inner,
+                0..6,
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_json_is_rejected_without_panicking(value in arbitrary_json()) {
+        let bytes = serde_json::to_vec(&value).expect("serialises");
+        prop_assert!(verifier().verify_document(&bytes, &Expectation::none()).is_err());
+    }
+
+    #[test]
+    fn truncated_documents_are_rejected(which in 0..DOCUMENTS.len(), cut in 0.0f64..1.0) {
+        let document = read(DOCUMENTS[which]);
+        let end = ((document.len() as f64) * cut) as usize;
+        prop_assert!(verifier().verify_document(&document[..end], &Expectation::none()).is_err());
+    }
+
+    #[test]
+    fn flipped_bytes_never_panic(which in 0..DOCUMENTS.len(), at in 0.0f64..1.0, mask in 1u8..=255) {
+        let mut document = read(DOCUMENTS[which]);
+        let index = ((document.len() as f64) * at) as usize % document.len();
+        document[index] ^= mask;
+        // Some flips land in ignored whitespace or unknown fields and still verify; the
+        // property is that every input gets an answer.
+        let _ = verifier().verify_document(&document, &Expectation::none());
+    }
+
+    #[test]
+    fn arbitrary_bytes_are_rejected(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        prop_assert!(verifier().verify_document(&bytes, &Expectation::none()).is_err());
+    }
+}
+
+#[test]
+fn oversized_documents_are_refused_before_parsing() {
+    let huge = vec![b' '; artifact_monitor::provenance::MAX_DOCUMENT_BYTES + 1];
+    let error = verifier()
+        .verify_document(&huge, &Expectation::none())
+        .unwrap_err();
+    assert_eq!(
+        error.kind,
+        artifact_monitor::provenance::ErrorKind::Malformed
+    );
+}

@@ -1,1 +1,31 @@
-fn main() {}
+//! `artifact-monitor`: the monitor's engine on the command line, with embedded adapters.
+//!
+//! This file only parses arguments and dispatches; each subcommand lives in its own module
+//! and turns library results into exit codes and output.
+
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Catches unauthorised npm releases: proves, or fails to prove, that a version came out
+/// of its owner's authorised GitHub Actions workflow.
+#[derive(Debug, Parser)]
+#[command(name = "artifact-monitor", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify one Sigstore bundle or one npm attestations response, offline.
+    Verify(verify::VerifyArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Verify(args) => verify::run(&args),
+    }
+}

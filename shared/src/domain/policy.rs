@@ -121,13 +121,13 @@ impl ReleasePolicy {
                 actual: evidence.runner_environment.clone(),
             });
         }
-        if let Some(environment) = &self.environment {
-            if evidence.environment.as_ref() != Some(environment) {
-                violations.push(PolicyViolation::Environment {
-                    expected: environment.clone(),
-                    actual: evidence.environment.clone(),
-                });
-            }
+        if let Some(environment) = &self.environment
+            && evidence.environment.as_ref() != Some(environment)
+        {
+            violations.push(PolicyViolation::Environment {
+                expected: environment.clone(),
+                actual: evidence.environment.clone(),
+            });
         }
         violations
     }
@@ -137,9 +137,9 @@ impl ReleasePolicy {
             .workflow_ref
             .as_deref()
             .and_then(|w| WorkflowRef::parse(w).ok());
-        let allowed = workflow.as_ref().is_some_and(|w| {
-            w.repository == self.repository && self.workflows.iter().any(|p| *p == w.path)
-        });
+        let allowed = workflow
+            .as_ref()
+            .is_some_and(|w| w.repository == self.repository && self.workflows.contains(&w.path));
         if !allowed {
             violations.push(PolicyViolation::Workflow {
                 allowed: self.workflows.iter().map(ToString::to_string).collect(),
@@ -172,10 +172,10 @@ fn pin(
     actual: &Option<String>,
     make: impl FnOnce(String, Option<String>) -> PolicyViolation,
 ) {
-    if let Some(expected) = expected {
-        if actual.as_ref() != Some(expected) {
-            violations.push(make(expected.clone(), actual.clone()));
-        }
+    if let Some(expected) = expected
+        && actual.as_ref() != Some(expected)
+    {
+        violations.push(make(expected.clone(), actual.clone()));
     }
 }
 

@@ -87,14 +87,14 @@ impl ProvenanceVerifier {
             Some(Err(reason)) => return Err(self.classify_unreadable_payload(bundle, reason)),
             None => None,
         };
-        if let SignatureContent::DsseEnvelope(envelope) = &bundle.content {
-            if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
-                let reason = format!(
-                    "DSSE payload type {:?} is not {IN_TOTO_PAYLOAD_TYPE}",
-                    envelope.payload_type
-                );
-                return Err(self.classify_unreadable_payload(bundle, &reason));
-            }
+        if let SignatureContent::DsseEnvelope(envelope) = &bundle.content
+            && envelope.payload_type != IN_TOTO_PAYLOAD_TYPE
+        {
+            let reason = format!(
+                "DSSE payload type {:?} is not {IN_TOTO_PAYLOAD_TYPE}",
+                envelope.payload_type
+            );
+            return Err(self.classify_unreadable_payload(bundle, &reason));
         }
         let (result, signer) = match &bundle.verification_material.content {
             VerificationMaterialContent::PublicKey(identifier) => {

@@ -347,13 +347,13 @@ fn npm_subject(
             statement.subject.len()
         )));
     };
-    if let Some(expected) = expected_purl {
-        if subject.name != expected {
-            return Err(subject_error(format!(
-                "the attestation is for {:?}, not {expected:?}",
-                subject.name
-            )));
-        }
+    if let Some(expected) = expected_purl
+        && subject.name != expected
+    {
+        return Err(subject_error(format!(
+            "the attestation is for {:?}, not {expected:?}",
+            subject.name
+        )));
     }
     let (package, version) = parse_npm_purl(&subject.name).ok_or_else(|| {
         subject_error(format!(
@@ -433,13 +433,13 @@ fn artifact_for<'a>(
             ArtifactInput::Blob(bytes) => Some(*sha512(bytes).as_bytes()),
             ArtifactInput::Sha512(digest) => Some(digest),
         };
-        if let Some(given) = given {
-            if given != subject.sha512 {
-                return Err(subject_error(format!(
-                    "the artifact's sha512 is not the digest {} signed for {}",
-                    subject.sha512_hex, subject.name
-                )));
-            }
+        if let Some(given) = given
+            && given != subject.sha512
+        {
+            return Err(subject_error(format!(
+                "the artifact's sha512 is not the digest {} signed for {}",
+                subject.sha512_hex, subject.name
+            )));
         }
         return Ok((sha512_artifact(subject.sha512)?, given.is_some()));
     }
@@ -510,16 +510,16 @@ fn publish_attestation(
             "the publish attestation names no package",
         ));
     };
-    if let Some(subject) = subject {
-        if name != subject.package.as_str() || version != subject.version {
-            return Err(VerificationError::new(
-                ErrorKind::Predicate,
-                format!(
-                    "the publish attestation is for {name}@{version} but its subject is {}",
-                    subject.name
-                ),
-            ));
-        }
+    if let Some(subject) = subject
+        && (name != subject.package.as_str() || version != subject.version)
+    {
+        return Err(VerificationError::new(
+            ErrorKind::Predicate,
+            format!(
+                "the publish attestation is for {name}@{version} but its subject is {}",
+                subject.name
+            ),
+        ));
     }
     Ok(Some(PublishAttestation {
         keyid: keyid.clone(),
