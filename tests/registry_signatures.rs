@@ -4,12 +4,17 @@ use artifact_monitor::provenance::{ErrorKind, NpmKeys, verify_registry_signature
 use artifact_monitor_tests::read;
 use serde_json::Value;
 
-#[test]
-fn every_recorded_registry_signature_is_decided_as_recorded() {
+/// The embedded-equivalent registry keys and the recorded `dist.signatures` tuples.
+fn recorded() -> (NpmKeys, Vec<Value>) {
     let keys = NpmKeys::from_json(&String::from_utf8(read("npm/keys/keys.json")).expect("text"))
         .expect("keys");
-    let entries: Vec<Value> =
-        serde_json::from_slice(&read("npm/registry-signatures.json")).expect("JSON");
+    let entries = serde_json::from_slice(&read("npm/registry-signatures.json")).expect("JSON");
+    (keys, entries)
+}
+
+#[test]
+fn every_recorded_registry_signature_is_decided_as_recorded() {
+    let (keys, entries) = recorded();
     assert_eq!(entries.len(), 21);
     let field = |e: &Value, name: &str| e[name].as_str().unwrap_or_default().to_owned();
     for entry in &entries {
@@ -29,10 +34,7 @@ fn every_recorded_registry_signature_is_decided_as_recorded() {
 
 #[test]
 fn a_signature_over_another_version_or_by_an_expired_key_fails() {
-    let keys = NpmKeys::from_json(&String::from_utf8(read("npm/keys/keys.json")).expect("text"))
-        .expect("keys");
-    let entries: Vec<Value> =
-        serde_json::from_slice(&read("npm/registry-signatures.json")).expect("JSON");
+    let (keys, entries) = recorded();
     let entry = entries
         .iter()
         .find(|e| e["name"] == "sigstore" && e["valid"] == true)
