@@ -1,6 +1,6 @@
 //! What a verified provenance attests about the build that produced a version.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The facts a verified SLSA provenance bundle establishes, read from the Fulcio certificate
 /// (authoritative) and checked against the in-toto SLSA predicate. Only the provenance
@@ -9,7 +9,7 @@ use serde::Serialize;
 ///
 /// Every field is optional because older certificates carry fewer claims; a policy that
 /// needs a claim that is absent fails closed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     /// The certificate's subject alternative name (workflow URI or e-mail).
     pub certificate_identity: Option<String>,

@@ -1,0 +1,207 @@
+//! Alerts: what the monitor tells people, one per (artifact, version, verdict) and never two.
+
+use super::{Compliance, Confidence, Verdict, VerdictEvidence};
+use serde::{Deserialize, Serialize};
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A newly published version's verdict is non-compliant or carries an alerting signal.
+    Version,
+    /// A version has stayed pending past the bound: it could not be verified.
+    Unverifiable,
+    /// A change to the package itself (unpublish, dist-tag, maintainers).
+    Package,
+    /// Findings on versions published before monitoring began, reported once.
+    Backfill,
+}
+
+/// One alert, as printed, posted to a webhook or published to SNS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// The deduplication key: the same id is never delivered twice.
+    pub id: String,
+    pub kind: AlertKind,
+    /// `critical` (non-compliant), `warning` (signals, unverifiable) or `info`.
+    pub severity: String,
+    /// A short human line.
+    pub subject: String,
+    pub artifact: AlertArtifact,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<Compliance>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+    pub reasons: Vec<String>,
+    pub details: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<VerdictEvidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs_url: Option<String>,
+    /// RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
+    pub detected_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertArtifact {
+    #[serde(rename = "type")]
+    pub registry: String,
+    pub name: String,
+}
+
+impl Alert {
+    /// The alert for a version's verdict.
+    pub fn for_verdict(
+        artifact: AlertArtifact,
+        version: &str,
+        verdict: &Verdict,
+        published_at: Option<String>,
+        detected_at: String,
+    ) -> Self {
+        let severity = if verdict.compliance == Compliance::NonCompliant {
+            "critical"
+        } else {
+            "warning"
+        };
+        Self {
+            id: format!(
+                "{}/{}@{}#{}",
+                artifact.registry,
+                artifact.name,
+                version,
+                verdict.compliance.as_str()
+            ),
+            kind: AlertKind::Version,
+            severity: severity.to_owned(),
+            subject: format!(
+                "{}@{} is {} ({} confidence): {}",
+                artifact.name,
+                version,
+                verdict.compliance.as_str().replace('_', "-"),
+                verdict.confidence.as_str(),
+                verdict.reasons.join(", ")
+            ),
+            artifact,
+            version: Some(version.to_owned()),
+            compliance: Some(verdict.compliance),
+            confidence: Some(verdict.confidence),
+            reasons: verdict.reasons.clone(),
+            details: verdict.details.clone(),
+            evidence: Some(verdict.evidence.clone()),
+            logs_url: verdict.logs_url.clone(),
+            published_at,
+            detected_at,
+        }
+    }
+
+    /// The alert for a version still pending after the bound.
+    pub fn unverifiable(
+        artifact: AlertArtifact,
+        version: &str,
+        verdict: &Verdict,
+        published_at: Option<String>,
+        detected_at: String,
+    ) -> Self {
+        let mut alert = Self::for_verdict(artifact, version, verdict, published_at, detected_at);
+        alert.id = format!(
+            "{}/{}@{}#unverifiable",
+            alert.artifact.registry, alert.artifact.name, version
+        );
+        alert.kind = AlertKind::Unverifiable;
+        alert.severity = "warning".to_owned();
+        alert.subject = format!(
+            "{}@{} could not be verified: {}",
+            alert.artifact.name,
+            version,
+            verdict.reasons.join(", ")
+        );
+        alert
+    }
+
+    /// A package-level alert; `fingerprint` makes its id unique per change.
+    pub fn package(
+        artifact: AlertArtifact,
+        code: &str,
+        fingerprint: &str,
+        detail: String,
+        detected_at: String,
+    ) -> Self {
+        Self {
+            id: format!(
+                "{}/{}#{code}:{fingerprint}",
+                artifact.registry, artifact.name
+            ),
+            kind: AlertKind::Package,
+            severity: "warning".to_owned(),
+            subject: format!("{}: {detail}", artifact.name),
+            artifact,
+            version: None,
+            compliance: None,
+            confidence: None,
+            reasons: vec![code.to_owned()],
+            details: vec![detail],
+            evidence: None,
+            logs_url: None,
+            published_at: None,
+            detected_at,
+        }
+    }
+
+    /// The once-only summary of findings on versions published before monitoring began.
+    pub fn backfill(
+        artifact: AlertArtifact,
+        judged: usize,
+        findings: &[(String, Verdict)],
+        detected_at: String,
+    ) -> Self {
+        let non_compliant = findings
+            .iter()
+            .filter(|(_, v)| v.compliance == Compliance::NonCompliant)
+            .count();
+        let details = findings
+            .iter()
+            .map(|(version, v)| {
+                format!(
+                    "{version}: {} ({})",
+                    v.compliance.as_str(),
+                    v.reasons.join(", ")
+                )
+            })
+            .collect();
+        let mut reasons: Vec<String> = findings
+            .iter()
+            .flat_map(|(_, v)| v.reasons.iter().cloned())
+            .collect();
+        reasons.sort();
+        reasons.dedup();
+        Self {
+            id: format!("{}/{}#backfill", artifact.registry, artifact.name),
+            kind: AlertKind::Backfill,
+            severity: if non_compliant > 0 {
+                "critical"
+            } else {
+                "warning"
+            }
+            .to_owned(),
+            subject: format!(
+                "{}: {} of {judged} existing versions need attention ({non_compliant} non-compliant)",
+                artifact.name,
+                findings.len()
+            ),
+            artifact,
+            version: None,
+            compliance: None,
+            confidence: None,
+            reasons,
+            details,
+            evidence: None,
+            logs_url: None,
+            published_at: None,
+            detected_at,
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Watched artifacts and the policy each one is judged against, in a storable form.
+
+use super::{
+    PackageName, PolicyError, RefPattern, ReleasePolicy, RepositoryName, ReusableWorkflowPattern,
+    WorkflowPath,
+};
+use serde::{Deserialize, Serialize};
+
+/// A watched artifact: which package, and who may release it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// Registry type; `npm` is the only one today.
+    #[serde(rename = "type")]
+    pub registry: String,
+    pub name: String,
+    pub policy: PolicySpec,
+}
+
+impl Artifact {
+    /// An npm artifact; the name and the policy are checked.
+    pub fn npm(name: &str, policy: PolicySpec) -> Result<Self, String> {
+        let name = PackageName::parse(name).map_err(|e| e.to_string())?;
+        policy.to_policy().map_err(|e| e.to_string())?;
+        Ok(Self {
+            registry: "npm".to_owned(),
+            name: name.as_str().to_owned(),
+            policy,
+        })
+    }
+
+    /// The storage key, `npm/<name>`.
+    pub fn key(&self) -> String {
+        artifact_key(&self.registry, &self.name)
+    }
+
+    pub fn package(&self) -> Result<PackageName, String> {
+        PackageName::parse(&self.name).map_err(|e| e.to_string())
+    }
+}
+
+/// The storage key of an artifact.
+pub fn artifact_key(registry: &str, name: &str) -> String {
+    format!("{registry}/{name}")
+}
+
+/// A release policy as configured and stored: plain strings, checked by [`Self::to_policy`].
+/// The defaults are the strict ones: any ref and event only when none are listed,
+/// github-hosted runners required, no reusable workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    pub repository: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    pub workflows: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_refs: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_events: Option<Vec<String>>,
+    #[serde(default = "yes")]
+    pub require_github_hosted_runner: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_reusable_workflows: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl PolicySpec {
+    /// The strictest policy for one repository and its workflows.
+    pub fn new(repository: &str, workflows: &[&str]) -> Self {
+        Self {
+            repository: repository.to_owned(),
+            repository_id: None,
+            owner_id: None,
+            workflows: workflows.iter().map(|w| (*w).to_owned()).collect(),
+            allowed_refs: None,
+            allowed_events: None,
+            require_github_hosted_runner: true,
+            environment: None,
+            allowed_reusable_workflows: Vec::new(),
+        }
+    }
+
+    /// Checks every field and builds the policy.
+    pub fn to_policy(&self) -> Result<ReleasePolicy, PolicyError> {
+        let invalid = PolicyError::Invalid;
+        let repository = RepositoryName::parse(&self.repository).map_err(invalid)?;
+        let workflows = self
+            .workflows
+            .iter()
+            .map(|w| WorkflowPath::parse(w))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?;
+        let mut policy = ReleasePolicy::new(repository, workflows)?;
+        policy.repository_id = self.repository_id.clone();
+        policy.owner_id = self.owner_id.clone();
+        if let Some(refs) = &self.allowed_refs {
+            if refs.is_empty() {
+                return Err(invalid(
+                    "allowed_refs, when given, must list at least one ref".into(),
+                ));
+            }
+            policy.allowed_refs = Some(
+                refs.iter()
+                    .map(|r| RefPattern::parse(r))
+                    .collect::<Result<_, _>>()
+                    .map_err(invalid)?,
+            );
+        }
+        if let Some(events) = &self.allowed_events {
+            if events.is_empty() || events.iter().any(|e| e.is_empty()) {
+                return Err(invalid(
+                    "allowed_events, when given, must list non-empty event names".into(),
+                ));
+            }
+            policy.allowed_events = Some(events.clone());
+        }
+        policy.require_github_hosted_runner = self.require_github_hosted_runner;
+        policy.environment = self.environment.clone();
+        policy.allowed_reusable_workflows = self
+            .allowed_reusable_workflows
+            .iter()
+            .map(|w| ReusableWorkflowPattern::parse(w))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?;
+        Ok(policy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_name_and_policy() {
+        let policy = PolicySpec::new("o/r", &[".github/workflows/release.yml"]);
+        assert_eq!(
+            Artifact::npm("@s/p", policy.clone()).unwrap().key(),
+            "npm/@s/p"
+        );
+        assert!(Artifact::npm("Bad Name", policy.clone()).is_err());
+        assert!(Artifact::npm("p", PolicySpec::new("o/r", &[])).is_err());
+        assert!(Artifact::npm("p", PolicySpec::new("o/r", &["release.yml"])).is_err());
+        let mut refs = policy.clone();
+        refs.allowed_refs = Some(vec![]);
+        assert!(refs.to_policy().is_err());
+    }
+
+    #[test]
+    fn unknown_policy_fields_are_refused() {
+        let spec: Result<PolicySpec, _> = serde_json::from_str(
+            r#"{"repository":"o/r","workflows":[".github/workflows/r.yml"],"allow_everything":true}"#,
+        );
+        assert!(spec.is_err());
+        let spec: PolicySpec =
+            serde_json::from_str(r#"{"repository":"o/r","workflows":[".github/workflows/r.yml"]}"#)
+                .unwrap();
+        assert!(spec.require_github_hosted_runner);
+    }
+}

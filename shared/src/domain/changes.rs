@@ -1,0 +1,287 @@
+//! What changed in a package between two reads of its packument, and the signals that
+//! follow: new versions, unpublished versions, dist-tag moves, maintainer changes, publisher
+//! changes, install scripts added, bursts of versions.
+
+use super::{Packument, Signal};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A burst: this many versions ...
+pub const BURST_COUNT: usize = 5;
+/// ... within this many seconds.
+pub const BURST_WINDOW_SECS: i64 = 10 * 60;
+
+/// What the monitor remembers of a packument between polls.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub versions: BTreeSet<String>,
+    pub dist_tags: BTreeMap<String, String>,
+    pub maintainers: BTreeSet<String>,
+}
+
+impl Snapshot {
+    pub fn of(packument: &Packument) -> Self {
+        Self {
+            versions: packument.versions.keys().cloned().collect(),
+            dist_tags: packument.dist_tags.clone(),
+            maintainers: packument.maintainers.iter().cloned().collect(),
+        }
+    }
+}
+
+/// A dist-tag that now points elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagMove {
+    pub tag: String,
+    pub from: String,
+    pub to: String,
+    /// The new target was published before the old one.
+    pub backwards: bool,
+}
+
+/// The difference between the stored snapshot and a fresh packument.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// In publish order.
+    pub new_versions: Vec<String>,
+    pub unpublished: Vec<String>,
+    pub tag_moves: Vec<TagMove>,
+    pub maintainers_added: Vec<String>,
+    pub maintainers_removed: Vec<String>,
+}
+
+impl Changes {
+    /// Package-level signals (not tied to one new version).
+    pub fn package_signals(&self) -> Vec<Signal> {
+        let mut signals = Vec::new();
+        for version in &self.unpublished {
+            signals.push(Signal::VersionUnpublished(version.clone()));
+        }
+        for tag_move in &self.tag_moves {
+            if tag_move.tag == "latest" && tag_move.backwards {
+                signals.push(Signal::LatestMovedBackwards {
+                    from: tag_move.from.clone(),
+                    to: tag_move.to.clone(),
+                });
+            }
+        }
+        if !self.maintainers_added.is_empty() {
+            signals.push(Signal::NewMaintainer(self.maintainers_added.clone()));
+        }
+        signals
+    }
+}
+
+/// Compares a fresh packument with what was stored.
+pub fn diff(previous: &Snapshot, current: &Packument) -> Changes {
+    let new_versions = current
+        .versions_by_publish_time()
+        .into_iter()
+        .filter(|v| !previous.versions.contains(*v))
+        .map(str::to_owned)
+        .collect();
+    let unpublished = previous
+        .versions
+        .iter()
+        .filter(|v| !current.versions.contains_key(*v))
+        .cloned()
+        .collect();
+    let tag_moves = current
+        .dist_tags
+        .iter()
+        .filter_map(|(tag, to)| {
+            let from = previous.dist_tags.get(tag)?;
+            (from != to).then(|| TagMove {
+                tag: tag.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                backwards: match (current.published_at(from), current.published_at(to)) {
+                    (Some(old), Some(new)) => new < old,
+                    _ => false,
+                },
+            })
+        })
+        .collect();
+    let now: BTreeSet<&String> = current.maintainers.iter().collect();
+    let maintainers_added = now
+        .iter()
+        .filter(|m| !previous.maintainers.contains(**m))
+        .map(|m| (*m).clone())
+        .collect();
+    let maintainers_removed = previous
+        .maintainers
+        .iter()
+        .filter(|m| !now.contains(m))
+        .cloned()
+        .collect();
+    Changes {
+        new_versions,
+        unpublished,
+        tag_moves,
+        maintainers_added,
+        maintainers_removed,
+    }
+}
+
+/// Signals about one version compared with the version published just before it.
+pub fn version_signals(packument: &Packument, version: &str) -> Vec<Signal> {
+    let mut signals = Vec::new();
+    let Some(manifest) = packument.versions.get(version) else {
+        return signals;
+    };
+    let order = packument.versions_by_publish_time();
+    let position = order.iter().position(|v| *v == version);
+    let previous = position
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| packument.versions.get(order[i]));
+    if let Some(previous) = previous {
+        let was_trusted = previous
+            .publisher
+            .as_ref()
+            .is_some_and(|p| p.trusted_publisher.is_some());
+        let now_human = manifest
+            .publisher
+            .as_ref()
+            .is_none_or(|p| p.trusted_publisher.is_none());
+        if was_trusted && now_human {
+            signals.push(Signal::PublisherChanged {
+                from: previous
+                    .publisher
+                    .as_ref()
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                to: manifest
+                    .publisher
+                    .as_ref()
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| "an unknown account".to_owned()),
+            });
+        }
+        let before: BTreeSet<&str> = previous.scripts.names().into_iter().collect();
+        let added: Vec<String> = manifest
+            .scripts
+            .names()
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .map(str::to_owned)
+            .collect();
+        if !added.is_empty() {
+            signals.push(Signal::InstallScriptsAdded(added));
+        }
+    }
+    if let Some(at) = packument.published_at(version) {
+        let count = packument
+            .versions
+            .keys()
+            .filter_map(|v| packument.published_at(v))
+            .filter(|t| *t <= at && at - *t <= BURST_WINDOW_SECS)
+            .count();
+        if count >= BURST_COUNT {
+            signals.push(Signal::VersionBurst {
+                count,
+                minutes: BURST_WINDOW_SECS / 60,
+            });
+        }
+    }
+    signals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packument(json: &str) -> Packument {
+        Packument::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn finds_new_unpublished_and_moved() {
+        let before = packument(
+            r#"{"name":"p","dist-tags":{"latest":"1.1.0"},"maintainers":[{"name":"a"}],
+            "time":{"1.0.0":"2026-01-01T00:00:00Z","1.1.0":"2026-02-01T00:00:00Z"},
+            "versions":{"1.0.0":{},"1.1.0":{}}}"#,
+        );
+        let after = packument(
+            r#"{"name":"p","dist-tags":{"latest":"1.0.0","next":"2.0.0"},"maintainers":[{"name":"a"},{"name":"mallory"}],
+            "time":{"1.0.0":"2026-01-01T00:00:00Z","1.1.0":"2026-02-01T00:00:00Z","2.0.0":"2026-03-01T00:00:00Z","1.2.0":"2026-02-15T00:00:00Z"},
+            "versions":{"1.0.0":{},"2.0.0":{},"1.2.0":{}}}"#,
+        );
+        let changes = diff(&Snapshot::of(&before), &after);
+        assert_eq!(changes.new_versions, ["1.2.0", "2.0.0"]);
+        assert_eq!(changes.unpublished, ["1.1.0"]);
+        assert_eq!(changes.maintainers_added, ["mallory"]);
+        assert_eq!(
+            changes.tag_moves,
+            [TagMove {
+                tag: "latest".into(),
+                from: "1.1.0".into(),
+                to: "1.0.0".into(),
+                backwards: true
+            }]
+        );
+        let codes: Vec<_> = changes.package_signals().iter().map(|s| s.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "version_unpublished",
+                "latest_moved_backwards",
+                "new_maintainer"
+            ]
+        );
+        assert_eq!(diff(&Snapshot::of(&after), &after), Changes::default());
+    }
+
+    #[test]
+    fn latest_moving_forward_is_not_a_signal() {
+        let before = packument(
+            r#"{"name":"p","dist-tags":{"latest":"1.0.0"},"time":{"1.0.0":"2026-01-01T00:00:00Z","1.1.0":"2026-02-01T00:00:00Z"},"versions":{"1.0.0":{}}}"#,
+        );
+        let after = packument(
+            r#"{"name":"p","dist-tags":{"latest":"1.1.0"},"time":{"1.0.0":"2026-01-01T00:00:00Z","1.1.0":"2026-02-01T00:00:00Z"},"versions":{"1.0.0":{},"1.1.0":{}}}"#,
+        );
+        assert!(
+            diff(&Snapshot::of(&before), &after)
+                .package_signals()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn version_signals_compare_with_the_previous_version() {
+        let p = packument(
+            r#"{"name":"p","time":{"1.0.0":"2026-01-01T00:00:00Z","1.1.0":"2026-02-01T00:00:00Z"},
+            "versions":{
+              "1.0.0":{"_npmUser":{"name":"GitHub Actions","trustedPublisher":{"id":"github"}},"scripts":{"test":"t"}},
+              "1.1.0":{"_npmUser":{"name":"mallory"},"scripts":{"postinstall":"node x.js","preinstall":"y"}}}}"#,
+        );
+        let codes: Vec<_> = version_signals(&p, "1.1.0")
+            .iter()
+            .map(|s| s.code())
+            .collect();
+        assert_eq!(codes, ["publisher_changed", "install_scripts_added"]);
+        assert!(version_signals(&p, "1.0.0").is_empty());
+    }
+
+    #[test]
+    fn a_burst_of_versions_is_a_signal() {
+        let mut time = String::new();
+        let mut versions = String::new();
+        for i in 0..6 {
+            time.push_str(&format!("\"1.0.{i}\":\"2026-01-01T00:0{i}:00Z\","));
+            versions.push_str(&format!("\"1.0.{i}\":{{}},"));
+        }
+        let p = packument(&format!(
+            "{{\"name\":\"p\",\"time\":{{{}}},\"versions\":{{{}}}}}",
+            time.trim_end_matches(','),
+            versions.trim_end_matches(',')
+        ));
+        assert!(version_signals(&p, "1.0.3").is_empty());
+        assert_eq!(
+            version_signals(&p, "1.0.5"),
+            [Signal::VersionBurst {
+                count: 6,
+                minutes: 10
+            }]
+        );
+    }
+}
