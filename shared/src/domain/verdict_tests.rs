@@ -171,7 +171,8 @@ fn github_unavailable_leaves_the_version_pending() {
 
 #[test]
 fn provenance_from_elsewhere_is_non_compliant_high() {
-    let cases: [(&str, fn(&mut Evidence)); 4] = [
+    type Mutation = fn(&mut Evidence);
+    let cases: [(&str, Mutation); 4] = [
         ("repository_mismatch", |e| {
             e.repository = Some("evil/octo-repo".into())
         }),
