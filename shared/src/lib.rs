@@ -7,4 +7,6 @@
 //!   them into [`domain::Evidence`]. It is the only module that touches signatures.
 
 pub mod domain;
+pub mod ports;
 pub mod provenance;
+pub mod store;

@@ -41,3 +41,5 @@ pub fn package_of_response_file(file_name: &str) -> (String, String) {
     let version = version.split(".invalid-").next().unwrap_or(version);
     (name.to_owned(), version.to_owned())
 }
+
+pub mod store_contract;

@@ -10,6 +10,7 @@ mod github;
 mod package;
 mod packument;
 mod policy;
+mod records;
 mod run;
 mod verdict;
 
@@ -26,6 +27,7 @@ pub use packument::{
     parse_time,
 };
 pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPattern};
+pub use records::{OutboxEntry, PollState, Recorded, Transition, Validators, VersionRecord};
 pub use run::RunFacts;
 pub use verdict::{
     ALERTING_REASONS, Compliance, Confidence, Facts, PUBLISH_SLACK_SECS, Provenance,

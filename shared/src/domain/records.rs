@@ -1,0 +1,95 @@
+//! What the monitor stores: per-version records with their verdict history, per-artifact
+//! poll state, and alert outbox entries.
+
+use super::{Alert, Compliance, Publisher, Snapshot, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// HTTP validators of the last full read, for a conditional request next time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+}
+
+/// Where polling of one artifact stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollState {
+    pub validators: Validators,
+    /// What the last fully processed packument held; `None` until the first (backfill) read
+    /// has been judged completely.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Snapshot>,
+    /// Seconds since the epoch of the last read that returned a new document.
+    #[serde(default)]
+    pub last_changed_at: Option<i64>,
+}
+
+/// A change of a version's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub at: i64,
+    pub from: Compliance,
+    pub to: Compliance,
+    pub reasons: Vec<String>,
+}
+
+/// One version of an artifact and its current verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub version: String,
+    /// Seconds since the epoch (packument `time`).
+    #[serde(default)]
+    pub published_at: Option<i64>,
+    #[serde(default)]
+    pub integrity: Option<String>,
+    #[serde(default)]
+    pub tarball: Option<String>,
+    #[serde(default)]
+    pub publisher: Option<Publisher>,
+    /// When the monitor first saw the version.
+    pub detected_at: i64,
+    /// When the version was first judged `pending`, while it stays pending.
+    #[serde(default)]
+    pub pending_since: Option<i64>,
+    /// Judged during the backfill of a newly watched artifact (not alerted one by one).
+    #[serde(default)]
+    pub backfill: bool,
+    pub verdict: Verdict,
+    /// Earlier verdicts this one replaced.
+    #[serde(default)]
+    pub history: Vec<Transition>,
+}
+
+impl VersionRecord {
+    /// The version had verified provenance (whatever the policy said of it).
+    pub fn had_provenance(&self) -> bool {
+        self.verdict.evidence.provenance.is_some()
+    }
+}
+
+/// What recording a verdict did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// First verdict for the version.
+    New,
+    /// The decision changed.
+    Changed,
+    /// Same decision as stored: nothing written, nothing alerted.
+    Unchanged,
+}
+
+/// An alert waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub alert: Alert,
+    pub enqueued_at: i64,
+    /// Printed to the local output already (it is never printed twice).
+    #[serde(default)]
+    pub printed: bool,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
