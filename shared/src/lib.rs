@@ -6,6 +6,7 @@
 //! - [`provenance`] verifies Sigstore bundles and npm attestation responses offline and turns
 //!   them into [`domain::Evidence`]. It is the only module that touches signatures.
 
+pub mod adapters;
 pub mod domain;
 pub mod ports;
 pub mod provenance;

@@ -21,7 +21,7 @@ pub use changes::{
 };
 pub use evidence::{Evidence, RunnerEnvironment};
 pub use github::{RefPattern, RepositoryName, WorkflowPath, WorkflowRef};
-pub use package::{PackageName, PackageNameError, npm_purl};
+pub use package::{PackageName, PackageNameError, npm_purl, sri_sha512};
 pub use packument::{
     Dist, DistAttestations, InstallScripts, Packument, PackumentError, Publisher, VersionManifest,
     parse_time,

@@ -176,3 +176,34 @@ mod tests {
         );
     }
 }
+
+/// Reads npm's `dist.integrity` when it is a sha512 Subresource Integrity value
+/// (`sha512-<base64>`), the only form provenance subjects are checked against. A value
+/// listing several hashes is read for its sha512 entry.
+pub fn sri_sha512(integrity: &str) -> Option<[u8; 64]> {
+    use base64::Engine as _;
+    let b64 = integrity
+        .split_ascii_whitespace()
+        .find_map(|part| part.strip_prefix("sha512-"))?;
+    let b64 = b64.split('?').next().unwrap_or(b64);
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .ok()?
+        .try_into()
+        .ok()
+}
+
+#[cfg(test)]
+mod sri_tests {
+    use super::sri_sha512;
+
+    #[test]
+    fn reads_sha512_integrity_only() {
+        let digest = sri_sha512("sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==").unwrap();
+        assert_eq!(digest[0], 0xf0);
+        assert!(sri_sha512("sha1-abc").is_none());
+        assert!(sri_sha512("sha512-AAAA").is_none());
+        assert!(sri_sha512("sha512-!!").is_none());
+        assert!(sri_sha512("sha1-x sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==").is_some());
+    }
+}

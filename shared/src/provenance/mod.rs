@@ -73,3 +73,11 @@ impl ProvenanceVerifier {
         &self.npm_keys
     }
 }
+
+/// SHA-512 of `bytes` (a tarball), with the same implementation the verifier uses.
+pub fn sha512_digest(bytes: &[u8]) -> [u8; 64] {
+    let digest = sigstore_verify::crypto::sha512(bytes);
+    let mut out = [0u8; 64];
+    out.copy_from_slice(digest.as_bytes());
+    out
+}

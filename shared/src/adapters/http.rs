@@ -1,0 +1,345 @@
+//! The HTTP client every remote adapter shares: per-request timeout, bounded concurrency,
+//! retries with exponential backoff and full jitter on connection errors, 429 and 5xx
+//! (honouring `Retry-After` and GitHub's `X-RateLimit-*`), and a cap on response bodies that
+//! is enforced while reading, so a hostile server cannot make us buffer more than the cap.
+
+use crate::ports::RemoteError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Semaphore;
+
+/// How an [`HttpClient`] behaves.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Whole-request timeout (connect, headers and body).
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The longest a `Retry-After` or rate-limit reset is waited for; beyond it the request
+    /// fails with [`RemoteError::RateLimited`] and the work is retried on a later tick.
+    pub max_wait: Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    pub user_agent: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            max_retries: 4,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(20),
+            max_wait: Duration::from_secs(60),
+            concurrency: 16,
+            user_agent: concat!("artifact-monitor/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// A response whose body was read completely, within the cap.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// A shared HTTP client for one remote service.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    service: &'static str,
+    client: reqwest::Client,
+    permits: Arc<Semaphore>,
+    config: HttpConfig,
+    /// Unix seconds before which the service asked us not to call (rate limit exhausted).
+    blocked_until: Arc<AtomicI64>,
+    requests: Arc<AtomicU64>,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+enum Attempt {
+    Done(HttpResponse),
+    /// Worth another try after at least this long (`None`: the backoff decides).
+    Retry(RemoteError, Option<Duration>),
+    Fail(RemoteError),
+}
+
+impl HttpClient {
+    pub fn new(service: &'static str, config: HttpConfig) -> Result<Self, RemoteError> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(config.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .map_err(|e| RemoteError::Unreachable(service, format!("cannot build client: {e}")))?;
+        Ok(Self {
+            service,
+            client,
+            permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            config,
+            blocked_until: Arc::new(AtomicI64::new(0)),
+            requests: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Requests sent so far (every attempt counts).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// GET `url` with `headers`, retrying transient failures; reads at most `max_body` bytes.
+    /// Statuses other than 429/5xx (and rate-limit 403s) are returned to the caller.
+    pub async fn get(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        max_body: u64,
+    ) -> Result<HttpResponse, RemoteError> {
+        self.send(reqwest::Method::GET, url, headers, None, max_body)
+            .await
+    }
+
+    /// POST a JSON body, with the same retry rules.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        max_body: u64,
+    ) -> Result<HttpResponse, RemoteError> {
+        self.send(
+            reqwest::Method::POST,
+            url,
+            &[("content-type", "application/json")],
+            Some(body),
+            max_body,
+        )
+        .await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        max_body: u64,
+    ) -> Result<HttpResponse, RemoteError> {
+        let mut attempt = 0u32;
+        loop {
+            self.wait_for_rate_limit().await?;
+            let outcome = {
+                let _permit = self.permits.acquire().await.map_err(|_| {
+                    RemoteError::Unreachable(self.service, "client shut down".to_owned())
+                })?;
+                self.attempt(method.clone(), url, headers, body.clone(), max_body)
+                    .await
+            };
+            match outcome {
+                Attempt::Done(response) => return Ok(response),
+                Attempt::Fail(error) => return Err(error),
+                Attempt::Retry(error, _) if attempt >= self.config.max_retries => {
+                    return Err(error);
+                }
+                Attempt::Retry(error, hint) => {
+                    let delay = match hint {
+                        Some(wait) if wait > self.config.max_wait => {
+                            return Err(RemoteError::RateLimited(self.service, wait.as_secs()));
+                        }
+                        Some(wait) => wait,
+                        None => self.backoff(attempt),
+                    };
+                    let _ = error;
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Exponential backoff with full jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .config
+            .base_backoff
+            .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX));
+        let cap = exp.min(self.config.max_backoff);
+        cap.mul_f64(fastrand::f64())
+    }
+
+    async fn wait_for_rate_limit(&self) -> Result<(), RemoteError> {
+        let until = self.blocked_until.load(Ordering::Relaxed);
+        let now = unix_now();
+        if until > now {
+            let wait = Duration::from_secs((until - now) as u64);
+            if wait > self.config.max_wait {
+                return Err(RemoteError::RateLimited(self.service, wait.as_secs()));
+            }
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
+    }
+
+    async fn attempt(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        max_body: u64,
+    ) -> Attempt {
+        let service = self.service;
+        let mut request = self.client.request(method, url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            // Never echo the URL's query or headers: they may carry tokens.
+            Err(e) => return Attempt::Retry(RemoteError::Unreachable(service, describe(&e)), None),
+        };
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, unix_now()));
+        let remaining = header("x-ratelimit-remaining");
+        let reset = header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok());
+        if remaining.as_deref() == Some("0")
+            && let Some(reset) = reset
+        {
+            self.blocked_until.fetch_max(reset, Ordering::Relaxed);
+        }
+        let rate_limited = status == 429
+            || (status == 403 && (retry_after.is_some() || remaining.as_deref() == Some("0")));
+        if rate_limited {
+            let wait = retry_after.or_else(|| {
+                reset.map(|r| Duration::from_secs(r.saturating_sub(unix_now()).max(1) as u64))
+            });
+            return Attempt::Retry(RemoteError::Status(service, status), wait);
+        }
+        if (500..600).contains(&status) {
+            return Attempt::Retry(RemoteError::Status(service, status), retry_after);
+        }
+        let etag = header("etag");
+        let last_modified = header("last-modified");
+        if response.content_length().is_some_and(|len| len > max_body) {
+            return Attempt::Fail(RemoteError::TooLarge(service, max_body));
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() as u64 + chunk.len() as u64 > max_body {
+                        return Attempt::Fail(RemoteError::TooLarge(service, max_body));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                // A body cut short (connection reset, length mismatch, timeout) is transient.
+                Err(e) => {
+                    return Attempt::Retry(
+                        RemoteError::Unreachable(
+                            service,
+                            format!("body not received: {}", describe(&e)),
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+        Attempt::Done(HttpResponse {
+            status,
+            etag,
+            last_modified,
+            body,
+        })
+    }
+}
+
+/// A reqwest error without its URL (which could carry credentials).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else if error.is_body() || error.is_decode() {
+        "body incomplete"
+    } else if error.is_redirect() {
+        "too many redirects"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(error);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind} ({detail})")
+    }
+}
+
+/// `Retry-After`: delay-seconds or an HTTP-date.
+pub fn parse_retry_after(value: &str, now: i64) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = jiff::fmt::rfc2822::parse(value)
+        .ok()?
+        .timestamp()
+        .as_second();
+    Some(Duration::from_secs(at.saturating_sub(now).max(0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after("7", 0), Some(Duration::from_secs(7)));
+        let now = "2026-11-28T00:00:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second();
+        assert_eq!(
+            parse_retry_after("Sat, 28 Nov 2026 00:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let client = HttpClient::new("test", HttpConfig::default()).unwrap();
+        for attempt in 0..40 {
+            assert!(client.backoff(attempt) <= client.config.max_backoff);
+        }
+    }
+}
