@@ -8,6 +8,7 @@
 
 pub mod adapters;
 pub mod domain;
+pub mod monitor;
 pub mod ports;
 pub mod provenance;
 pub mod store;

@@ -187,3 +187,9 @@ pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.
     fn now(&self) -> i64;
 }
+
+/// Somewhere alerts are delivered (a webhook here, SNS in AWS).
+pub trait Alerts: Send + Sync {
+    /// Delivers one alert; `Ok` only once the receiver accepted it.
+    fn deliver(&self, alert: &Alert) -> impl Future<Output = Result<(), RemoteError>> + Send;
+}

@@ -3,6 +3,11 @@
 //! This file only parses arguments and dispatches; each subcommand lives in its own module
 //! and turns library results into exit codes and output.
 
+mod check;
+mod config;
+mod policy_args;
+mod remote_args;
+mod serve;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +24,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Watch the artifacts of a config file: poll, judge new versions, store, alert.
+    Serve(serve::ServeArgs),
+    /// Judge every existing version of one npm package once and print a table.
+    Check(check::CheckArgs),
     /// Verify one Sigstore bundle or one npm attestations response, offline.
     Verify(verify::VerifyArgs),
 }
@@ -26,6 +35,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Verify(args) => verify::run(&args),
     }
 }

@@ -1,9 +1,8 @@
 //! `artifact-monitor verify`: exit 0 verified (and policy satisfied when given), 1 rejected,
 //! 2 usage error or unreadable input.
 
-use artifact_monitor::domain::{
-    PackageName, RefPattern, ReleasePolicy, RepositoryName, ReusableWorkflowPattern, WorkflowPath,
-};
+use crate::policy_args::PolicyArgs;
+use artifact_monitor::domain::{PackageName, ReleasePolicy};
 use artifact_monitor::provenance::{
     ArtifactInput, EMBEDDED_NPM_KEYS, EMBEDDED_TRUSTED_ROOT, Expectation, MAX_DOCUMENT_BYTES,
     ProvenanceVerifier, VerificationError, VerifiedDocument,
@@ -42,37 +41,8 @@ pub struct VerifyArgs {
     /// The version the attestation must name.
     #[arg(long, value_name = "V", requires = "name")]
     version: Option<String>,
-    /// Release policy: the repository (OWNER/REPO) the provenance must come from.
-    #[arg(long, value_name = "OWNER/REPO", requires = "workflow")]
-    repository: Option<String>,
-    /// Release policy: an allowed workflow file, e.g. .github/workflows/release.yml (repeatable).
-    #[arg(long, value_name = "PATH", requires = "repository")]
-    workflow: Vec<String>,
-    /// Release policy: an allowed ref glob, e.g. refs/tags/v* (repeatable; default any).
-    #[arg(long = "allowed-ref", value_name = "GLOB", requires = "repository")]
-    allowed_refs: Vec<String>,
-    /// Release policy: an allowed trigger event, e.g. release (repeatable; default any).
-    #[arg(long = "allowed-event", value_name = "EVENT", requires = "repository")]
-    allowed_events: Vec<String>,
-    /// Release policy: the deployment environment the job must have run in.
-    #[arg(long, value_name = "NAME", requires = "repository")]
-    environment: Option<String>,
-    /// Release policy: GitHub's immutable repository id.
-    #[arg(long, value_name = "ID", requires = "repository")]
-    repository_id: Option<String>,
-    /// Release policy: GitHub's immutable owner id.
-    #[arg(long, value_name = "ID", requires = "repository")]
-    owner_id: Option<String>,
-    /// Release policy: a reusable workflow allowed to sign, owner/repo/.github/workflows/f.yml@refs/tags/v* (repeatable).
-    #[arg(
-        long = "allowed-reusable-workflow",
-        value_name = "REF",
-        requires = "repository"
-    )]
-    allowed_reusable_workflows: Vec<String>,
-    /// Release policy: accept runners that are not github-hosted (or not attested).
-    #[arg(long, requires = "repository")]
-    allow_self_hosted_runner: bool,
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// Print one JSON object on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -142,37 +112,15 @@ fn prepare(args: &VerifyArgs) -> Result<Prepared, UsageError> {
 }
 
 fn policy(args: &VerifyArgs) -> Result<Option<ReleasePolicy>, UsageError> {
-    let Some(repository) = &args.repository else {
+    let Some(spec) = args.policy.spec() else {
+        if !args.policy.workflow.is_empty() {
+            return Err(UsageError("--workflow needs --repository".to_owned()));
+        }
         return Ok(None);
     };
-    let usage = |e: String| UsageError(e);
-    let repository = RepositoryName::parse(repository).map_err(usage)?;
-    let workflows = args
-        .workflow
-        .iter()
-        .map(|w| WorkflowPath::parse(w))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(usage)?;
-    let mut policy =
-        ReleasePolicy::new(repository, workflows).map_err(|e| UsageError(e.to_string()))?;
-    if !args.allowed_refs.is_empty() {
-        let refs = args.allowed_refs.iter().map(|r| RefPattern::parse(r));
-        policy.allowed_refs = Some(refs.collect::<Result<_, _>>().map_err(usage)?);
-    }
-    if !args.allowed_events.is_empty() {
-        policy.allowed_events = Some(args.allowed_events.clone());
-    }
-    policy.environment = args.environment.clone();
-    policy.repository_id = args.repository_id.clone();
-    policy.owner_id = args.owner_id.clone();
-    policy.require_github_hosted_runner = !args.allow_self_hosted_runner;
-    policy.allowed_reusable_workflows = args
-        .allowed_reusable_workflows
-        .iter()
-        .map(|w| ReusableWorkflowPattern::parse(w))
-        .collect::<Result<_, _>>()
-        .map_err(usage)?;
-    Ok(Some(policy))
+    spec.to_policy()
+        .map(Some)
+        .map_err(|e| UsageError(e.to_string()))
 }
 
 fn report(args: &VerifyArgs, prepared: &Prepared) -> ExitCode {

@@ -121,6 +121,7 @@ impl RawRun {
             created_at: time(&self.created_at)?,
             updated_at: time(&self.updated_at)?,
             html_url: self.html_url,
+            self_hosted_runner: None,
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use super::http::{HttpClient, HttpConfig};
 use crate::domain::Alert;
-use crate::ports::RemoteError;
+use crate::ports::{Alerts, RemoteError};
 
 #[derive(Clone)]
 pub struct Webhook {
@@ -31,8 +31,10 @@ impl Webhook {
             http: HttpClient::new("webhook", config)?,
         })
     }
+}
 
-    pub async fn deliver(&self, alert: &Alert) -> Result<(), RemoteError> {
+impl Alerts for Webhook {
+    async fn deliver(&self, alert: &Alert) -> Result<(), RemoteError> {
         let body = serde_json::to_vec(alert)
             .map_err(|e| RemoteError::Invalid("webhook", e.to_string()))?;
         let response = self.http.post_json(&self.url, body, 64 * 1024).await?;

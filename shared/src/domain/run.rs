@@ -20,6 +20,9 @@ pub struct RunFacts {
     pub updated_at: i64,
     /// The run's page (links to its logs).
     pub html_url: String,
+    /// Whether a job of the run ran on a self-hosted runner, when the jobs were looked up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_hosted_runner: Option<bool>,
 }
 
 impl RunFacts {

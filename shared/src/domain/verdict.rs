@@ -286,7 +286,7 @@ pub fn decide(policy: &ReleasePolicy, facts: Facts<'_>) -> Verdict {
                 "no_provenance",
                 "the registry lists no provenance for this version",
             );
-            judge_nearby_runs(&facts, facts.nearby_runs.clone(), &mut b)
+            judge_nearby_runs(policy, &facts, facts.nearby_runs.clone(), &mut b)
         }
     };
     for signal in &facts.signals {
@@ -370,6 +370,7 @@ fn judge_named_run(
 }
 
 fn judge_nearby_runs(
+    policy: &ReleasePolicy,
     facts: &Facts<'_>,
     search: RunSearch,
     b: &mut Builder,
@@ -401,6 +402,7 @@ fn judge_nearby_runs(
     let matching = runs.iter().find(|run| {
         run.spans(published_at, PUBLISH_SLACK_SECS)
             && !run.unsuccessful()
+            && !(policy.require_github_hosted_runner && run.self_hosted_runner == Some(true))
             && matches_version(run, facts.version, facts.git_head)
     });
     if let Some(run) = matching {
@@ -418,7 +420,7 @@ fn judge_nearby_runs(
         b.reason(
             "run_mismatch",
             format!(
-                "{} run(s) of the authorised workflow near the publish time, none under way then for this version's commit or tag",
+                "{} run(s) of the authorised workflow near the publish time, none under way then for this version's commit or tag on an allowed runner",
                 runs.len()
             ),
         );

@@ -40,6 +40,7 @@ fn run(workflow: &str, created: i64, updated: i64) -> RunFacts {
         created_at: created,
         updated_at: updated,
         html_url: "https://github.com/octo-org/octo-repo/actions/runs/42".into(),
+        self_hosted_runner: Some(false),
     }
 }
 
@@ -279,7 +280,13 @@ fn no_provenance_and_a_near_run_that_does_not_match_is_non_compliant_low() {
         PUBLISHED - 7200,
         PUBLISHED - 3600,
     );
-    for near in [other_commit, failed, finished_before] {
+    let mut self_hosted = run(
+        ".github/workflows/release.yml",
+        PUBLISHED - 60,
+        PUBLISHED + 60,
+    );
+    self_hosted.self_hosted_runner = Some(true);
+    for near in [other_commit, failed, finished_before, self_hosted] {
         let mut f = facts(Provenance::Absent);
         f.nearby_runs = RunSearch::Runs(vec![near]);
         assert_eq!(

@@ -1,0 +1,203 @@
+//! `artifact-monitor check`: judge every existing version of one package once and print a
+//! table (or, with `--json`, one object). Exit 0 when every version is compliant, 1 when any
+//! is not (non-compliant or pending), 2 on a usage error or when the package could not be
+//! read at all.
+
+use crate::policy_args::PolicyArgs;
+use crate::remote_args::{RemoteArgs, Remotes};
+use artifact_monitor::adapters::SystemClock;
+use artifact_monitor::domain::{Artifact, Compliance, VersionRecord};
+use artifact_monitor::monitor::{Monitor, PollReport, rfc3339};
+use artifact_monitor::ports::Store;
+use artifact_monitor::provenance::ProvenanceVerifier;
+use artifact_monitor::store::MemoryStore;
+use clap::Args;
+use serde_json::json;
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The npm package, e.g. sigstore or @scope/name.
+    name: String,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    #[command(flatten)]
+    remote: RemoteArgs,
+    /// Print one JSON object on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn usage(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("artifact-monitor check: {message}");
+    ExitCode::from(2)
+}
+
+pub fn run(args: &CheckArgs) -> ExitCode {
+    let Some(spec) = args.policy.spec() else {
+        return usage("--repository and --workflow are required");
+    };
+    let artifact = match Artifact::npm(&args.name, spec) {
+        Ok(artifact) => artifact,
+        Err(e) => return usage(e),
+    };
+    let mut remotes = Remotes::defaults();
+    remotes.apply(&args.remote);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return usage(format!("cannot start: {e}")),
+    };
+    runtime.block_on(check(args, artifact, remotes))
+}
+
+async fn check(args: &CheckArgs, artifact: Artifact, remotes: Remotes) -> ExitCode {
+    let (registry, runs) = match (remotes.registry(), remotes.github()) {
+        (Ok(registry), Ok(runs)) => (registry, runs),
+        (Err(e), _) | (_, Err(e)) => return usage(e),
+    };
+    let verifier = match ProvenanceVerifier::embedded() {
+        Ok(verifier) => Arc::new(verifier),
+        Err(e) => return usage(format!("cannot load trust material: {e}")),
+    };
+    let store = MemoryStore::new();
+    let monitor = Monitor::new(registry, runs, store.clone(), SystemClock, verifier);
+    let spinner = (!args.json && std::io::stderr().is_terminal()).then(|| spinner(&args.name));
+    let result = monitor.poll(&artifact, false).await;
+    if let Some(spinner) = spinner {
+        spinner.abort();
+        eprint!("\r\x1b[2K");
+    }
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => return usage(format!("could not check {}: {e}", artifact.name)),
+    };
+    let mut versions = match store.versions(&artifact.key()).await {
+        Ok(versions) => versions,
+        Err(e) => return usage(e),
+    };
+    versions.sort_by_key(|v| (v.published_at.unwrap_or(i64::MAX), v.version.clone()));
+    if args.json {
+        print_json(&artifact, &versions, &report);
+    } else {
+        print_table(&artifact, &versions, &report);
+    }
+    let all_compliant = report.failed.is_empty()
+        && versions
+            .iter()
+            .all(|v| v.verdict.compliance == Compliance::Compliant);
+    if all_compliant {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// A progress indicator on the terminal while versions are judged.
+fn spinner(name: &str) -> tokio::task::JoinHandle<()> {
+    let name = name.to_owned();
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let frames = ['|', '/', '-', '\\'];
+        for i in 0usize.. {
+            eprint!(
+                "\r{} checking {name} ({} s)",
+                frames[i % frames.len()],
+                started.elapsed().as_secs()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+}
+
+fn print_json(artifact: &Artifact, versions: &[VersionRecord], report: &PollReport) {
+    let mut rows: Vec<_> = versions
+        .iter()
+        .map(|v| {
+            json!({
+                "version": v.version,
+                "published_at": v.published_at.map(rfc3339),
+                "compliance": v.verdict.compliance,
+                "confidence": v.verdict.confidence,
+                "reasons": v.verdict.reasons,
+                "logs_url": v.verdict.logs_url,
+            })
+        })
+        .collect();
+    // Versions the registry could not serve in full stay undecided.
+    rows.extend(report.failed.iter().map(|(version, _)| {
+        json!({
+            "version": version,
+            "published_at": null,
+            "compliance": "pending",
+            "confidence": "low",
+            "reasons": ["registry_unavailable"],
+            "logs_url": null,
+        })
+    }));
+    let output = json!({
+        "artifact": {"type": artifact.registry, "name": artifact.name},
+        "versions": rows,
+    });
+    println!("{output}");
+}
+
+fn print_table(artifact: &Artifact, versions: &[VersionRecord], report: &PollReport) {
+    let mut rows: Vec<[String; 6]> = vec![[
+        "VERSION".into(),
+        "RELEASED".into(),
+        "COMPLIANCE".into(),
+        "CONFIDENCE".into(),
+        "REASONS".into(),
+        "LOGS".into(),
+    ]];
+    for v in versions {
+        rows.push([
+            v.version.clone(),
+            v.published_at.map(rfc3339).unwrap_or_else(|| "-".into()),
+            v.verdict.compliance.as_str().into(),
+            v.verdict.confidence.as_str().into(),
+            v.verdict.reasons.join(","),
+            v.verdict.logs_url.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    for (version, _) in &report.failed {
+        rows.push([
+            version.clone(),
+            "-".into(),
+            "pending".into(),
+            "low".into(),
+            "registry_unavailable".into(),
+            "-".into(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    let bad = versions
+        .iter()
+        .filter(|v| v.verdict.compliance != Compliance::Compliant)
+        .count()
+        + report.failed.len();
+    println!(
+        "\n{}: {} version(s), {} not compliant",
+        artifact.name,
+        versions.len() + report.failed.len(),
+        bad
+    );
+    for (version, error) in &report.failed {
+        eprintln!("{version}: could not be judged: {error}");
+    }
+}

@@ -1,0 +1,160 @@
+//! The `serve` configuration file (TOML), read once into a typed struct.
+//!
+//! ```toml
+//! interval_secs = 60            # poll interval
+//! data_dir = ".artifact-monitor"
+//! registry = "https://registry.npmjs.org"
+//! github_api = "https://api.github.com"   # or github = false
+//! webhook_url_env = "ARTIFACT_MONITOR_WEBHOOK_URL"   # the URL itself stays out of the file
+//!
+//! [[artifacts]]
+//! name = "sigstore"
+//! repository = "sigstore/sigstore-js"
+//! workflows = [".github/workflows/release.yml"]
+//! allowed_refs = ["refs/heads/main"]
+//! ```
+//!
+//! Every artifact entry takes the release-policy fields of [`PolicySpec`]; unknown keys are
+//! refused, so a typo cannot silently weaken a policy.
+
+use artifact_monitor::domain::{Artifact, PolicySpec};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Config files are small; anything larger is not one.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    interval_secs: Option<u64>,
+    data_dir: Option<PathBuf>,
+    registry: Option<String>,
+    github_api: Option<String>,
+    github: Option<bool>,
+    webhook_url_env: Option<String>,
+    concurrency: Option<usize>,
+    timeout_secs: Option<u64>,
+    max_packument_bytes: Option<u64>,
+    unverifiable_after_secs: Option<i64>,
+    #[serde(default)]
+    artifacts: Vec<toml::Table>,
+}
+
+/// The parsed configuration.
+#[derive(Debug, Default)]
+pub struct Config {
+    pub interval_secs: Option<u64>,
+    pub data_dir: Option<PathBuf>,
+    pub registry: Option<String>,
+    pub github_api: Option<String>,
+    pub github: Option<bool>,
+    pub webhook_url_env: Option<String>,
+    pub concurrency: Option<usize>,
+    pub timeout_secs: Option<u64>,
+    pub max_packument_bytes: Option<u64>,
+    pub unverifiable_after_secs: Option<i64>,
+    pub artifacts: Vec<Artifact>,
+}
+
+pub fn load(path: &Path) -> Result<Config, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "{} is larger than {MAX_CONFIG_BYTES} bytes",
+            path.display()
+        ));
+    }
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn parse(text: &str) -> Result<Config, String> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+    let mut artifacts = Vec::new();
+    for (index, mut table) in raw.artifacts.into_iter().enumerate() {
+        let entry = |e: String| format!("artifacts[{index}]: {e}");
+        let name = match table.remove("name") {
+            Some(toml::Value::String(name)) => name,
+            _ => return Err(entry("needs a name".to_owned())),
+        };
+        match table.remove("type") {
+            None => {}
+            Some(toml::Value::String(t)) if t == "npm" => {}
+            Some(other) => {
+                return Err(entry(format!("type {other:?} is not supported (only npm)")));
+            }
+        }
+        let policy: PolicySpec = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| entry(format!("{name}: {e}")))?;
+        let artifact = Artifact::npm(&name, policy).map_err(|e| entry(format!("{name}: {e}")))?;
+        if artifacts
+            .iter()
+            .any(|a: &Artifact| a.key() == artifact.key())
+        {
+            return Err(entry(format!("{name} is listed twice")));
+        }
+        artifacts.push(artifact);
+    }
+    Ok(Config {
+        interval_secs: raw.interval_secs,
+        data_dir: raw.data_dir,
+        registry: raw.registry,
+        github_api: raw.github_api,
+        github: raw.github,
+        webhook_url_env: raw.webhook_url_env,
+        concurrency: raw.concurrency,
+        timeout_secs: raw.timeout_secs,
+        max_packument_bytes: raw.max_packument_bytes,
+        unverifiable_after_secs: raw.unverifiable_after_secs,
+        artifacts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_artifacts_with_their_policies() {
+        let config = parse(
+            r#"
+            interval_secs = 30
+            [[artifacts]]
+            name = "@scope/pkg"
+            repository = "o/r"
+            workflows = [".github/workflows/release.yml", ".github/workflows/hotfix.yml"]
+            allowed_refs = ["refs/tags/v*"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.interval_secs, Some(30));
+        assert_eq!(config.artifacts[0].key(), "npm/@scope/pkg");
+        assert_eq!(config.artifacts[0].policy.workflows.len(), 2);
+        assert!(config.artifacts[0].policy.require_github_hosted_runner);
+    }
+
+    #[test]
+    fn refuses_typos_bad_policies_and_duplicates() {
+        let artifact =
+            "name = \"p\"\nrepository = \"o/r\"\nworkflows = [\".github/workflows/r.yml\"]\n";
+        assert!(parse(&format!("[[artifacts]]\n{artifact}allowed_ref = [\"x\"]\n")).is_err());
+        assert!(
+            parse(&format!(
+                "[[artifacts]]\n{artifact}[[artifacts]]\n{artifact}"
+            ))
+            .is_err()
+        );
+        assert!(
+            parse("[[artifacts]]\nname = \"p\"\nrepository = \"o/r\"\nworkflows = []\n").is_err()
+        );
+        assert!(parse("[[artifacts]]\nname = \"P Q\"\nrepository = \"o/r\"\nworkflows = [\".github/workflows/r.yml\"]\n").is_err());
+        assert!(parse("intervall_secs = 5\n").is_err());
+        assert!(parse(&format!("[[artifacts]]\ntype = \"pypi\"\n{artifact}")).is_err());
+    }
+}

@@ -1,0 +1,88 @@
+//! Flags that say where the registry and GitHub are, shared by `check` and `serve`.
+
+use artifact_monitor::adapters::{
+    DEFAULT_GITHUB_API, DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, GithubRuns, HttpConfig,
+    NpmRegistry,
+};
+use clap::Args;
+use std::time::Duration;
+
+/// The environment variable holding an optional GitHub token (never logged).
+pub const GITHUB_TOKEN_ENV: &str = "GITHUB_TOKEN";
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RemoteArgs {
+    /// npm registry base URL [default: https://registry.npmjs.org].
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// GitHub API base URL [default: https://api.github.com].
+    #[arg(long, value_name = "URL", conflicts_with = "no_github")]
+    pub github_api: Option<String>,
+    /// Do not look up GitHub Actions runs (verdicts say so).
+    #[arg(long)]
+    pub no_github: bool,
+    /// Per-request timeout in seconds [default: 60].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+/// Resolved remote settings (flags over config file over defaults).
+#[derive(Debug, Clone)]
+pub struct Remotes {
+    pub registry: String,
+    pub github_api: Option<String>,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    pub max_packument_bytes: u64,
+}
+
+impl Remotes {
+    pub fn defaults() -> Self {
+        Self {
+            registry: DEFAULT_REGISTRY.to_owned(),
+            github_api: Some(DEFAULT_GITHUB_API.to_owned()),
+            timeout: Duration::from_secs(60),
+            concurrency: 16,
+            max_packument_bytes: DEFAULT_MAX_PACKUMENT_BYTES,
+        }
+    }
+
+    pub fn apply(&mut self, args: &RemoteArgs) {
+        if let Some(registry) = &args.registry {
+            self.registry = registry.clone();
+        }
+        if let Some(api) = &args.github_api {
+            self.github_api = Some(api.clone());
+        }
+        if args.no_github {
+            self.github_api = None;
+        }
+        if let Some(secs) = args.timeout {
+            self.timeout = Duration::from_secs(secs.max(1));
+        }
+    }
+
+    fn http(&self) -> HttpConfig {
+        HttpConfig {
+            timeout: self.timeout,
+            concurrency: self.concurrency,
+            ..HttpConfig::default()
+        }
+    }
+
+    pub fn registry(&self) -> Result<NpmRegistry, String> {
+        NpmRegistry::new(&self.registry, self.http(), self.max_packument_bytes)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The GitHub adapter, with the token from the environment when one is set.
+    pub fn github(&self) -> Result<Option<GithubRuns>, String> {
+        let Some(api) = &self.github_api else {
+            return Ok(None);
+        };
+        let token = std::env::var(GITHUB_TOKEN_ENV).ok();
+        GithubRuns::new(api, token, self.http())
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+}
