@@ -42,4 +42,6 @@ pub fn package_of_response_file(file_name: &str) -> (String, String) {
     (name.to_owned(), version.to_owned())
 }
 
+pub mod fake_http;
+pub mod fakes;
 pub mod store_contract;

@@ -1,0 +1,730 @@
+//! End-to-end scenarios of the monitor over real wire protocols: a local npm registry and a
+//! local GitHub API serving real-format documents, the real attestation responses, the
+//! offline verifier, and the store. Each scenario asserts the stored verdict and the alerts.
+
+// Test helpers: a failed setup step is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use artifact_monitor::adapters::{GithubRuns, HttpConfig, NpmRegistry};
+use artifact_monitor::domain::{Alert, AlertKind, Artifact, Compliance, Confidence, PolicySpec};
+use artifact_monitor::monitor::{Delivery, Monitor, PollOutcome};
+use artifact_monitor::ports::Store;
+use artifact_monitor::provenance::ProvenanceVerifier;
+use artifact_monitor::store::MemoryStore;
+use artifact_monitor_tests::fake_http::Reply;
+use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest};
+use artifact_monitor_tests::read;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SIGSTORE_1_0_0: &str = "sha512-e+qfbn/zf1+rCza/BhIA//Awmf0v1pa5HQS8Xk8iXrn9bgytytVLqYD0P7NSqZ6IELTgq+tcDvLPkQjNHyWLNg==";
+const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==";
+/// The run and commit the real sigstore@2.3.1 provenance names.
+const RUN_2_3_1: u64 = 9_116_405_766;
+const COMMIT_2_3_1: &str = "46e7056ff9912ebfee5298d94024895a9fea76c0";
+const OTHER_INTEGRITY: &str = "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+
+type TestMonitor = Monitor<NpmRegistry, GithubRuns, MemoryStore, FixedClock>;
+
+struct World {
+    npm: FakeNpm,
+    github: FakeGithub,
+    clock: FixedClock,
+    monitor: TestMonitor,
+}
+
+fn fast_http() -> HttpConfig {
+    HttpConfig {
+        timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
+        max_retries: 3,
+        base_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(20),
+        max_wait: Duration::from_secs(3),
+        concurrency: 8,
+        ..HttpConfig::default()
+    }
+}
+
+async fn world(github: bool) -> World {
+    let npm = FakeNpm::start().await;
+    let gh = FakeGithub::start().await;
+    let clock = FixedClock::at("2024-05-16T17:00:00Z");
+    let registry = NpmRegistry::new(npm.url(), fast_http(), 64 * 1024 * 1024).unwrap();
+    let runs = github.then(|| GithubRuns::new(gh.url(), None, fast_http()).unwrap());
+    let verifier = Arc::new(ProvenanceVerifier::embedded().unwrap());
+    let monitor = Monitor::new(registry, runs, MemoryStore::new(), clock.clone(), verifier);
+    World {
+        npm,
+        github: gh,
+        clock,
+        monitor,
+    }
+}
+
+fn sigstore(change: impl FnOnce(&mut PolicySpec)) -> Artifact {
+    let mut policy = PolicySpec::new("sigstore/sigstore-js", &[".github/workflows/release.yml"]);
+    change(&mut policy);
+    Artifact::npm("sigstore", policy).unwrap()
+}
+
+fn octo(name: &str) -> Artifact {
+    Artifact::npm(
+        name,
+        PolicySpec::new("octo-org/octo-repo", &[".github/workflows/release.yml"]),
+    )
+    .unwrap()
+}
+
+impl World {
+    /// The sigstore package as first seen: 1.0.0, published by an older workflow.
+    async fn watch_sigstore(&self, artifact: &Artifact) -> Vec<Alert> {
+        self.npm.create("sigstore", &["bdehamer"]);
+        self.npm.publish(
+            "sigstore",
+            manifest("sigstore", "1.0.0", SIGSTORE_1_0_0, true),
+            "2023-02-09T17:56:00.000Z",
+        );
+        self.npm.attest(
+            "sigstore",
+            "1.0.0",
+            read("npm/attestations/sigstore@1.0.0.json"),
+        );
+        let report = self.monitor.poll(artifact, false).await.unwrap();
+        assert_eq!(report.judged.len(), 1);
+        self.alerts().await
+    }
+
+    /// sigstore@2.3.1 as really published, with its run on GitHub.
+    async fn publish_sigstore_2_3_1(&self) {
+        self.github.add_run(
+            RUN_2_3_1,
+            "sigstore/sigstore-js",
+            ".github/workflows/release.yml",
+            COMMIT_2_3_1,
+            "main",
+            "2024-05-16T17:05:00Z",
+            "2024-05-16T17:15:00Z",
+            &["ubuntu-latest"],
+        );
+        let mut m = manifest("sigstore", "2.3.1", SIGSTORE_2_3_1, true);
+        m["gitHead"] = json!(COMMIT_2_3_1);
+        self.npm.publish("sigstore", m, "2024-05-16T17:12:03.000Z");
+        self.npm.attest(
+            "sigstore",
+            "2.3.1",
+            read("npm/attestations/sigstore@2.3.1.json"),
+        );
+        self.clock.set("2024-05-16T17:13:00Z");
+    }
+
+    async fn alerts(&self) -> Vec<Alert> {
+        let printed = Mutex::new(Vec::new());
+        let report = self
+            .monitor
+            .deliver::<artifact_monitor::adapters::Webhook>(
+                Delivery {
+                    sink: None,
+                    limit: 100,
+                },
+                |alert| printed.lock().unwrap().push(alert.clone()),
+            )
+            .await
+            .unwrap();
+        let printed = printed.into_inner().unwrap();
+        assert_eq!(report.printed, printed.len());
+        printed
+    }
+
+    async fn verdict(
+        &self,
+        artifact: &Artifact,
+        version: &str,
+    ) -> (Compliance, Confidence, Vec<String>) {
+        let record = self
+            .monitor
+            .store
+            .version(&artifact.key(), version)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{version} not stored"));
+        (
+            record.verdict.compliance,
+            record.verdict.confidence,
+            record.verdict.reasons,
+        )
+    }
+}
+
+fn codes(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn backfill_is_summarised_once_and_a_compliant_release_is_quiet() {
+    let w = world(true).await;
+    let artifact = sigstore(|_| {});
+    let alerts = w.watch_sigstore(&artifact).await;
+    // 1.0.0 came from publish.yml on a runner its certificate does not attest.
+    assert_eq!(
+        w.verdict(&artifact, "1.0.0").await,
+        (
+            Compliance::NonCompliant,
+            Confidence::High,
+            codes(&["workflow_mismatch", "runner_not_github_hosted"])
+        )
+    );
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].kind, AlertKind::Backfill);
+    assert_eq!(alerts[0].severity, "critical");
+
+    w.publish_sigstore_2_3_1().await;
+    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    assert_eq!(report.judged.len(), 1);
+    let record = w
+        .monitor
+        .store
+        .version("npm/sigstore", "2.3.1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.verdict.compliance, Compliance::Compliant);
+    assert_eq!(record.verdict.confidence, Confidence::High);
+    assert_eq!(
+        record.verdict.reasons,
+        codes(&["provenance_verified", "run_verified"])
+    );
+    assert_eq!(
+        record.verdict.logs_url.as_deref(),
+        Some("https://github.com/sigstore/sigstore-js/actions/runs/9116405766")
+    );
+    let evidence = record.verdict.evidence.provenance.unwrap();
+    assert_eq!(evidence.commit.as_deref(), Some(COMMIT_2_3_1));
+    assert_eq!(record.verdict.evidence.run.unwrap().id, RUN_2_3_1);
+    assert!(!record.backfill);
+    assert!(
+        w.alerts().await.is_empty(),
+        "a compliant release does not alert"
+    );
+
+    // Nothing changed: one conditional request answered 304, nothing judged.
+    w.npm.server.clear_log();
+    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    assert_eq!(report.outcome, PollOutcome::NotModified);
+    assert_eq!(w.npm.server.requests().len(), 1);
+    assert_eq!(w.npm.packument_requests("sigstore"), [304]);
+}
+
+#[tokio::test]
+async fn a_release_without_provenance_after_releases_with_it_alerts() {
+    let w = world(true).await;
+    let artifact = sigstore(|_| {});
+    w.watch_sigstore(&artifact).await;
+    w.publish_sigstore_2_3_1().await;
+    w.monitor.poll(&artifact, false).await.unwrap();
+    w.npm.publish(
+        "sigstore",
+        manifest("sigstore", "2.3.2", OTHER_INTEGRITY, false),
+        "2024-05-16T17:30:00.000Z",
+    );
+    w.clock.set("2024-05-16T17:31:00Z");
+    w.monitor.poll(&artifact, false).await.unwrap();
+    assert_eq!(
+        w.verdict(&artifact, "2.3.2").await,
+        (
+            Compliance::NonCompliant,
+            Confidence::High,
+            codes(&["provenance_dropped"])
+        )
+    );
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].id, "npm/sigstore@2.3.2#non_compliant");
+    assert_eq!(alerts[0].severity, "critical");
+    assert_eq!(
+        alerts[0].published_at.as_deref(),
+        Some("2024-05-16T17:30:00Z")
+    );
+    // Polling again neither judges nor alerts again.
+    w.monitor.poll(&artifact, false).await.unwrap();
+    assert!(w.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn another_packages_attestation_is_rejected() {
+    let w = world(true).await;
+    let artifact = sigstore(|_| {});
+    w.watch_sigstore(&artifact).await;
+    w.npm.publish(
+        "sigstore",
+        manifest("sigstore", "2.3.3", SIGSTORE_2_3_1, true),
+        "2024-05-16T17:40:00.000Z",
+    );
+    // The registry serves a real, valid attestation of another package for this version.
+    w.npm.attest(
+        "sigstore",
+        "2.3.3",
+        read("npm/attestations/@playwright__cli@0.1.1.json"),
+    );
+    w.clock.set("2024-05-16T17:41:00Z");
+    w.monitor.poll(&artifact, false).await.unwrap();
+    let record = w
+        .monitor
+        .store
+        .version("npm/sigstore", "2.3.3")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.verdict.compliance, Compliance::NonCompliant);
+    assert_eq!(record.verdict.reasons, codes(&["provenance_invalid"]));
+    assert_eq!(
+        record.verdict.evidence.provenance_error.unwrap().kind,
+        "subject"
+    );
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].version.as_deref(), Some("2.3.3"));
+}
+
+#[tokio::test]
+async fn provenance_from_another_repository_workflow_ref_or_event_is_non_compliant() {
+    type Change = fn(&mut PolicySpec);
+    let cases: [(&str, Change); 4] = [
+        ("repository_mismatch", |p| {
+            p.repository = "sigstore/sigstore-python".into()
+        }),
+        ("workflow_mismatch", |p| {
+            p.workflows = vec![".github/workflows/publish.yml".into()]
+        }),
+        ("ref_not_allowed", |p| {
+            p.allowed_refs = Some(vec!["refs/tags/v*".into()])
+        }),
+        ("event_not_allowed", |p| {
+            p.allowed_events = Some(vec!["release".into()])
+        }),
+    ];
+    for (code, change) in cases {
+        let w = world(true).await;
+        let artifact = sigstore(change);
+        w.npm.create("sigstore", &["bdehamer"]);
+        w.monitor.poll(&artifact, false).await.unwrap();
+        w.publish_sigstore_2_3_1().await;
+        w.monitor.poll(&artifact, false).await.unwrap();
+        let (compliance, confidence, reasons) = w.verdict(&artifact, "2.3.1").await;
+        assert_eq!(
+            (compliance, confidence),
+            (Compliance::NonCompliant, Confidence::High),
+            "{code}"
+        );
+        assert!(reasons.contains(&code.to_owned()), "{code}: {reasons:?}");
+        let alerts = w.alerts().await;
+        assert_eq!(alerts.len(), 1, "{code}");
+        assert_eq!(alerts[0].kind, AlertKind::Version);
+    }
+}
+
+/// A package without provenance, published at 12:00 with commit `sha`.
+async fn publish_unattested(w: &World, artifact: &Artifact, sha: &str) {
+    w.npm.create(&artifact.name, &["octocat"]);
+    w.monitor.poll(artifact, false).await.unwrap();
+    let mut m = manifest(&artifact.name, "1.0.0", OTHER_INTEGRITY, false);
+    m["gitHead"] = json!(sha);
+    w.npm.publish(&artifact.name, m, "2026-11-27T12:00:00.000Z");
+    w.clock.set("2026-11-27T12:01:00Z");
+    w.monitor.poll(artifact, false).await.unwrap();
+}
+
+const SHA: &str = "acb5820ced9479c074f688cc328bf03f341a511d";
+
+#[tokio::test]
+async fn no_provenance_but_a_matching_run_is_compliant_medium() {
+    let w = world(true).await;
+    w.github.add_run(
+        7,
+        "octo-org/octo-repo",
+        ".github/workflows/release.yml",
+        SHA,
+        "v1.0.0",
+        "2026-11-27T11:55:00Z",
+        "2026-11-27T12:02:00Z",
+        &["ubuntu-latest"],
+    );
+    let artifact = octo("octo-pkg");
+    publish_unattested(&w, &artifact, SHA).await;
+    assert_eq!(
+        w.verdict(&artifact, "1.0.0").await,
+        (
+            Compliance::Compliant,
+            Confidence::Medium,
+            codes(&["no_provenance", "run_matches"])
+        )
+    );
+    assert!(w.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn no_provenance_and_a_self_hosted_run_is_non_compliant() {
+    let w = world(true).await;
+    w.github.add_run(
+        8,
+        "octo-org/octo-repo",
+        ".github/workflows/release.yml",
+        SHA,
+        "v1.0.0",
+        "2026-11-27T11:55:00Z",
+        "2026-11-27T12:02:00Z",
+        &["self-hosted", "linux"],
+    );
+    let artifact = octo("octo-pkg");
+    publish_unattested(&w, &artifact, SHA).await;
+    assert_eq!(
+        w.verdict(&artifact, "1.0.0").await,
+        (
+            Compliance::NonCompliant,
+            Confidence::Low,
+            codes(&["no_provenance", "run_mismatch"])
+        )
+    );
+    assert_eq!(w.alerts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn no_provenance_and_no_run_is_non_compliant_medium() {
+    let w = world(true).await;
+    // A run of another workflow, and one of the right workflow a day earlier: neither counts.
+    w.github.add_run(
+        9,
+        "octo-org/octo-repo",
+        ".github/workflows/ci.yml",
+        SHA,
+        "main",
+        "2026-11-27T11:55:00Z",
+        "2026-11-27T12:02:00Z",
+        &["ubuntu-latest"],
+    );
+    w.github.add_run(
+        10,
+        "octo-org/octo-repo",
+        ".github/workflows/release.yml",
+        SHA,
+        "v0.9.0",
+        "2026-11-26T11:55:00Z",
+        "2026-11-26T12:02:00Z",
+        &["ubuntu-latest"],
+    );
+    let artifact = octo("octo-pkg");
+    publish_unattested(&w, &artifact, SHA).await;
+    assert_eq!(
+        w.verdict(&artifact, "1.0.0").await,
+        (
+            Compliance::NonCompliant,
+            Confidence::Medium,
+            codes(&["no_provenance", "no_run"])
+        )
+    );
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].id, "npm/octo-pkg@1.0.0#non_compliant");
+}
+
+#[tokio::test]
+async fn registry_failing_then_recovering_loses_nothing_and_alerts_once() {
+    let w = world(true).await;
+    let artifact = octo("flaky-pkg");
+    w.npm.create("flaky-pkg", &["octocat"]);
+    w.monitor.poll(&artifact, false).await.unwrap();
+    w.npm.publish(
+        "flaky-pkg",
+        manifest("flaky-pkg", "2.0.0", OTHER_INTEGRITY, false),
+        "2026-11-27T12:00:00.000Z",
+    );
+    w.clock.set("2026-11-27T12:01:00Z");
+    // More 500s than the client retries: the poll fails and nothing is recorded.
+    for _ in 0..4 {
+        w.npm.fail_next("/flaky-pkg", Reply::status(500));
+    }
+    assert!(w.monitor.poll(&artifact, false).await.is_err());
+    assert!(
+        w.monitor
+            .store
+            .version("npm/flaky-pkg", "2.0.0")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Then a 429 asking to wait a second, a body cut short, a dropped connection: retried.
+    w.npm.fail_next(
+        "/flaky-pkg",
+        Reply::status(429).with_header("retry-after", "1"),
+    );
+    w.npm.fail_next(
+        "/flaky-pkg",
+        Reply::Truncated {
+            status: 200,
+            body: vec![b'{'; 4096],
+            sent: 100,
+        },
+    );
+    w.npm.fail_next("/flaky-pkg", Reply::Drop);
+    let started = std::time::Instant::now();
+    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    assert_eq!(report.judged.len(), 1);
+    assert_eq!(
+        w.npm.packument_requests("flaky-pkg")[5..],
+        [429, 200, 0, 200]
+    );
+    assert_eq!(
+        w.verdict(&artifact, "2.0.0").await.0,
+        Compliance::NonCompliant
+    );
+    assert_eq!(w.alerts().await.len(), 1);
+    w.monitor.poll(&artifact, false).await.unwrap();
+    assert!(w.alerts().await.is_empty(), "no duplicate alert");
+}
+
+#[tokio::test]
+async fn an_attestation_the_registry_cannot_serve_yet_is_judged_on_a_later_poll() {
+    let w = world(true).await;
+    let artifact = sigstore(|_| {});
+    w.npm.create("sigstore", &["bdehamer"]);
+    w.monitor.poll(&artifact, false).await.unwrap();
+    w.publish_sigstore_2_3_1().await;
+    for _ in 0..4 {
+        w.npm
+            .fail_next("/-/npm/v1/attestations/sigstore@2.3.1", Reply::status(503));
+    }
+    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    assert_eq!(report.failed.len(), 1);
+    assert!(
+        w.monitor
+            .store
+            .version("npm/sigstore", "2.3.1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The next poll reads the full document again (not a 304) and judges the version.
+    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    assert_eq!(report.outcome, PollOutcome::Changed);
+    assert_eq!(w.verdict(&artifact, "2.3.1").await.0, Compliance::Compliant);
+    assert!(w.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn github_down_leaves_a_version_pending_then_unverifiable_then_decided() {
+    let w = world(true).await;
+    let artifact = sigstore(|_| {});
+    w.npm.create("sigstore", &["bdehamer"]);
+    w.monitor.poll(&artifact, false).await.unwrap();
+    w.publish_sigstore_2_3_1().await;
+    for _ in 0..8 {
+        w.github.fail_next("/actions/runs/", Reply::status(502));
+    }
+    w.monitor.poll(&artifact, false).await.unwrap();
+    assert_eq!(
+        w.verdict(&artifact, "2.3.1").await,
+        (
+            Compliance::Pending,
+            Confidence::Medium,
+            codes(&["provenance_verified", "github_unavailable"])
+        )
+    );
+    assert!(
+        w.alerts().await.is_empty(),
+        "pending is not alerted at once"
+    );
+    // Still down after the bound: one unverifiable alert, and only one.
+    w.clock.advance(31 * 60);
+    w.monitor.poll(&artifact, false).await.unwrap();
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].kind, AlertKind::Unverifiable);
+    // GitHub is back: the version is decided, with its history.
+    w.monitor.poll(&artifact, false).await.unwrap();
+    let record = w
+        .monitor
+        .store
+        .version("npm/sigstore", "2.3.1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.verdict.compliance, Compliance::Compliant);
+    assert_eq!(record.history.len(), 1);
+    assert_eq!(record.pending_since, None);
+    assert!(w.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn without_github_a_verified_release_is_compliant_medium() {
+    let w = world(false).await;
+    let artifact = sigstore(|_| {});
+    w.npm.create("sigstore", &["bdehamer"]);
+    w.monitor.poll(&artifact, false).await.unwrap();
+    w.publish_sigstore_2_3_1().await;
+    w.monitor.poll(&artifact, false).await.unwrap();
+    assert_eq!(
+        w.verdict(&artifact, "2.3.1").await,
+        (
+            Compliance::Compliant,
+            Confidence::Medium,
+            codes(&["provenance_verified", "run_not_checked"])
+        )
+    );
+    assert!(w.github.server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_policy_change_rejudges_and_alerts_a_flip() {
+    let w = world(true).await;
+    let artifact = sigstore(|_| {});
+    w.npm.create("sigstore", &["bdehamer"]);
+    w.monitor.poll(&artifact, false).await.unwrap();
+    w.publish_sigstore_2_3_1().await;
+    w.monitor.poll(&artifact, false).await.unwrap();
+    assert!(w.alerts().await.is_empty());
+    let stricter = sigstore(|p| p.allowed_refs = Some(vec!["refs/tags/v*".into()]));
+    let report = w.monitor.poll(&stricter, true).await.unwrap();
+    assert_eq!(report.judged.len(), 1);
+    let record = w
+        .monitor
+        .store
+        .version("npm/sigstore", "2.3.1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.verdict.compliance, Compliance::NonCompliant);
+    assert_eq!(record.history[0].from, Compliance::Compliant);
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].id, "npm/sigstore@2.3.1#non_compliant");
+}
+
+#[tokio::test]
+async fn package_changes_raise_signals() {
+    let w = world(true).await;
+    w.github.add_run(
+        11,
+        "octo-org/octo-repo",
+        ".github/workflows/release.yml",
+        SHA,
+        "v1.1.0",
+        "2026-11-27T11:55:00Z",
+        "2026-11-27T12:02:00Z",
+        &["ubuntu-latest"],
+    );
+    let artifact = octo("octo-pkg");
+    w.npm.create("octo-pkg", &["octocat"]);
+    let mut m = manifest("octo-pkg", "1.0.0", OTHER_INTEGRITY, false);
+    m["gitHead"] = json!("1111111111111111111111111111111111111111");
+    w.npm.publish("octo-pkg", m, "2026-11-01T12:00:00.000Z");
+    w.clock.set("2026-11-27T11:00:00Z");
+    w.monitor.poll(&artifact, false).await.unwrap();
+    w.alerts().await;
+    // A new maintainer publishes 1.1.0 by hand (matching run aside) with a postinstall script.
+    let mut m = manifest("octo-pkg", "1.1.0", OTHER_INTEGRITY, false);
+    m["gitHead"] = json!(SHA);
+    m["_npmUser"] = json!({"name": "mallory", "email": "m@example.com"});
+    m["scripts"]["postinstall"] = json!("node steal.js");
+    w.npm.publish("octo-pkg", m, "2026-11-27T12:00:00.000Z");
+    w.npm.edit("octo-pkg", |doc| {
+        doc["maintainers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "mallory"}))
+    });
+    w.clock.set("2026-11-27T12:01:00Z");
+    w.monitor.poll(&artifact, false).await.unwrap();
+    let (compliance, _, reasons) = w.verdict(&artifact, "1.1.0").await;
+    assert_eq!(compliance, Compliance::Compliant);
+    assert_eq!(
+        reasons,
+        codes(&[
+            "no_provenance",
+            "run_matches",
+            "publisher_changed",
+            "install_scripts_added"
+        ])
+    );
+    let alerts = w.alerts().await;
+    let kinds: Vec<_> = alerts
+        .iter()
+        .map(|a| (a.kind, a.reasons[0].clone()))
+        .collect();
+    assert!(
+        kinds.contains(&(AlertKind::Version, "no_provenance".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(AlertKind::Package, "new_maintainer".into())),
+        "{kinds:?}"
+    );
+    // latest moved back to 1.0.0, and 1.1.0 unpublished.
+    w.npm.edit("octo-pkg", |doc| {
+        doc["dist-tags"]["latest"] = json!("1.0.0");
+        doc["versions"].as_object_mut().unwrap().remove("1.1.0");
+    });
+    w.monitor.poll(&artifact, false).await.unwrap();
+    let reasons: Vec<_> = w
+        .alerts()
+        .await
+        .into_iter()
+        .map(|a| a.reasons[0].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        codes(&["version_unpublished", "latest_moved_backwards"])
+    );
+    w.monitor.poll(&artifact, false).await.unwrap();
+    assert!(w.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_document_that_is_not_this_packages_packument_is_refused() {
+    let w = world(true).await;
+    let artifact = octo("octo-pkg");
+    w.npm.create("octo-pkg", &["octocat"]);
+    w.npm
+        .edit("octo-pkg", |doc| doc["name"] = json!("other-pkg"));
+    let error = w.monitor.poll(&artifact, false).await.unwrap_err();
+    assert!(error.to_string().contains("other-pkg"), "{error}");
+    w.npm
+        .edit("octo-pkg", |doc| *doc = json!(["not", "a", "packument"]));
+    assert!(w.monitor.poll(&artifact, false).await.is_err());
+    assert!(
+        w.monitor
+            .store
+            .poll_state("npm/octo-pkg")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_packument_over_the_size_cap_is_refused() {
+    let w = world(true).await;
+    let registry = NpmRegistry::new(w.npm.url(), fast_http(), 1024).unwrap();
+    let small = Monitor::new(
+        registry,
+        None::<GithubRuns>,
+        MemoryStore::new(),
+        w.clock.clone(),
+        Arc::new(ProvenanceVerifier::embedded().unwrap()),
+    );
+    let artifact = octo("octo-pkg");
+    w.npm.create("octo-pkg", &["octocat"]);
+    w.npm
+        .edit("octo-pkg", |doc| doc["readme"] = json!("x".repeat(4096)));
+    let error = small.poll(&artifact, false).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("larger than the 1024-byte limit"),
+        "{error}"
+    );
+}

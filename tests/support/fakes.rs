@@ -1,0 +1,355 @@
+//! The npm registry and the GitHub API played by local servers, serving real-format
+//! documents: packuments shaped like the registry's (with `dist.attestations`, `_npmUser`,
+//! `time`), the real attestation responses in `tests/fixtures/npm/attestations`, and
+//! GitHub run and job payloads derived from the REST examples in `tests/fixtures/github`.
+
+#![allow(clippy::unwrap_used)]
+
+use super::fake_http::{FakeServer, Reply, Request};
+use artifact_monitor::ports::Clock;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A clock the test sets.
+#[derive(Debug, Clone)]
+pub struct FixedClock(Arc<AtomicI64>);
+
+impl FixedClock {
+    pub fn at(rfc3339: &str) -> Self {
+        Self(Arc::new(AtomicI64::new(secs(rfc3339))))
+    }
+    pub fn set(&self, rfc3339: &str) {
+        self.0.store(secs(rfc3339), Ordering::SeqCst);
+    }
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+pub fn secs(rfc3339: &str) -> i64 {
+    rfc3339.parse::<jiff::Timestamp>().unwrap().as_second()
+}
+
+/// A scripted misbehaviour: the next request whose target contains `matching` gets `reply`.
+type Faults = Arc<Mutex<VecDeque<(String, Reply)>>>;
+
+fn take_fault(faults: &Faults, request: &Request) -> Option<Reply> {
+    let mut faults = faults.lock().unwrap();
+    let index = faults
+        .iter()
+        .position(|(matching, _)| request.target.contains(matching.as_str()))?;
+    faults.remove(index).map(|(_, reply)| reply)
+}
+
+fn decode(segment: &str) -> String {
+    segment
+        .replace("%2f", "/")
+        .replace("%2F", "/")
+        .replace("%40", "@")
+        .replace("%2B", "+")
+}
+
+#[derive(Default)]
+struct NpmState {
+    packuments: BTreeMap<String, (Value, u64)>,
+    attestations: HashMap<String, Vec<u8>>,
+}
+
+/// The fake npm registry.
+#[allow(missing_debug_implementations)]
+pub struct FakeNpm {
+    pub server: FakeServer,
+    state: Arc<Mutex<NpmState>>,
+    faults: Faults,
+}
+
+impl FakeNpm {
+    pub async fn start() -> Self {
+        let state: Arc<Mutex<NpmState>> = Arc::default();
+        let faults: Faults = Arc::default();
+        let (s, f) = (Arc::clone(&state), Arc::clone(&faults));
+        let server = FakeServer::start(move |request| {
+            if let Some(reply) = take_fault(&f, request) {
+                return reply;
+            }
+            npm_reply(&s.lock().unwrap(), request)
+        })
+        .await;
+        Self {
+            server,
+            state,
+            faults,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.server.url
+    }
+
+    /// Creates (or replaces) a package with no versions.
+    pub fn create(&self, name: &str, maintainers: &[&str]) {
+        let doc = json!({
+            "_id": name,
+            "name": name,
+            "dist-tags": {},
+            "versions": {},
+            "time": {"created": "2023-01-01T00:00:00.000Z"},
+            "maintainers": maintainers.iter().map(|m| json!({"name": m, "email": format!("{m}@example.com")})).collect::<Vec<_>>(),
+            "readme": "A package for tests.",
+        });
+        let mut state = self.state.lock().unwrap();
+        let revision = state.packuments.get(name).map_or(0, |(_, r)| r + 1);
+        state.packuments.insert(name.to_owned(), (doc, revision));
+    }
+
+    /// Changes a package's document; the ETag changes with it.
+    pub fn edit(&self, name: &str, change: impl FnOnce(&mut Value)) {
+        let mut state = self.state.lock().unwrap();
+        let (doc, revision) = state.packuments.get_mut(name).unwrap();
+        change(doc);
+        *revision += 1;
+    }
+
+    /// Publishes a version: adds the manifest, its time, and moves `latest` to it.
+    pub fn publish(&self, name: &str, manifest: Value, at: &str) {
+        let version = manifest["version"].as_str().unwrap().to_owned();
+        self.edit(name, |doc| {
+            doc["versions"][&version] = manifest;
+            doc["time"][&version] = json!(at);
+            doc["time"]["modified"] = json!(at);
+            doc["dist-tags"]["latest"] = json!(version);
+        });
+    }
+
+    /// Serves `document` as the attestations of `name@version`.
+    pub fn attest(&self, name: &str, version: &str, document: Vec<u8>) {
+        self.state
+            .lock()
+            .unwrap()
+            .attestations
+            .insert(format!("{name}@{version}"), document);
+    }
+
+    pub fn fail_next(&self, matching: &str, reply: Reply) {
+        self.faults
+            .lock()
+            .unwrap()
+            .push_back((matching.to_owned(), reply));
+    }
+
+    pub fn packument_requests(&self, name: &str) -> Vec<u16> {
+        let path = format!("/{}", name.replace('/', "%2f"));
+        self.server
+            .requests()
+            .into_iter()
+            .filter(|(r, _)| r.path() == path)
+            .map(|(_, status)| status)
+            .collect()
+    }
+}
+
+fn npm_reply(state: &NpmState, request: &Request) -> Reply {
+    let path = request.path();
+    if let Some(spec) = path.strip_prefix("/-/npm/v1/attestations/") {
+        let spec = decode(spec);
+        return match state.attestations.get(&spec) {
+            Some(document) => Reply::json(200, document.clone()),
+            None => Reply::json(404, r#"{"error":"Not found"}"#),
+        };
+    }
+    let name = decode(path.trim_start_matches('/'));
+    let Some((doc, revision)) = state.packuments.get(&name) else {
+        return Reply::json(404, r#"{"error":"Not found"}"#);
+    };
+    let etag = format!("\"{}-{revision}\"", name.replace('/', "-"));
+    if request.header("if-none-match") == Some(etag.as_str()) {
+        return Reply::status(304).with_header("etag", &etag);
+    }
+    Reply::json(200, serde_json::to_vec(doc).unwrap())
+        .with_header("etag", &etag)
+        .with_header("cache-control", "public, max-age=300")
+}
+
+/// A version manifest as the registry serves it.
+pub fn manifest(name: &str, version: &str, integrity: &str, attested: bool) -> Value {
+    let bare = name.rsplit('/').next().unwrap();
+    let mut dist = json!({
+        "integrity": integrity,
+        "shasum": "0000000000000000000000000000000000000000",
+        "tarball": format!("https://registry.npm.example/{name}/-/{bare}-{version}.tgz"),
+        "fileCount": 12,
+        "unpackedSize": 4096,
+    });
+    if attested {
+        dist["attestations"] = json!({
+            "url": format!("https://registry.npm.example/-/npm/v1/attestations/{name}@{version}"),
+            "provenance": {"predicateType": "https://slsa.dev/provenance/v1"},
+        });
+    }
+    json!({
+        "name": name,
+        "version": version,
+        "scripts": {"test": "node test.js"},
+        "_id": format!("{name}@{version}"),
+        "_npmUser": {"name": "GitHub Actions", "email": "npm-oidc-no-reply@github.com",
+                     "trustedPublisher": {"id": "github", "oidcConfigId": "oidc:00000000-0000-0000-0000-000000000000"}},
+        "dist": dist,
+    })
+}
+
+#[derive(Default)]
+struct GithubState {
+    runs: BTreeMap<u64, Value>,
+    jobs: HashMap<u64, Value>,
+}
+
+/// The fake GitHub API.
+#[allow(missing_debug_implementations)]
+pub struct FakeGithub {
+    pub server: FakeServer,
+    state: Arc<Mutex<GithubState>>,
+    faults: Faults,
+}
+
+impl FakeGithub {
+    pub async fn start() -> Self {
+        let state: Arc<Mutex<GithubState>> = Arc::default();
+        let faults: Faults = Arc::default();
+        let (s, f) = (Arc::clone(&state), Arc::clone(&faults));
+        let server = FakeServer::start(move |request| {
+            if let Some(reply) = take_fault(&f, request) {
+                return reply;
+            }
+            github_reply(&s.lock().unwrap(), request)
+        })
+        .await;
+        Self {
+            server,
+            state,
+            faults,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.server.url
+    }
+
+    /// Adds a run (from the REST example payload, with these facts) and its jobs.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_run(
+        &self,
+        id: u64,
+        repository: &str,
+        workflow: &str,
+        head_sha: &str,
+        head_branch: &str,
+        created: &str,
+        updated: &str,
+        runner_labels: &[&str],
+    ) {
+        let fixture = super::read("github/actions/get-workflow-run.json");
+        let mut run: Value = serde_json::from_slice(&fixture).unwrap();
+        run["id"] = json!(id);
+        run["path"] = json!(format!("{workflow}@{head_branch}"));
+        run["head_sha"] = json!(head_sha);
+        run["head_branch"] = json!(head_branch);
+        run["status"] = json!("completed");
+        run["conclusion"] = json!("success");
+        run["created_at"] = json!(created);
+        run["updated_at"] = json!(updated);
+        run["run_started_at"] = json!(created);
+        run["html_url"] = json!(format!("https://github.com/{repository}/actions/runs/{id}"));
+        run["repository"]["full_name"] = json!(repository);
+        let fixture = super::read("github/actions/list-jobs-for-workflow-run.json");
+        let mut jobs: Value = serde_json::from_slice(&fixture).unwrap();
+        jobs["jobs"][0]["run_id"] = json!(id);
+        jobs["jobs"][0]["labels"] = json!(runner_labels);
+        let mut state = self.state.lock().unwrap();
+        state.runs.insert(id, run);
+        state.jobs.insert(id, jobs);
+    }
+
+    pub fn fail_next(&self, matching: &str, reply: Reply) {
+        self.faults
+            .lock()
+            .unwrap()
+            .push_back((matching.to_owned(), reply));
+    }
+}
+
+fn github_reply(state: &GithubState, request: &Request) -> Reply {
+    let path = request.path();
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let reply = match parts.as_slice() {
+        ["repos", owner, repo, "actions", "runs", id] => {
+            let run = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| state.runs.get(&id))
+                .filter(|run| run["repository"]["full_name"] == format!("{owner}/{repo}"));
+            match run {
+                Some(run) => Reply::json(200, serde_json::to_vec(run).unwrap()),
+                None => Reply::json(404, r#"{"message":"Not Found"}"#),
+            }
+        }
+        ["repos", owner, repo, "actions", "runs", id, "jobs"] => {
+            let jobs = id.parse::<u64>().ok().and_then(|id| state.jobs.get(&id));
+            let _ = (owner, repo);
+            match jobs {
+                Some(jobs) => Reply::json(200, serde_json::to_vec(jobs).unwrap()),
+                None => Reply::json(200, r#"{"total_count":0,"jobs":[]}"#),
+            }
+        }
+        ["repos", owner, repo, "actions", "workflows", file, "runs"] => {
+            let created = request.query("created").unwrap_or_default();
+            let (from, to) = created.split_once("..").unwrap_or(("", ""));
+            let (from, to) = (secs(from), secs(to));
+            let runs: Vec<&Value> = state
+                .runs
+                .values()
+                .filter(|run| run["repository"]["full_name"] == format!("{owner}/{repo}"))
+                .filter(|run| {
+                    run["path"]
+                        .as_str()
+                        .is_some_and(|p| p.starts_with(&format!(".github/workflows/{file}@")))
+                })
+                .filter(|run| {
+                    let at = secs(run["created_at"].as_str().unwrap());
+                    from <= at && at <= to
+                })
+                .collect();
+            let body = json!({"total_count": runs.len(), "workflow_runs": runs});
+            Reply::json(200, serde_json::to_vec(&body).unwrap())
+        }
+        _ => Reply::json(404, r#"{"message":"Not Found"}"#),
+    };
+    // Conditional requests: a 304 for an unchanged body does not count against the limit.
+    if let Reply::Full {
+        status: 200, body, ..
+    } = &reply
+    {
+        let etag = format!("\"{:x}\"", fnv(body));
+        if request.header("if-none-match") == Some(etag.as_str()) {
+            return Reply::status(304).with_header("etag", &etag);
+        }
+        return reply
+            .with_header("etag", &etag)
+            .with_header("x-ratelimit-remaining", "4999")
+            .with_header("x-ratelimit-reset", "0");
+    }
+    reply
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
