@@ -728,3 +728,31 @@ async fn a_packument_over_the_size_cap_is_refused() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_version_missing_from_a_stale_first_read_is_alerted_on_its_own() {
+    let w = world(true).await;
+    let artifact = octo("octo-pkg");
+    w.npm.create("octo-pkg", &["octocat"]);
+    w.clock.set("2026-11-27T12:03:00Z");
+    w.monitor.poll(&artifact, false).await.unwrap();
+    // The first read came from a cache that did not have 1.0.0 yet, published at 12:00.
+    w.npm.publish(
+        "octo-pkg",
+        manifest("octo-pkg", "1.0.0", OTHER_INTEGRITY, false),
+        "2026-11-27T12:00:00.000Z",
+    );
+    w.clock.set("2026-11-27T12:05:00Z");
+    w.monitor.poll(&artifact, false).await.unwrap();
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].kind, AlertKind::Version);
+    let record = w
+        .monitor
+        .store
+        .version("npm/octo-pkg", "1.0.0")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!record.backfill);
+}

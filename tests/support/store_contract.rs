@@ -101,6 +101,7 @@ pub async fn poll_state_round_trips(store: &impl Store) {
         snapshot: Some(Snapshot::default()),
         last_changed_at: Some(5),
         watching_since: Some(4),
+        backfill_retry: ["1.0.0".to_owned()].into(),
         retry: ["1.0.0".to_owned()].into(),
     };
     store.put_poll_state("npm/alpha", &state).await.unwrap();

@@ -24,10 +24,12 @@ pub struct PollState {
     /// Seconds since the epoch of the last read that returned a new document.
     #[serde(default)]
     pub last_changed_at: Option<i64>,
-    /// When the monitor first read the package: versions published before are judged as
-    /// backfill (summarised once, not alerted one by one).
+    /// When the monitor first read the package.
     #[serde(default)]
     pub watching_since: Option<i64>,
+    /// Versions of the first read that could not be judged yet: still backfill when they are.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub backfill_retry: std::collections::BTreeSet<String>,
     /// Versions still pending (or not judged because of an error): while any are, the next
     /// read is unconditional so they are judged again.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]

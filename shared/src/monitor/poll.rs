@@ -93,7 +93,6 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             )));
         }
         let now = self.clock.now();
-        let watching_since = state.watching_since.unwrap_or(now);
         let stored: BTreeMap<String, VersionRecord> = self
             .store
             .versions(&key)
@@ -136,9 +135,13 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             earlier_had_provenance |= verdict.evidence.provenance.is_some();
             let manifest = &packument.versions[version];
             let published_at = packument.published_at(version);
+            // Versions first judged in the first read are backfill: summarised once, not
+            // alerted one by one. A version that only appears later is new, whatever its
+            // publish time says (a stale first read must not hide it).
+            let first_in_backfill = baseline && existing.is_none();
             let backfill = match existing {
                 Some(record) => record.backfill,
-                None => baseline || published_at.is_some_and(|t| t < watching_since),
+                None => baseline || state.backfill_retry.contains(version),
             };
             let pending = verdict.compliance == Compliance::Pending;
             let pending_since = existing
@@ -146,8 +149,7 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
                 .or(Some(now))
                 .filter(|_| pending);
             let published = published_at.map(rfc3339);
-            // Backfill findings are summarised once; everything later alerts on its own.
-            let alert = (verdict.alerts() && !(backfill && existing.is_none())).then(|| {
+            let alert = (verdict.alerts() && !first_in_backfill).then(|| {
                 Alert::for_verdict(
                     alert_artifact.clone(),
                     version,
@@ -156,7 +158,7 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
                     rfc3339(now),
                 )
             });
-            if backfill && existing.is_none() && verdict.alerts() {
+            if first_in_backfill && verdict.alerts() {
                 findings.push((version.to_owned(), verdict.clone()));
             }
             let record = VersionRecord {
@@ -237,7 +239,12 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             validators,
             snapshot: Some(Snapshot::of(&packument)),
             last_changed_at: Some(now),
-            watching_since: Some(watching_since),
+            watching_since: Some(state.watching_since.unwrap_or(now)),
+            backfill_retry: if baseline {
+                retry.clone()
+            } else {
+                state.backfill_retry.intersection(&retry).cloned().collect()
+            },
             retry,
         };
         self.store.put_poll_state(&key, &state).await?;

@@ -1,0 +1,339 @@
+//! `artifact-monitor check` and `serve` through the built binary, against the local fake
+//! registry and GitHub API: output contracts, exit codes, restarts without re-alerting,
+//! webhook delivery retried from the outbox, and a clean stop on Ctrl-C.
+
+// Test helpers: a failed setup step is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use artifact_monitor_tests::fake_http::{FakeServer, Reply};
+use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
+use artifact_monitor_tests::read;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==";
+const OTHER: &str = "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_artifact-monitor"));
+    command
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("ARTIFACT_MONITOR_WEBHOOK_URL");
+    command
+}
+
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// sigstore with its real 2.3.1 release and the run that built it.
+async fn sigstore_world() -> (FakeNpm, FakeGithub) {
+    let npm = FakeNpm::start().await;
+    let github = FakeGithub::start().await;
+    github.add_run(
+        9_116_405_766,
+        "sigstore/sigstore-js",
+        ".github/workflows/release.yml",
+        "46e7056ff9912ebfee5298d94024895a9fea76c0",
+        "main",
+        "2024-05-16T17:05:00Z",
+        "2024-05-16T17:15:00Z",
+        &["ubuntu-latest"],
+    );
+    npm.create("sigstore", &["bdehamer"]);
+    npm.publish(
+        "sigstore",
+        manifest("sigstore", "2.3.1", SIGSTORE_2_3_1, true),
+        "2024-05-16T17:12:03.000Z",
+    );
+    npm.attest(
+        "sigstore",
+        "2.3.1",
+        read("npm/attestations/sigstore@2.3.1.json"),
+    );
+    (npm, github)
+}
+
+fn check_command(npm: &FakeNpm, github: &FakeGithub, extra: &[&str]) -> Command {
+    let mut command = binary();
+    command.args([
+        "check",
+        "sigstore",
+        "--repository",
+        "sigstore/sigstore-js",
+        "--workflow",
+        ".github/workflows/release.yml",
+        "--registry",
+        npm.url(),
+        "--github-api",
+        github.url(),
+    ]);
+    command.args(extra);
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_prints_the_documented_json_and_exits_by_compliance() {
+    let (npm, github) = sigstore_world().await;
+    let output = run(check_command(&npm, &github, &["--json"])).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        value,
+        json!({
+            "artifact": {"type": "npm", "name": "sigstore"},
+            "versions": [{
+                "version": "2.3.1",
+                "published_at": "2024-05-16T17:12:03Z",
+                "compliance": "compliant",
+                "confidence": "high",
+                "reasons": ["provenance_verified", "run_verified"],
+                "logs_url": "https://github.com/sigstore/sigstore-js/actions/runs/9116405766",
+            }]
+        })
+    );
+
+    // A later version without provenance: exit 1, and the table says why.
+    npm.publish(
+        "sigstore",
+        manifest("sigstore", "2.3.2", OTHER, false),
+        "2024-05-17T10:00:00.000Z",
+    );
+    let output = run(check_command(&npm, &github, &[])).await;
+    assert_eq!(output.status.code(), Some(1));
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(table.starts_with("VERSION"), "{table}");
+    assert!(
+        table.contains("2.3.2") && table.contains("provenance_dropped"),
+        "{table}"
+    );
+    assert!(table.contains("1 not compliant"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_usage_errors_exit_2() {
+    let (npm, github) = sigstore_world().await;
+    let mut bad_name = binary();
+    bad_name.args([
+        "check",
+        "Not A Name",
+        "--repository",
+        "o/r",
+        "--workflow",
+        ".github/workflows/r.yml",
+    ]);
+    assert_eq!(run(bad_name).await.status.code(), Some(2));
+    let mut no_policy = binary();
+    no_policy.args(["check", "sigstore"]);
+    assert_eq!(run(no_policy).await.status.code(), Some(2));
+    let mut bad_workflow = check_command(&npm, &github, &[]);
+    bad_workflow.args(["--workflow", "release.yml"]);
+    assert_eq!(run(bad_workflow).await.status.code(), Some(2));
+    let mut missing = binary();
+    missing.args([
+        "check",
+        "no-such-package",
+        "--repository",
+        "o/r",
+        "--workflow",
+        ".github/workflows/r.yml",
+        "--registry",
+        npm.url(),
+        "--no-github",
+    ]);
+    let output = run(missing).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a package with no versions has nothing non-compliant"
+    );
+}
+
+fn write_config(dir: &Path, npm: &FakeNpm, github: &FakeGithub) -> String {
+    let config = format!(
+        r#"
+registry = "{}"
+github_api = "{}"
+interval_secs = 3600
+
+[[artifacts]]
+name = "sigstore"
+repository = "sigstore/sigstore-js"
+workflows = [".github/workflows/release.yml"]
+"#,
+        npm.url(),
+        github.url()
+    );
+    let path = dir.join("monitor.toml");
+    std::fs::write(&path, config).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn serve_once(config: &str, data: &Path, webhook: Option<&str>) -> Command {
+    let mut command = binary();
+    command.args([
+        "serve",
+        "--once",
+        "--config",
+        config,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    if let Some(url) = webhook {
+        command.env("ARTIFACT_MONITOR_WEBHOOK_URL", url);
+    }
+    command
+}
+
+fn alert_lines(output: &Output) -> Vec<Value> {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_alerts_once_across_restarts_and_retries_the_webhook_from_the_outbox() {
+    let (npm, github) = sigstore_world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &npm, &github);
+    let data = dir.path().join("data");
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let refuse = Arc::new(Mutex::new(true));
+    let (r, f) = (Arc::clone(&received), Arc::clone(&refuse));
+    let webhook = FakeServer::start(move |request| {
+        if *f.lock().unwrap() {
+            return Reply::status(400);
+        }
+        r.lock()
+            .unwrap()
+            .push(serde_json::from_slice(&request.body).unwrap());
+        Reply::status(204)
+    })
+    .await;
+
+    // First start: the backfill of a compliant package is quiet.
+    let output = run(serve_once(&config, &data, Some(&webhook.url))).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(alert_lines(&output).is_empty());
+
+    // A release without provenance: printed once; the webhook refuses it, so it stays queued.
+    npm.publish(
+        "sigstore",
+        manifest("sigstore", "2.3.2", OTHER, false),
+        "2026-11-28T06:00:00.000Z",
+    );
+    let output = run(serve_once(&config, &data, Some(&webhook.url))).await;
+    let alerts = alert_lines(&output);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["id"], "npm/sigstore@2.3.2#non_compliant");
+    assert_eq!(alerts[0]["reasons"], json!(["provenance_dropped"]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not delivered yet"), "{stderr}");
+    assert!(
+        !stderr.contains(&webhook.url),
+        "the webhook URL is not logged: {stderr}"
+    );
+    assert!(received.lock().unwrap().is_empty());
+
+    // Restart with the webhook accepting: delivered from the outbox, not printed again.
+    *refuse.lock().unwrap() = false;
+    let output = run(serve_once(&config, &data, Some(&webhook.url))).await;
+    assert!(alert_lines(&output).is_empty(), "no re-alert on restart");
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["id"], "npm/sigstore@2.3.2#non_compliant");
+
+    // And again: nothing new anywhere.
+    let output = run(serve_once(&config, &data, Some(&webhook.url))).await;
+    assert!(alert_lines(&output).is_empty());
+    // Refused once by the tick's drain and once by the drain on exit, then accepted once.
+    let statuses: Vec<u16> = webhook
+        .requests()
+        .into_iter()
+        .map(|(_, status)| status)
+        .collect();
+    assert_eq!(statuses, [400, 400, 204]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_cleanly_on_ctrl_c() {
+    let (npm, github) = sigstore_world().await;
+    npm.publish(
+        "sigstore",
+        manifest("sigstore", "2.3.2", OTHER, false),
+        "2024-05-17T10:00:00.000Z",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &npm, &github);
+    let data = dir.path().join("data");
+    let mut command = binary();
+    command
+        .args([
+            "serve",
+            "--config",
+            &config,
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead as _;
+        let mut child = command.spawn().unwrap();
+        // The backfill summary is printed at the end of the first tick.
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let first = lines.next().unwrap().unwrap();
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        (first, output)
+    })
+    .await
+    .unwrap();
+    let (first, output) = output;
+    let alert: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(alert["kind"], "backfill");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stopped"), "{stderr}");
+
+    // The store is intact and a restart does not alert again.
+    let output = run(serve_once(&config, &data, None)).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(alert_lines(&output).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_a_bad_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[[artifacts]]\nname = \"sigstore\"\nrepository = \"sigstore/sigstore-js\"\nworkflows = [\".github/workflows/release.yml\"]\nallow_any_runner = true\n").unwrap();
+    let mut command = binary();
+    command.args(["serve", "--once", "--config", path.to_str().unwrap()]);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("allow_any_runner"));
+}
