@@ -24,6 +24,10 @@ pub struct HttpConfig {
     pub max_wait: Duration,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// After a request failed to connect through all its retries, further requests fail at
+    /// once for this long instead of each waiting out its own retries (a service that is
+    /// down costs seconds per tick, not seconds per version).
+    pub unreachable_cooldown: Duration,
     pub user_agent: String,
 }
 
@@ -37,6 +41,7 @@ impl Default for HttpConfig {
             max_backoff: Duration::from_secs(20),
             max_wait: Duration::from_secs(60),
             concurrency: 16,
+            unreachable_cooldown: Duration::from_secs(30),
             user_agent: concat!("artifact-monitor/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -60,6 +65,8 @@ pub struct HttpClient {
     config: HttpConfig,
     /// Unix seconds before which the service asked us not to call (rate limit exhausted).
     blocked_until: Arc<AtomicI64>,
+    /// Unix seconds until which the service is considered down (see `unreachable_cooldown`).
+    down_until: Arc<AtomicI64>,
     requests: Arc<AtomicU64>,
 }
 
@@ -92,6 +99,7 @@ impl HttpClient {
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
             blocked_until: Arc::new(AtomicI64::new(0)),
+            down_until: Arc::new(AtomicI64::new(0)),
             requests: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -138,6 +146,12 @@ impl HttpClient {
         body: Option<Vec<u8>>,
         max_body: u64,
     ) -> Result<HttpResponse, RemoteError> {
+        if self.down_until.load(Ordering::Relaxed) > unix_now() {
+            return Err(RemoteError::Unreachable(
+                self.service,
+                "unreachable moments ago; not retried until the cooldown ends".to_owned(),
+            ));
+        }
         let mut attempt = 0u32;
         loop {
             self.wait_for_rate_limit().await?;
@@ -152,9 +166,14 @@ impl HttpClient {
                 Attempt::Done(response) => return Ok(response),
                 Attempt::Fail(error) => return Err(error),
                 Attempt::Retry(error, _) if attempt >= self.config.max_retries => {
+                    if matches!(error, RemoteError::Unreachable(..)) {
+                        let cooldown = self.config.unreachable_cooldown.as_secs() as i64;
+                        self.down_until
+                            .store(unix_now() + cooldown, Ordering::Relaxed);
+                    }
                     return Err(error);
                 }
-                Attempt::Retry(error, hint) => {
+                Attempt::Retry(_, hint) => {
                     let delay = match hint {
                         Some(wait) if wait > self.config.max_wait => {
                             return Err(RemoteError::RateLimited(self.service, wait.as_secs()));
@@ -162,7 +181,6 @@ impl HttpClient {
                         Some(wait) => wait,
                         None => self.backoff(attempt),
                     };
-                    let _ = error;
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
@@ -333,6 +351,33 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[tokio::test]
+    async fn a_service_that_is_down_fails_fast_after_the_first_failure() {
+        let config = HttpConfig {
+            max_retries: 1,
+            base_backoff: Duration::from_millis(1),
+            ..HttpConfig::default()
+        };
+        let client = HttpClient::new("test", config).unwrap();
+        // Port 1 on loopback refuses connections.
+        let first = client
+            .get("http://127.0.0.1:1/", &[], 10)
+            .await
+            .unwrap_err();
+        assert!(matches!(first, RemoteError::Unreachable(..)), "{first}");
+        assert_eq!(client.requests_sent(), 2);
+        let second = client
+            .get("http://127.0.0.1:1/", &[], 10)
+            .await
+            .unwrap_err();
+        assert!(second.to_string().contains("moments ago"), "{second}");
+        assert_eq!(
+            client.requests_sent(),
+            2,
+            "nothing sent during the cooldown"
+        );
     }
 
     #[test]
