@@ -112,3 +112,46 @@ fn oversized_documents_are_refused_before_parsing() {
         artifact_monitor::provenance::ErrorKind::Malformed
     );
 }
+
+const PACKUMENTS: &[&str] = &[
+    "npm/packuments/has-package-exports.json",
+    "npm/packuments/@ljharb__has-package-exports-patterns.json",
+    "npm/packuments/tiny-tarball.json",
+    "npm/packuments/synthetic-attestation-changes.dependabot.json",
+];
+
+#[test]
+fn the_real_packuments_parse() {
+    for path in PACKUMENTS {
+        let packument = artifact_monitor::domain::Packument::parse(&read(path))
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(!packument.versions.is_empty(), "{path}");
+        assert!(!packument.name.is_empty(), "{path}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn damaged_packuments_get_an_answer(which in 0..PACKUMENTS.len(), at in 0.0f64..1.0, mask in 1u8..=255, cut in 0.0f64..1.0) {
+        let mut document = read(PACKUMENTS[which]);
+        let index = ((document.len() as f64) * at) as usize % document.len();
+        document[index] ^= mask;
+        let _ = artifact_monitor::domain::Packument::parse(&document);
+        let end = ((document.len() as f64) * cut) as usize;
+        let truncated = artifact_monitor::domain::Packument::parse(&document[..end]);
+        prop_assert!(truncated.is_err() || end + 2 >= document.len());
+    }
+
+    #[test]
+    fn arbitrary_json_is_not_a_packument_unless_it_has_one_shape(value in arbitrary_json()) {
+        let bytes = serde_json::to_vec(&value).expect("serialises");
+        if let Ok(packument) = artifact_monitor::domain::Packument::parse(&bytes) {
+            // Only an object with a name and a versions map is ever accepted.
+            prop_assert!(value.get("versions").is_some_and(Value::is_object));
+            prop_assert!(value.get("name").is_some());
+            let _ = packument.versions_by_publish_time();
+        }
+    }
+}

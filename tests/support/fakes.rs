@@ -61,6 +61,7 @@ fn decode(segment: &str) -> String {
 struct NpmState {
     packuments: BTreeMap<String, (Value, u64)>,
     attestations: HashMap<String, Vec<u8>>,
+    files: HashMap<String, Vec<u8>>,
 }
 
 /// The fake npm registry.
@@ -145,6 +146,16 @@ impl FakeNpm {
             .push_back((matching.to_owned(), reply));
     }
 
+    /// Serves `bytes` at `path` (a tarball); returns its URL.
+    pub fn serve_file(&self, path: &str, bytes: Vec<u8>) -> String {
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .insert(path.to_owned(), bytes);
+        format!("{}{path}", self.url())
+    }
+
     pub fn packument_requests(&self, name: &str) -> Vec<u16> {
         let path = format!("/{}", name.replace('/', "%2f"));
         self.server
@@ -158,6 +169,13 @@ impl FakeNpm {
 
 fn npm_reply(state: &NpmState, request: &Request) -> Reply {
     let path = request.path();
+    if let Some(bytes) = state.files.get(path) {
+        return Reply::Full {
+            status: 200,
+            headers: vec![("content-type".into(), "application/octet-stream".into())],
+            body: bytes.clone(),
+        };
+    }
     if let Some(spec) = path.strip_prefix("/-/npm/v1/attestations/") {
         let spec = decode(spec);
         return match state.attestations.get(&spec) {

@@ -265,7 +265,10 @@ impl HttpClient {
         if response.content_length().is_some_and(|len| len > max_body) {
             return Attempt::Fail(RemoteError::TooLarge(service, max_body));
         }
-        let mut body = Vec::new();
+        // Sized once from Content-Length (within the cap), so a large packument is not
+        // copied through doubling reallocations.
+        let expected = response.content_length().unwrap_or(0).min(max_body);
+        let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {

@@ -1,0 +1,298 @@
+//! The npm and GitHub adapters against local servers: tarball integrity, ETag revalidation,
+//! GitHub's rate limits, the token on the wire, hostile answers.
+
+// Test helpers: a failed setup step is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use artifact_monitor::adapters::{GithubRuns, HttpConfig, NpmRegistry};
+use artifact_monitor::domain::{PackageName, RepositoryName, Validators, WorkflowPath};
+use artifact_monitor::ports::{PackumentFetch, Registry, RemoteError, Runs};
+use artifact_monitor_tests::fake_http::{FakeServer, Reply};
+use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, secs};
+use base64::Engine as _;
+use std::time::{Duration, Instant};
+
+fn fast() -> HttpConfig {
+    HttpConfig {
+        timeout: Duration::from_secs(2),
+        max_retries: 2,
+        base_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(10),
+        max_wait: Duration::from_secs(5),
+        ..HttpConfig::default()
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn tarballs_are_checked_against_their_integrity() {
+    let npm = FakeNpm::start().await;
+    let tarball = b"a tarball's bytes".to_vec();
+    let digest = artifact_monitor::provenance::sha512_digest(&tarball);
+    let integrity = format!(
+        "sha512-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    );
+    let url = npm.serve_file("/pkg/-/pkg-1.0.0.tgz", tarball.clone());
+    let registry = NpmRegistry::new(npm.url(), fast(), 1 << 20).unwrap();
+    assert_eq!(registry.tarball(&url, &integrity).await.unwrap(), tarball);
+    let other = npm.serve_file("/pkg/-/pkg-1.0.1.tgz", b"tampered".to_vec());
+    let error = registry.tarball(&other, &integrity).await.unwrap_err();
+    assert!(matches!(error, RemoteError::Invalid(..)), "{error}");
+    let error = registry.tarball(&url, "sha1-abc").await.unwrap_err();
+    assert!(matches!(error, RemoteError::Invalid(..)), "{error}");
+}
+
+#[tokio::test]
+async fn packuments_are_read_conditionally_and_scoped_names_encoded() {
+    let npm = FakeNpm::start().await;
+    npm.create("@scope/pkg", &["a"]);
+    let registry = NpmRegistry::new(npm.url(), fast(), 1 << 20).unwrap();
+    let name = PackageName::parse("@scope/pkg").unwrap();
+    let PackumentFetch::Modified { validators, .. } = registry
+        .packument(&name, &Validators::default())
+        .await
+        .unwrap()
+    else {
+        panic!("expected a document");
+    };
+    assert!(validators.etag.is_some());
+    assert_eq!(
+        registry.packument(&name, &validators).await.unwrap(),
+        PackumentFetch::NotModified
+    );
+    let missing = PackageName::parse("@scope/none").unwrap();
+    assert_eq!(
+        registry
+            .packument(&missing, &Validators::default())
+            .await
+            .unwrap(),
+        PackumentFetch::Missing
+    );
+    let paths: Vec<String> = npm
+        .server
+        .requests()
+        .iter()
+        .map(|(r, _)| r.path().to_owned())
+        .collect();
+    assert_eq!(paths, ["/@scope%2fpkg", "/@scope%2fpkg", "/@scope%2fnone"]);
+    let sent = &npm.server.requests()[1].0;
+    assert_eq!(sent.header("if-none-match"), validators.etag.as_deref());
+}
+
+#[tokio::test]
+async fn github_answers_are_revalidated_with_their_etag() {
+    let github = FakeGithub::start().await;
+    github.add_run(
+        42,
+        "octo-org/octo-repo",
+        ".github/workflows/release.yml",
+        "abc",
+        "main",
+        "2026-11-27T11:55:00Z",
+        "2026-11-27T12:02:00Z",
+        &["ubuntu-latest"],
+    );
+    let runs = GithubRuns::new(github.url(), Some("ghs_testtoken".into()), fast()).unwrap();
+    let repo = RepositoryName::parse("octo-org/octo-repo").unwrap();
+    let first = runs.run(&repo, 42).await.unwrap().unwrap();
+    let second = runs.run(&repo, 42).await.unwrap().unwrap();
+    assert_eq!(first, second);
+    assert_eq!(first.workflow_path, ".github/workflows/release.yml");
+    let statuses: Vec<u16> = github.server.requests().iter().map(|(_, s)| *s).collect();
+    assert_eq!(statuses, [200, 304]);
+    let request = &github.server.requests()[0].0;
+    assert_eq!(
+        request.header("authorization"),
+        Some("Bearer ghs_testtoken")
+    );
+    assert_eq!(request.header("x-github-api-version"), Some("2022-11-28"));
+    assert!(runs.run(&repo, 43).await.unwrap().is_none());
+    let other = RepositoryName::parse("evil/octo-repo").unwrap();
+    assert!(
+        runs.run(&other, 42).await.unwrap().is_none(),
+        "a run of another repository is not this one"
+    );
+}
+
+#[tokio::test]
+async fn runs_are_searched_in_a_window_of_the_asked_workflow_only() {
+    let github = FakeGithub::start().await;
+    github.add_run(
+        1,
+        "octo-org/octo-repo",
+        ".github/workflows/release.yml",
+        "a",
+        "v1",
+        "2026-11-27T11:00:00Z",
+        "2026-11-27T11:10:00Z",
+        &[],
+    );
+    github.add_run(
+        2,
+        "octo-org/octo-repo",
+        ".github/workflows/release.yml",
+        "b",
+        "v2",
+        "2026-11-20T11:00:00Z",
+        "2026-11-20T11:10:00Z",
+        &[],
+    );
+    github.add_run(
+        3,
+        "octo-org/octo-repo",
+        ".github/workflows/ci.yml",
+        "c",
+        "main",
+        "2026-11-27T11:00:00Z",
+        "2026-11-27T11:10:00Z",
+        &[],
+    );
+    let runs = GithubRuns::new(github.url(), None, fast()).unwrap();
+    let repo = RepositoryName::parse("octo-org/octo-repo").unwrap();
+    let workflow = WorkflowPath::parse(".github/workflows/release.yml").unwrap();
+    let found = runs
+        .runs_between(
+            &repo,
+            &workflow,
+            secs("2026-11-27T10:00:00Z"),
+            secs("2026-11-27T12:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), [1]);
+    let request = &github.server.requests()[0].0;
+    assert_eq!(
+        request.query("created").as_deref(),
+        Some("2026-11-27T10:00:00Z..2026-11-27T12:00:00Z")
+    );
+    assert!(
+        request
+            .path()
+            .ends_with("/actions/workflows/release.yml/runs")
+    );
+    let jobs = runs.jobs(&repo, 1).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+}
+
+#[tokio::test]
+async fn an_exhausted_rate_limit_is_waited_out_when_it_resets_soon() {
+    let github = FakeGithub::start().await;
+    github.add_run(
+        42,
+        "octo-org/octo-repo",
+        ".github/workflows/release.yml",
+        "abc",
+        "main",
+        "2026-11-27T11:55:00Z",
+        "2026-11-27T12:02:00Z",
+        &[],
+    );
+    let reset = (unix_now() + 2).to_string();
+    github.fail_next(
+        "/runs/42",
+        Reply::json(403, r#"{"message":"API rate limit exceeded"}"#)
+            .with_header("x-ratelimit-remaining", "0")
+            .with_header("x-ratelimit-reset", &reset),
+    );
+    let runs = GithubRuns::new(github.url(), None, fast()).unwrap();
+    let repo = RepositoryName::parse("octo-org/octo-repo").unwrap();
+    let started = Instant::now();
+    assert!(runs.run(&repo, 42).await.unwrap().is_some());
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_rate_limit_resetting_too_late_fails_the_request_at_once() {
+    let github = FakeGithub::start().await;
+    let reset = (unix_now() + 3600).to_string();
+    github.fail_next(
+        "/runs/42",
+        Reply::json(403, "{}")
+            .with_header("x-ratelimit-remaining", "0")
+            .with_header("x-ratelimit-reset", &reset),
+    );
+    let runs = GithubRuns::new(github.url(), None, fast()).unwrap();
+    let repo = RepositoryName::parse("octo-org/octo-repo").unwrap();
+    let started = Instant::now();
+    let error = runs.run(&repo, 42).await.unwrap_err();
+    assert!(matches!(error, RemoteError::RateLimited(..)), "{error}");
+    // Later calls do not even reach the server until the reset.
+    let error = runs.run(&repo, 43).await.unwrap_err();
+    assert!(matches!(error, RemoteError::RateLimited(..)), "{error}");
+    assert_eq!(github.server.requests().len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn secondary_limits_are_honoured_through_retry_after() {
+    let github = FakeGithub::start().await;
+    github.add_run(
+        42,
+        "octo-org/octo-repo",
+        ".github/workflows/release.yml",
+        "abc",
+        "main",
+        "2026-11-27T11:55:00Z",
+        "2026-11-27T12:02:00Z",
+        &[],
+    );
+    github.fail_next(
+        "/runs/42",
+        Reply::json(403, r#"{"message":"secondary rate limit"}"#).with_header("retry-after", "1"),
+    );
+    let runs = GithubRuns::new(github.url(), None, fast()).unwrap();
+    let repo = RepositoryName::parse("octo-org/octo-repo").unwrap();
+    let started = Instant::now();
+    assert!(runs.run(&repo, 42).await.unwrap().is_some());
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn hostile_github_answers_are_errors_not_verdicts() {
+    let server = FakeServer::start(|request| {
+        if request.path().ends_with("/runs/1") {
+            Reply::json(200, r#"{"id": 2, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}"#)
+        } else if request.path().ends_with("/runs/3") {
+            Reply::json(200, r#"{"id": 3, "created_at": "yesterday", "updated_at": "today"}"#)
+        } else {
+            Reply::json(200, vec![b'x'; 9 * 1024 * 1024])
+        }
+    })
+    .await;
+    let runs = GithubRuns::new(&server.url, None, fast()).unwrap();
+    let repo = RepositoryName::parse("octo-org/octo-repo").unwrap();
+    for id in [1, 3] {
+        let error = runs.run(&repo, id).await.unwrap_err();
+        assert!(matches!(error, RemoteError::Invalid(..)), "{error}");
+    }
+    let error = runs.run(&repo, 5).await.unwrap_err();
+    assert!(matches!(error, RemoteError::TooLarge(..)), "{error}");
+}
+
+#[tokio::test]
+async fn a_stalled_answer_times_out() {
+    let server =
+        FakeServer::start(|_| Reply::Slow(Duration::from_secs(10), Box::new(Reply::status(200))))
+            .await;
+    let config = HttpConfig {
+        timeout: Duration::from_millis(300),
+        max_retries: 1,
+        ..fast()
+    };
+    let registry = NpmRegistry::new(&server.url, config, 1 << 20).unwrap();
+    let started = Instant::now();
+    let error = registry
+        .packument(&PackageName::parse("pkg").unwrap(), &Validators::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RemoteError::Unreachable(..)), "{error}");
+    assert!(error.to_string().contains("timed out"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
