@@ -337,95 +337,121 @@ async fn publish_unattested(w: &World, artifact: &Artifact, sha: &str) {
 
 const SHA: &str = "acb5820ced9479c074f688cc328bf03f341a511d";
 
-#[tokio::test]
-async fn no_provenance_but_a_matching_run_is_compliant_medium() {
-    let w = world(true).await;
+/// A run of octo-org/octo-repo building commit `SHA`.
+fn octo_run(
+    w: &World,
+    id: u64,
+    workflow: &str,
+    branch: &str,
+    created: &str,
+    updated: &str,
+    labels: &[&str],
+) {
     w.github.add_run(
-        7,
+        id,
         "octo-org/octo-repo",
-        ".github/workflows/release.yml",
+        workflow,
         SHA,
-        "v1.0.0",
-        "2026-11-27T11:55:00Z",
-        "2026-11-27T12:02:00Z",
-        &["ubuntu-latest"],
+        branch,
+        created,
+        updated,
+        labels,
     );
-    let artifact = octo("octo-pkg");
-    publish_unattested(&w, &artifact, SHA).await;
-    assert_eq!(
-        w.verdict(&artifact, "1.0.0").await,
+}
+
+/// A run of octo-org/octo-repo: id, workflow, branch or tag, created, updated, runner labels.
+type RunSpec = (
+    u64,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
+#[tokio::test]
+async fn versions_without_provenance_are_judged_by_the_runs_around_their_publish_time() {
+    const RELEASE: &str = ".github/workflows/release.yml";
+    type Case = (
+        &'static str,
+        Vec<RunSpec>,
+        Compliance,
+        Confidence,
+        &'static [&'static str],
+    );
+    let cases: [Case; 3] = [
         (
+            "a matching run on a github-hosted runner",
+            vec![(
+                7,
+                RELEASE,
+                "v1.0.0",
+                "2026-11-27T11:55:00Z",
+                "2026-11-27T12:02:00Z",
+                &["ubuntu-latest"],
+            )],
             Compliance::Compliant,
             Confidence::Medium,
-            codes(&["no_provenance", "run_matches"])
-        )
-    );
-    assert!(w.alerts().await.is_empty());
-}
-
-#[tokio::test]
-async fn no_provenance_and_a_self_hosted_run_is_non_compliant() {
-    let w = world(true).await;
-    w.github.add_run(
-        8,
-        "octo-org/octo-repo",
-        ".github/workflows/release.yml",
-        SHA,
-        "v1.0.0",
-        "2026-11-27T11:55:00Z",
-        "2026-11-27T12:02:00Z",
-        &["self-hosted", "linux"],
-    );
-    let artifact = octo("octo-pkg");
-    publish_unattested(&w, &artifact, SHA).await;
-    assert_eq!(
-        w.verdict(&artifact, "1.0.0").await,
+            &["no_provenance", "run_matches"],
+        ),
         (
+            "the matching run was on a self-hosted runner",
+            vec![(
+                8,
+                RELEASE,
+                "v1.0.0",
+                "2026-11-27T11:55:00Z",
+                "2026-11-27T12:02:00Z",
+                &["self-hosted", "linux"],
+            )],
             Compliance::NonCompliant,
             Confidence::Low,
-            codes(&["no_provenance", "run_mismatch"])
-        )
-    );
-    assert_eq!(w.alerts().await.len(), 1);
-}
-
-#[tokio::test]
-async fn no_provenance_and_no_run_is_non_compliant_medium() {
-    let w = world(true).await;
-    // A run of another workflow, and one of the right workflow a day earlier: neither counts.
-    w.github.add_run(
-        9,
-        "octo-org/octo-repo",
-        ".github/workflows/ci.yml",
-        SHA,
-        "main",
-        "2026-11-27T11:55:00Z",
-        "2026-11-27T12:02:00Z",
-        &["ubuntu-latest"],
-    );
-    w.github.add_run(
-        10,
-        "octo-org/octo-repo",
-        ".github/workflows/release.yml",
-        SHA,
-        "v0.9.0",
-        "2026-11-26T11:55:00Z",
-        "2026-11-26T12:02:00Z",
-        &["ubuntu-latest"],
-    );
-    let artifact = octo("octo-pkg");
-    publish_unattested(&w, &artifact, SHA).await;
-    assert_eq!(
-        w.verdict(&artifact, "1.0.0").await,
+            &["no_provenance", "run_mismatch"],
+        ),
         (
+            "a run of another workflow, and one of the right workflow a day earlier",
+            vec![
+                (
+                    9,
+                    ".github/workflows/ci.yml",
+                    "main",
+                    "2026-11-27T11:55:00Z",
+                    "2026-11-27T12:02:00Z",
+                    &["ubuntu-latest"],
+                ),
+                (
+                    10,
+                    RELEASE,
+                    "v0.9.0",
+                    "2026-11-26T11:55:00Z",
+                    "2026-11-26T12:02:00Z",
+                    &["ubuntu-latest"],
+                ),
+            ],
             Compliance::NonCompliant,
             Confidence::Medium,
-            codes(&["no_provenance", "no_run"])
-        )
-    );
-    let alerts = w.alerts().await;
-    assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0].id, "npm/octo-pkg@1.0.0#non_compliant");
+            &["no_provenance", "no_run"],
+        ),
+    ];
+    for (case, runs, compliance, confidence, reasons) in cases {
+        let w = world(true).await;
+        for (id, workflow, branch, created, updated, labels) in runs {
+            octo_run(&w, id, workflow, branch, created, updated, labels);
+        }
+        let artifact = octo("octo-pkg");
+        publish_unattested(&w, &artifact, SHA).await;
+        assert_eq!(
+            w.verdict(&artifact, "1.0.0").await,
+            (compliance, confidence, codes(reasons)),
+            "{case}"
+        );
+        let alerts = w.alerts().await;
+        let expected = usize::from(compliance != Compliance::Compliant);
+        assert_eq!(alerts.len(), expected, "{case}");
+        if let Some(alert) = alerts.first() {
+            assert_eq!(alert.id, "npm/octo-pkg@1.0.0#non_compliant", "{case}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -607,11 +633,10 @@ async fn a_policy_change_rejudges_and_alerts_a_flip() {
 #[tokio::test]
 async fn package_changes_raise_signals() {
     let w = world(true).await;
-    w.github.add_run(
+    octo_run(
+        &w,
         11,
-        "octo-org/octo-repo",
         ".github/workflows/release.yml",
-        SHA,
         "v1.1.0",
         "2026-11-27T11:55:00Z",
         "2026-11-27T12:02:00Z",

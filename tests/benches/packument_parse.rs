@@ -9,19 +9,9 @@
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor::domain::Packument;
+use artifact_monitor_tests::status_kib;
 use serde_json::{Map, Value, json};
 use std::time::Instant;
-
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn build(versions: usize) -> Vec<u8> {
     let mut version_map = Map::new();

@@ -16,21 +16,11 @@ use artifact_monitor::monitor::Monitor;
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::RedbStore;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
+use artifact_monitor_tests::status_kib;
 use std::sync::Arc;
 use std::time::Instant;
 
 const INTEGRITY: &str = "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
-
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn main() {
     let args: Vec<usize> = std::env::args()

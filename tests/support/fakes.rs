@@ -49,39 +49,29 @@ fn take_fault(faults: &Faults, request: &Request) -> Option<Reply> {
     faults.remove(index).map(|(_, reply)| reply)
 }
 
-fn decode(segment: &str) -> String {
-    segment
-        .replace("%2f", "/")
-        .replace("%2F", "/")
-        .replace("%40", "@")
-        .replace("%2B", "+")
-}
-
-#[derive(Default)]
-struct NpmState {
-    packuments: BTreeMap<String, (Value, u64)>,
-    attestations: HashMap<String, Vec<u8>>,
-    files: HashMap<String, Vec<u8>>,
-}
-
-/// The fake npm registry.
+/// A fake service: a server answering from shared state `S`, scripted faults first.
 #[allow(missing_debug_implementations)]
-pub struct FakeNpm {
+pub struct Fake<S> {
     pub server: FakeServer,
-    state: Arc<Mutex<NpmState>>,
+    state: Arc<Mutex<S>>,
     faults: Faults,
 }
 
-impl FakeNpm {
-    pub async fn start() -> Self {
-        let state: Arc<Mutex<NpmState>> = Arc::default();
+/// The fake npm registry.
+pub type FakeNpm = Fake<NpmState>;
+/// The fake GitHub API.
+pub type FakeGithub = Fake<GithubState>;
+
+impl<S: Default + Send + 'static> Fake<S> {
+    async fn serve(reply: fn(&S, &Request) -> Reply) -> Self {
+        let state: Arc<Mutex<S>> = Arc::default();
         let faults: Faults = Arc::default();
         let (s, f) = (Arc::clone(&state), Arc::clone(&faults));
         let server = FakeServer::start(move |request| {
             if let Some(reply) = take_fault(&f, request) {
                 return reply;
             }
-            npm_reply(&s.lock().unwrap(), request)
+            reply(&s.lock().unwrap(), request)
         })
         .await;
         Self {
@@ -93,6 +83,37 @@ impl FakeNpm {
 
     pub fn url(&self) -> &str {
         &self.server.url
+    }
+
+    /// The next request whose target contains `matching` gets `reply` instead.
+    pub fn fail_next(&self, matching: &str, reply: Reply) {
+        self.faults
+            .lock()
+            .unwrap()
+            .push_back((matching.to_owned(), reply));
+    }
+}
+
+fn decode(segment: &str) -> String {
+    segment
+        .replace("%2f", "/")
+        .replace("%2F", "/")
+        .replace("%40", "@")
+        .replace("%2B", "+")
+}
+
+/// What the fake serves.
+#[derive(Default)]
+#[allow(missing_debug_implementations)]
+pub struct NpmState {
+    packuments: BTreeMap<String, (Value, u64)>,
+    attestations: HashMap<String, Vec<u8>>,
+    files: HashMap<String, Vec<u8>>,
+}
+
+impl Fake<NpmState> {
+    pub async fn start() -> Self {
+        Self::serve(npm_reply).await
     }
 
     /// Creates (or replaces) a package with no versions.
@@ -137,13 +158,6 @@ impl FakeNpm {
             .unwrap()
             .attestations
             .insert(format!("{name}@{version}"), document);
-    }
-
-    pub fn fail_next(&self, matching: &str, reply: Reply) {
-        self.faults
-            .lock()
-            .unwrap()
-            .push_back((matching.to_owned(), reply));
     }
 
     /// Serves `bytes` at `path` (a tarball); returns its URL.
@@ -223,41 +237,17 @@ pub fn manifest(name: &str, version: &str, integrity: &str, attested: bool) -> V
     })
 }
 
+/// What the fake serves.
 #[derive(Default)]
-struct GithubState {
+#[allow(missing_debug_implementations)]
+pub struct GithubState {
     runs: BTreeMap<u64, Value>,
     jobs: HashMap<u64, Value>,
 }
 
-/// The fake GitHub API.
-#[allow(missing_debug_implementations)]
-pub struct FakeGithub {
-    pub server: FakeServer,
-    state: Arc<Mutex<GithubState>>,
-    faults: Faults,
-}
-
-impl FakeGithub {
+impl Fake<GithubState> {
     pub async fn start() -> Self {
-        let state: Arc<Mutex<GithubState>> = Arc::default();
-        let faults: Faults = Arc::default();
-        let (s, f) = (Arc::clone(&state), Arc::clone(&faults));
-        let server = FakeServer::start(move |request| {
-            if let Some(reply) = take_fault(&f, request) {
-                return reply;
-            }
-            github_reply(&s.lock().unwrap(), request)
-        })
-        .await;
-        Self {
-            server,
-            state,
-            faults,
-        }
-    }
-
-    pub fn url(&self) -> &str {
-        &self.server.url
+        Self::serve(github_reply).await
     }
 
     /// Adds a run (from the REST example payload, with these facts) and its jobs.
@@ -293,13 +283,6 @@ impl FakeGithub {
         let mut state = self.state.lock().unwrap();
         state.runs.insert(id, run);
         state.jobs.insert(id, jobs);
-    }
-
-    pub fn fail_next(&self, matching: &str, reply: Reply) {
-        self.faults
-            .lock()
-            .unwrap()
-            .push_back((matching.to_owned(), reply));
     }
 }
 

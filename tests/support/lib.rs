@@ -45,3 +45,16 @@ pub fn package_of_response_file(file_name: &str) -> (String, String) {
 pub mod fake_http;
 pub mod fakes;
 pub mod store_contract;
+
+/// A field of `/proc/self/status` in KiB (`VmRSS:`, `VmHWM:`), for the benchmark harnesses;
+/// 0 where the file does not exist.
+pub fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

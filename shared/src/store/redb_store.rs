@@ -62,39 +62,31 @@ fn scan_table(
     Ok(out)
 }
 
-impl KvRead for ReadTx {
-    fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let t = self.0.open_table(definition(table)).map_err(unavailable)?;
-        Ok(t.get(key).map_err(unavailable)?.map(|v| v.value().to_vec()))
-    }
-    fn scan(
-        &self,
-        table: Table,
-        prefix: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let t = self.0.open_table(definition(table)).map_err(unavailable)?;
-        scan_table(&t, prefix, limit)
-    }
+/// Reads are the same in a read and in a write transaction; only the table type differs.
+macro_rules! impl_kv_read {
+    ($tx:ty) => {
+        impl KvRead for $tx {
+            fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+                let t = self.0.open_table(definition(table)).map_err(unavailable)?;
+                Ok(t.get(key).map_err(unavailable)?.map(|v| v.value().to_vec()))
+            }
+            fn scan(
+                &self,
+                table: Table,
+                prefix: &str,
+                limit: usize,
+            ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+                let t = self.0.open_table(definition(table)).map_err(unavailable)?;
+                scan_table(&t, prefix, limit)
+            }
+        }
+    };
 }
 
 struct WriteTx(redb::WriteTransaction);
 
-impl KvRead for WriteTx {
-    fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let t = self.0.open_table(definition(table)).map_err(unavailable)?;
-        Ok(t.get(key).map_err(unavailable)?.map(|v| v.value().to_vec()))
-    }
-    fn scan(
-        &self,
-        table: Table,
-        prefix: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let t = self.0.open_table(definition(table)).map_err(unavailable)?;
-        scan_table(&t, prefix, limit)
-    }
-}
+impl_kv_read!(ReadTx);
+impl_kv_read!(WriteTx);
 
 impl KvWrite for WriteTx {
     fn put(&mut self, table: Table, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
