@@ -5,17 +5,18 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::adapters::{GithubRuns, HttpConfig, NpmRegistry};
+use artifact_monitor::adapters::{GithubRuns, NpmRegistry};
 use artifact_monitor::domain::{Alert, AlertKind, Artifact, Compliance, Confidence, PolicySpec};
-use artifact_monitor::monitor::{Delivery, Monitor, PollOutcome};
+use artifact_monitor::monitor::{Monitor, PollOutcome};
 use artifact_monitor::ports::Store;
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::MemoryStore;
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest};
 use artifact_monitor_tests::read;
+use artifact_monitor_tests::world::{OTHER_INTEGRITY, drain_alerts, fast_http, octo};
 use serde_json::json;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const SIGSTORE_1_0_0: &str = "sha512-e+qfbn/zf1+rCza/BhIA//Awmf0v1pa5HQS8Xk8iXrn9bgytytVLqYD0P7NSqZ6IELTgq+tcDvLPkQjNHyWLNg==";
@@ -23,7 +24,6 @@ const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4Zwijjlw
 /// The run and commit the real sigstore@2.3.1 provenance names.
 const RUN_2_3_1: u64 = 9_116_405_766;
 const COMMIT_2_3_1: &str = "46e7056ff9912ebfee5298d94024895a9fea76c0";
-const OTHER_INTEGRITY: &str = "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
 
 type TestMonitor = Monitor<NpmRegistry, GithubRuns, MemoryStore, FixedClock>;
 
@@ -32,19 +32,6 @@ struct World {
     github: FakeGithub,
     clock: FixedClock,
     monitor: TestMonitor,
-}
-
-fn fast_http() -> HttpConfig {
-    HttpConfig {
-        timeout: Duration::from_secs(2),
-        connect_timeout: Duration::from_secs(2),
-        max_retries: 3,
-        base_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-        max_wait: Duration::from_secs(3),
-        concurrency: 8,
-        ..HttpConfig::default()
-    }
 }
 
 async fn world(github: bool) -> World {
@@ -67,14 +54,6 @@ fn sigstore(change: impl FnOnce(&mut PolicySpec)) -> Artifact {
     let mut policy = PolicySpec::new("sigstore/sigstore-js", &[".github/workflows/release.yml"]);
     change(&mut policy);
     Artifact::npm("sigstore", policy).unwrap()
-}
-
-fn octo(name: &str) -> Artifact {
-    Artifact::npm(
-        name,
-        PolicySpec::new("octo-org/octo-repo", &[".github/workflows/release.yml"]),
-    )
-    .unwrap()
 }
 
 impl World {
@@ -120,21 +99,7 @@ impl World {
     }
 
     async fn alerts(&self) -> Vec<Alert> {
-        let printed = Mutex::new(Vec::new());
-        let report = self
-            .monitor
-            .deliver::<artifact_monitor::adapters::Webhook>(
-                Delivery {
-                    sink: None,
-                    limit: 100,
-                },
-                |alert| printed.lock().unwrap().push(alert.clone()),
-            )
-            .await
-            .unwrap();
-        let printed = printed.into_inner().unwrap();
-        assert_eq!(report.printed, printed.len());
-        printed
+        drain_alerts(&self.monitor).await
     }
 
     async fn verdict(

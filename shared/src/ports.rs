@@ -4,8 +4,8 @@
 //! fakes implement them for their behaviour (`MemoryStore`). No vendor type crosses a port.
 
 use crate::domain::{
-    Alert, Artifact, OutboxEntry, PackageName, PollState, Recorded, RepositoryName, RunFacts,
-    Validators, VersionRecord, WorkflowPath,
+    Alert, Artifact, FeedState, OutboxEntry, PackageName, PollState, Recorded, RepositoryName,
+    RunFacts, Validators, VersionRecord, WorkflowPath,
 };
 use std::future::Future;
 
@@ -54,12 +54,42 @@ pub trait Registry: Send + Sync {
         version: &str,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, RemoteError>> + Send;
 
+    /// The full packument read past any cache (for a package the changes feed just named:
+    /// a cached copy can be minutes stale).
+    fn packument_fresh(
+        &self,
+        name: &PackageName,
+    ) -> impl Future<Output = Result<PackumentFetch, RemoteError>> + Send;
+
     /// A tarball, checked against its `sha512-…` integrity.
     fn tarball(
         &self,
         url: &str,
         integrity: &str,
     ) -> impl Future<Output = Result<Vec<u8>, RemoteError>> + Send;
+}
+
+/// One page of a registry's changes feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangesPage {
+    /// Package names changed (or deleted), in feed order; a name may repeat.
+    pub names: Vec<String>,
+    /// How many results the page held.
+    pub results: usize,
+    /// The sequence to ask from next (opaque).
+    pub last_seq: String,
+}
+
+/// A registry's replication changes feed: which packages changed since a sequence.
+pub trait Changes: Send + Sync {
+    /// The current end of the feed (where following starts when nothing is stored).
+    fn current_seq(&self) -> impl Future<Output = Result<String, RemoteError>> + Send;
+    /// At most `limit` changes after `since`.
+    fn changes_since(
+        &self,
+        since: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<ChangesPage, RemoteError>> + Send;
 }
 
 /// A job of a workflow run, as far as a verdict cares.
@@ -158,6 +188,13 @@ pub trait Store: Send + Sync {
         alert: Option<&Alert>,
         now: i64,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// Where following the changes feed and the sweep stand.
+    fn feed_state(&self) -> impl Future<Output = Result<FeedState, StoreError>> + Send;
+    fn put_feed_state(
+        &self,
+        state: &FeedState,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Enqueues an alert not tied to a verdict; `false` if that alert id was ever enqueued.
     fn enqueue(

@@ -109,6 +109,21 @@ pub struct NpmState {
     packuments: BTreeMap<String, (Value, u64)>,
     attestations: HashMap<String, Vec<u8>>,
     files: HashMap<String, Vec<u8>>,
+    /// The replication feed: (sequence, package name), in order.
+    feed: Vec<(u64, String)>,
+    /// The last sequence issued.
+    feed_seq: u64,
+    /// Serve stale packuments (the document as it was this many revisions ago) to plain
+    /// reads, as a CDN does; `?write=true` reads are always fresh.
+    stale_by: u64,
+    history: HashMap<String, Vec<Value>>,
+}
+
+impl NpmState {
+    fn record_change(&mut self, name: &str) {
+        self.feed_seq += 1;
+        self.feed.push((self.feed_seq, name.to_owned()));
+    }
 }
 
 impl Fake<NpmState> {
@@ -129,15 +144,65 @@ impl Fake<NpmState> {
         });
         let mut state = self.state.lock().unwrap();
         let revision = state.packuments.get(name).map_or(0, |(_, r)| r + 1);
+        state
+            .history
+            .entry(name.to_owned())
+            .or_default()
+            .push(doc.clone());
         state.packuments.insert(name.to_owned(), (doc, revision));
+        state.record_change(name);
     }
 
     /// Changes a package's document; the ETag changes with it.
     pub fn edit(&self, name: &str, change: impl FnOnce(&mut Value)) {
         let mut state = self.state.lock().unwrap();
         let (doc, revision) = state.packuments.get_mut(name).unwrap();
+        let modified_before = doc["time"]["modified"].clone();
         change(doc);
         *revision += 1;
+        // The registry stamps every change; a change that did not stamp itself is a second
+        // after the previous one.
+        if doc["time"]["modified"] == modified_before {
+            let previous = modified_before
+                .as_str()
+                .or(doc["time"]["created"].as_str())
+                .map_or(0, secs);
+            let next = jiff::Timestamp::from_second(previous + 1).unwrap();
+            doc["time"]["modified"] = json!(next.to_string());
+        }
+        let doc = doc.clone();
+        state.history.entry(name.to_owned()).or_default().push(doc);
+        state.record_change(name);
+    }
+
+    /// `count` changes of packages nobody watches.
+    pub fn unrelated_changes(&self, count: usize) {
+        let mut state = self.state.lock().unwrap();
+        for i in 0..count {
+            state.record_change(&format!("unrelated-package-{i}"));
+        }
+    }
+
+    /// The feed starts over: its history is gone and sequences restart from 1.
+    pub fn reset_feed(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.feed.clear();
+        state.feed_seq = 0;
+    }
+
+    /// Plain reads get the document as it was `revisions` changes ago (a stale CDN).
+    pub fn serve_stale(&self, revisions: u64) {
+        self.state.lock().unwrap().stale_by = revisions;
+    }
+
+    /// The feed's current end.
+    pub fn feed_seq(&self) -> u64 {
+        self.state.lock().unwrap().feed_seq
+    }
+
+    /// The feed's base URL (what `changes_feed_url` should be).
+    pub fn feed_url(&self) -> String {
+        format!("{}/registry", self.url())
     }
 
     /// Publishes a version: adds the manifest, its time, and moves `latest` to it.
@@ -181,7 +246,44 @@ impl Fake<NpmState> {
     }
 }
 
+fn feed_reply(state: &NpmState, request: &Request) -> Option<Reply> {
+    match request.path() {
+        "/registry/" | "/registry" => Some(Reply::json(
+            200,
+            serde_json::to_vec(&json!({"db_name": "registry", "update_seq": state.feed_seq}))
+                .unwrap(),
+        )),
+        "/registry/_changes" => {
+            let since: u64 = request
+                .query("since")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let limit: usize = request
+                .query("limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(1000);
+            let results: Vec<Value> = state
+                .feed
+                .iter()
+                .filter(|(seq, _)| *seq > since)
+                .take(limit)
+                .map(|(seq, id)| json!({"seq": seq, "id": id, "changes": [{"rev": format!("{seq}-0")}]}))
+                .collect();
+            let last_seq = results
+                .last()
+                .and_then(|r| r["seq"].as_u64())
+                .unwrap_or(state.feed_seq);
+            let body = json!({"results": results, "last_seq": last_seq});
+            Some(Reply::json(200, serde_json::to_vec(&body).unwrap()))
+        }
+        _ => None,
+    }
+}
+
 fn npm_reply(state: &NpmState, request: &Request) -> Reply {
+    if let Some(reply) = feed_reply(state, request) {
+        return reply;
+    }
     let path = request.path();
     if let Some(bytes) = state.files.get(path) {
         return Reply::Full {
@@ -200,6 +302,17 @@ fn npm_reply(state: &NpmState, request: &Request) -> Reply {
     let name = decode(path.trim_start_matches('/'));
     let Some((doc, revision)) = state.packuments.get(&name) else {
         return Reply::json(404, r#"{"error":"Not found"}"#);
+    };
+    let fresh = request.query("write").as_deref() == Some("true");
+    let (doc, revision) = if fresh || state.stale_by == 0 {
+        (doc, *revision)
+    } else {
+        let history = &state.history[&name];
+        let index = history.len().saturating_sub(1 + state.stale_by as usize);
+        (
+            &history[index],
+            *revision - (history.len() - 1 - index) as u64,
+        )
     };
     let etag = format!("\"{}-{revision}\"", name.replace('/', "-"));
     if request.header("if-none-match") == Some(etag.as_str()) {

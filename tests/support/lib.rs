@@ -58,3 +58,4 @@ pub fn status_kib(field: &str) -> u64 {
         })
         .unwrap_or(0)
 }
+pub mod world;

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor::domain::{
-    Alert, AlertArtifact, Artifact, Compliance, Confidence, PolicySpec, PollState, Recorded,
-    Snapshot, Validators, Verdict, VerdictEvidence, VersionRecord,
+    Alert, AlertArtifact, Artifact, Compliance, Confidence, FeedState, PolicySpec, PollState,
+    Recorded, Snapshot, Validators, Verdict, VerdictEvidence, VersionRecord,
 };
 use artifact_monitor::ports::Store;
 
@@ -238,6 +238,22 @@ pub async fn the_outbox_delivers_in_order_and_never_twice(store: &impl Store) {
     store.mark_delivered("npm/none@0#x").await.unwrap();
 }
 
+pub async fn feed_state_round_trips(store: &impl Store) {
+    assert_eq!(store.feed_state().await.unwrap(), FeedState::default());
+    let state = FeedState {
+        since: Some("42".to_owned()),
+        sweep_cursor: Some("npm/alpha".to_owned()),
+        feed_read_at: Some(7),
+        sweep_started_at: Some(3),
+    };
+    store.put_feed_state(&state).await.unwrap();
+    assert_eq!(store.feed_state().await.unwrap(), state);
+    // Artifact and outbox operations leave it alone.
+    store.put_artifact(&artifact("alpha")).await.unwrap();
+    store.delete_artifact("npm/alpha").await.unwrap();
+    assert_eq!(store.feed_state().await.unwrap(), state);
+}
+
 /// Runs every check, each on a fresh store from `fresh`.
 pub async fn run_all<S: Store, F: std::future::Future<Output = S>>(fresh: impl Fn() -> F) {
     artifacts_are_kept_listed_replaced_and_deleted(&fresh().await).await;
@@ -246,4 +262,5 @@ pub async fn run_all<S: Store, F: std::future::Future<Output = S>>(fresh: impl F
     a_changed_decision_keeps_history(&fresh().await).await;
     versions_are_listed_per_artifact(&fresh().await).await;
     the_outbox_delivers_in_order_and_never_twice(&fresh().await).await;
+    feed_state_round_trips(&fresh().await).await;
 }

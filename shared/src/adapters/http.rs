@@ -24,6 +24,9 @@ pub struct HttpConfig {
     pub max_wait: Duration,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// A request budget shared with other clients (everything that talks to one registry);
+    /// every attempt spends one request of it. `None`: no budget beyond `concurrency`.
+    pub budget: Option<Arc<RequestBudget>>,
     /// After a request failed to connect through all its retries, further requests fail at
     /// once for this long instead of each waiting out its own retries (a service that is
     /// down costs seconds per tick, not seconds per version).
@@ -42,7 +45,79 @@ impl Default for HttpConfig {
             max_wait: Duration::from_secs(60),
             concurrency: 16,
             unreachable_cooldown: Duration::from_secs(30),
+            budget: None,
             user_agent: concat!("artifact-monitor/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// A token bucket: `per_sec` requests per second sustained, bursts up to `capacity`.
+///
+/// Written here rather than taken from `governor`: one async `acquire` and a read of what is
+/// left are all the monitor needs, and the sweep plans its work from `available()`, which
+/// `governor` does not expose.
+#[derive(Debug)]
+pub struct RequestBudget {
+    per_sec: f64,
+    capacity: f64,
+    state: std::sync::Mutex<(f64, std::time::Instant)>,
+    spent: AtomicU64,
+}
+
+impl RequestBudget {
+    /// A full bucket.
+    pub fn new(per_sec: f64, capacity: f64) -> Self {
+        let per_sec = per_sec.max(0.001);
+        let capacity = capacity.max(1.0);
+        Self {
+            per_sec,
+            capacity,
+            state: std::sync::Mutex::new((capacity, std::time::Instant::now())),
+            spent: AtomicU64::new(0),
+        }
+    }
+
+    pub fn per_sec(&self) -> f64 {
+        self.per_sec
+    }
+
+    /// Requests that may be sent now without waiting.
+    pub fn available(&self) -> f64 {
+        let Ok(mut state) = self.state.lock() else {
+            return 0.0;
+        };
+        self.refill(&mut state);
+        state.0
+    }
+
+    /// Requests spent so far.
+    pub fn spent(&self) -> u64 {
+        self.spent.load(Ordering::Relaxed)
+    }
+
+    fn refill(&self, state: &mut (f64, std::time::Instant)) {
+        let now = std::time::Instant::now();
+        let earned = now.duration_since(state.1).as_secs_f64() * self.per_sec;
+        state.0 = (state.0 + earned).min(self.capacity);
+        state.1 = now;
+    }
+
+    /// Waits until one request may be sent, and spends it.
+    pub async fn acquire(&self) {
+        loop {
+            let wait = {
+                let Ok(mut state) = self.state.lock() else {
+                    return;
+                };
+                self.refill(&mut state);
+                if state.0 >= 1.0 {
+                    state.0 -= 1.0;
+                    self.spent.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                (1.0 - state.0) / self.per_sec
+            };
+            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
         }
     }
 }
@@ -159,6 +234,9 @@ impl HttpClient {
                 let _permit = self.permits.acquire().await.map_err(|_| {
                     RemoteError::Unreachable(self.service, "client shut down".to_owned())
                 })?;
+                if let Some(budget) = &self.config.budget {
+                    budget.acquire().await;
+                }
                 self.attempt(method.clone(), url, headers, body.clone(), max_body)
                     .await
             };
@@ -381,6 +459,19 @@ mod tests {
             2,
             "nothing sent during the cooldown"
         );
+    }
+
+    #[tokio::test]
+    async fn the_budget_paces_requests() {
+        let budget = RequestBudget::new(20.0, 2.0);
+        let started = std::time::Instant::now();
+        for _ in 0..6 {
+            budget.acquire().await;
+        }
+        // Two from the full bucket, four earned at 20/s: at least 0.2 s.
+        assert!(started.elapsed() >= Duration::from_millis(190));
+        assert_eq!(budget.spent(), 6);
+        assert!(budget.available() < 1.0);
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Adapters: the ports implemented over real technologies. Only this module (and
 //! `provenance`, `store`) imports HTTP, crypto or database crates.
 
+pub mod changes;
 pub mod github;
 pub mod http;
 pub mod npm;
 pub mod webhook;
 
+pub use changes::{DEFAULT_CHANGES_FEED, NpmChanges};
 pub use github::{DEFAULT_GITHUB_API, GithubRuns};
-pub use http::{HttpClient, HttpConfig};
+pub use http::{HttpClient, HttpConfig, RequestBudget};
 pub use npm::{DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, NpmRegistry};
 pub use webhook::Webhook;
 

@@ -122,6 +122,29 @@ impl Registry for NpmRegistry {
         }
     }
 
+    async fn packument_fresh(&self, name: &PackageName) -> Result<PackumentFetch, RemoteError> {
+        // `write=true` reads have been observed to bypass the registry's CDN cache; the
+        // header asks any other cache on the way not to answer from a stored copy.
+        let url = format!("{}?write=true", self.packument_url(name));
+        let headers = [
+            ("accept", "application/json"),
+            ("cache-control", "no-cache"),
+        ];
+        let response = self
+            .http
+            .get(&url, &headers, self.max_packument_bytes)
+            .await?;
+        match response.status {
+            404 => Ok(PackumentFetch::Missing),
+            200 => Ok(PackumentFetch::Modified {
+                body: response.body,
+                // A fresh read's validators are not the cache's: keep the sweep's own.
+                validators: Validators::default(),
+            }),
+            status => Err(RemoteError::Status("registry", status)),
+        }
+    }
+
     async fn attestations(
         &self,
         name: &PackageName,

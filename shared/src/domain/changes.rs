@@ -17,6 +17,9 @@ pub struct Snapshot {
     pub versions: BTreeSet<String>,
     pub dist_tags: BTreeMap<String, String>,
     pub maintainers: BTreeSet<String>,
+    /// The document's `time.modified`, to recognise an older copy served later by a cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
 }
 
 impl Snapshot {
@@ -25,6 +28,7 @@ impl Snapshot {
             versions: packument.versions.keys().cloned().collect(),
             dist_tags: packument.dist_tags.clone(),
             maintainers: packument.maintainers.iter().cloned().collect(),
+            modified: packument.modified(),
         }
     }
 }

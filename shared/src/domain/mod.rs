@@ -27,7 +27,9 @@ pub use packument::{
     parse_time,
 };
 pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPattern};
-pub use records::{OutboxEntry, PollState, Recorded, Transition, Validators, VersionRecord};
+pub use records::{
+    FeedState, OutboxEntry, PollState, Recorded, Transition, Validators, VersionRecord,
+};
 pub use run::RunFacts;
 pub use verdict::{
     ALERTING_REASONS, Compliance, Confidence, Facts, PUBLISH_SLACK_SECS, Provenance,

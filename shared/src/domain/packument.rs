@@ -125,6 +125,11 @@ impl Packument {
         parse_time(self.time.get(version)?)
     }
 
+    /// `time.modified`: when the document last changed.
+    pub fn modified(&self) -> Option<i64> {
+        parse_time(self.time.get("modified")?)
+    }
+
     /// Versions in `versions`, oldest publish first (versions without a time last, by name).
     pub fn versions_by_publish_time(&self) -> Vec<&str> {
         let mut versions: Vec<(&str, Option<i64>)> = self

@@ -103,3 +103,21 @@ pub struct OutboxEntry {
     #[serde(default)]
     pub last_error: Option<String>,
 }
+
+/// Where following the registry's changes feed and the safety-net sweep stand.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedState {
+    /// The feed sequence processed up to (opaque; compared as a number only to notice a
+    /// feed that started over). `None` until the feed was first read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// The key of the artifact the sweep visited last; it resumes after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_cursor: Option<String>,
+    /// Seconds since the epoch of the last successful feed read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_read_at: Option<i64>,
+    /// Seconds since the epoch when the sweep last started over from the first artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_started_at: Option<i64>,
+}

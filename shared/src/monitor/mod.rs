@@ -13,9 +13,11 @@
 mod deliver;
 mod judge;
 mod poll;
+mod watch;
 
 pub use deliver::{Delivery, DeliveryReport};
-pub use poll::{PollOutcome, PollReport};
+pub use poll::{JudgedVersion, PollOutcome, PollReport, Read};
+pub use watch::{FeedReport, SweepReport, WatchConfig};
 
 use crate::ports::{Clock, Registry, RemoteError, Runs, Store, StoreError};
 use crate::provenance::ProvenanceVerifier;

@@ -19,6 +19,20 @@ pub enum PollOutcome {
     Changed,
     /// The registry does not know the package.
     Missing,
+    /// The document is older than one already processed (a stale cache): ignored.
+    Stale,
+}
+
+/// How a poll reads the packument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Conditionally (ETag): the sweep.
+    Conditional,
+    /// Past every cache, for a package the changes feed just named. Versions the fresh
+    /// document gives no publish time for wait for a later full read.
+    Fresh,
+    /// In full, judging every version again (after a policy change).
+    Rejudge,
 }
 
 /// The result of polling one package.
@@ -50,6 +64,21 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
         artifact: &Artifact,
         rejudge_all: bool,
     ) -> Result<PollReport, MonitorError> {
+        let read = if rejudge_all {
+            Read::Rejudge
+        } else {
+            Read::Conditional
+        };
+        self.poll_with(artifact, read).await
+    }
+
+    /// Polls one artifact, reading its packument as `read` says.
+    pub async fn poll_with(
+        &self,
+        artifact: &Artifact,
+        read: Read,
+    ) -> Result<PollReport, MonitorError> {
+        let rejudge_all = read == Read::Rejudge;
         let key = artifact.key();
         let name = artifact.package().map_err(MonitorError::Invalid)?;
         let policy = artifact
@@ -58,7 +87,7 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             .map_err(|e| MonitorError::Invalid(format!("{key}: {e}")))?;
         let state = self.store.poll_state(&key).await?.unwrap_or_default();
         let baseline = state.snapshot.is_none();
-        let conditional = !baseline && !rejudge_all && state.retry.is_empty();
+        let conditional = !baseline && read == Read::Conditional && state.retry.is_empty();
         let validators = if conditional {
             state.validators.clone()
         } else {
@@ -71,7 +100,11 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             failed: Vec::new(),
             alerts: 0,
         };
-        let (body, validators) = match self.registry.packument(&name, &validators).await? {
+        let fetched = match read {
+            Read::Fresh => self.registry.packument_fresh(&name).await?,
+            _ => self.registry.packument(&name, &validators).await?,
+        };
+        let (body, validators) = match fetched {
             PackumentFetch::NotModified => {
                 report.outcome = PollOutcome::NotModified;
                 return Ok(report);
@@ -80,6 +113,10 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
                 report.outcome = PollOutcome::Missing;
                 self.package_missing(artifact, &state, &mut report).await?;
                 return Ok(report);
+            }
+            // A fresh read's validators are not the cache's: the sweep keeps its own.
+            PackumentFetch::Modified { body, .. } if read == Read::Fresh => {
+                (body, state.validators.clone())
             }
             PackumentFetch::Modified { body, validators } => (body, validators),
         };
@@ -91,6 +128,15 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
                 "{key}: the registry answered with the packument of {:?}",
                 packument.name
             )));
+        }
+        let previous_modified = state.snapshot.as_ref().and_then(|s| s.modified);
+        if let (Some(seen), Some(this)) = (previous_modified, packument.modified())
+            && this < seen
+        {
+            // An older copy than one already processed (a cache behind a fresh read):
+            // diffing it would report the newer versions as unpublished.
+            report.outcome = PollOutcome::Stale;
+            return Ok(report);
         }
         let now = self.clock.now();
         let stored: BTreeMap<String, VersionRecord> = self
@@ -114,6 +160,11 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
                 || existing.is_none_or(|r| r.verdict.compliance == Compliance::Pending);
             if !needs_judging {
                 earlier_had_provenance |= existing.is_some_and(VersionRecord::had_provenance);
+                continue;
+            }
+            if read == Read::Fresh && packument.published_at(version).is_none() {
+                // Judged once a full read gives its publish time.
+                retry.insert(version.to_owned());
                 continue;
             }
             let history = History {

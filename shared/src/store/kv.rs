@@ -1,6 +1,8 @@
 //! Store operations over key-value transactions. Values are JSON documents.
 
-use crate::domain::{Alert, Artifact, OutboxEntry, PollState, Recorded, Transition, VersionRecord};
+use crate::domain::{
+    Alert, Artifact, FeedState, OutboxEntry, PollState, Recorded, Transition, VersionRecord,
+};
 use crate::ports::StoreError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -303,6 +305,21 @@ impl<E: KvEngine> crate::ports::Store for E {
         let (key, version, alert) = (key.to_owned(), version.clone(), alert.cloned());
         self.write(Box::new(move |tx| {
             record(tx, &key, &version, alert.as_ref(), now)
+        }))
+        .await
+    }
+
+    async fn feed_state(&self) -> Result<FeedState, StoreError> {
+        self.read(Box::new(|tx| {
+            Ok(get(tx, Table::Meta, "feed_state")?.unwrap_or_default())
+        }))
+        .await
+    }
+
+    async fn put_feed_state(&self, state: &FeedState) -> Result<(), StoreError> {
+        let state = state.clone();
+        self.write(Box::new(move |tx| {
+            put(tx, Table::Meta, "feed_state", &state)
         }))
         .await
     }

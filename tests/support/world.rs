@@ -1,0 +1,57 @@
+//! Pieces the end-to-end tests share: fast client settings, a policy for the octo-org
+//! example repository, and reading the alerts a monitor has queued.
+
+#![allow(clippy::unwrap_used)]
+
+use artifact_monitor::adapters::{HttpConfig, Webhook};
+use artifact_monitor::domain::{Alert, Artifact, PolicySpec};
+use artifact_monitor::monitor::{Delivery, Monitor};
+use artifact_monitor::ports::{Clock, Registry, Runs, Store};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// An integrity no attestation matches.
+pub const OTHER_INTEGRITY: &str = "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+
+/// Short timeouts and backoffs, so failure scenarios run in milliseconds.
+pub fn fast_http() -> HttpConfig {
+    HttpConfig {
+        timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
+        max_retries: 3,
+        base_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(20),
+        max_wait: Duration::from_secs(3),
+        concurrency: 8,
+        ..HttpConfig::default()
+    }
+}
+
+/// A package released by octo-org/octo-repo's release workflow.
+pub fn octo(name: &str) -> Artifact {
+    Artifact::npm(
+        name,
+        PolicySpec::new("octo-org/octo-repo", &[".github/workflows/release.yml"]),
+    )
+    .unwrap()
+}
+
+/// Delivers the queued alerts by printing alone, and returns them.
+pub async fn drain_alerts<R: Registry, G: Runs, S: Store, C: Clock>(
+    monitor: &Monitor<R, G, S, C>,
+) -> Vec<Alert> {
+    let printed = Mutex::new(Vec::new());
+    let report = monitor
+        .deliver::<Webhook>(
+            Delivery {
+                sink: None,
+                limit: 1000,
+            },
+            |alert| printed.lock().unwrap().push(alert.clone()),
+        )
+        .await
+        .unwrap();
+    let printed = printed.into_inner().unwrap();
+    assert_eq!(report.printed, printed.len());
+    printed
+}
