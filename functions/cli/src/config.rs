@@ -6,6 +6,8 @@
 //! registry = "https://registry.npmjs.org"
 //! github_api = "https://api.github.com"   # or github = false
 //! webhook_url_env = "ARTIFACT_MONITOR_WEBHOOK_URL"   # the URL itself stays out of the file
+//! changes_feed_url = "https://replicate.npmjs.com/registry"   # or changes_feed = false
+//! registry_requests_per_sec = 1.0   # the request budget shared by all registry traffic
 //!
 //! [[artifacts]]
 //! name = "sigstore"
@@ -34,6 +36,9 @@ struct RawConfig {
     github: Option<bool>,
     webhook_url_env: Option<String>,
     concurrency: Option<usize>,
+    changes_feed_url: Option<String>,
+    changes_feed: Option<bool>,
+    registry_requests_per_sec: Option<f64>,
     timeout_secs: Option<u64>,
     max_packument_bytes: Option<u64>,
     unverifiable_after_secs: Option<i64>,
@@ -51,6 +56,9 @@ pub struct Config {
     pub github: Option<bool>,
     pub webhook_url_env: Option<String>,
     pub concurrency: Option<usize>,
+    pub changes_feed_url: Option<String>,
+    pub changes_feed: Option<bool>,
+    pub registry_requests_per_sec: Option<f64>,
     pub timeout_secs: Option<u64>,
     pub max_packument_bytes: Option<u64>,
     pub unverifiable_after_secs: Option<i64>,
@@ -109,6 +117,9 @@ pub fn parse(text: &str) -> Result<Config, String> {
         github: raw.github,
         webhook_url_env: raw.webhook_url_env,
         concurrency: raw.concurrency,
+        changes_feed_url: raw.changes_feed_url,
+        changes_feed: raw.changes_feed,
+        registry_requests_per_sec: raw.registry_requests_per_sec,
         timeout_secs: raw.timeout_secs,
         max_packument_bytes: raw.max_packument_bytes,
         unverifiable_after_secs: raw.unverifiable_after_secs,

@@ -1,10 +1,11 @@
 //! Flags that say where the registry and GitHub are, shared by `check` and `serve`.
 
 use artifact_monitor::adapters::{
-    DEFAULT_GITHUB_API, DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, GithubRuns, HttpConfig,
-    NpmRegistry,
+    DEFAULT_CHANGES_FEED, DEFAULT_GITHUB_API, DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY,
+    GithubRuns, HttpConfig, NpmChanges, NpmRegistry, RequestBudget,
 };
 use clap::Args;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The environment variable holding an optional GitHub token (never logged).
@@ -34,6 +35,10 @@ pub struct Remotes {
     pub timeout: Duration,
     pub concurrency: usize,
     pub max_packument_bytes: u64,
+    /// The registry's changes feed; `None`: the sweep alone finds new versions.
+    pub changes_feed: Option<String>,
+    /// The request budget every registry request (feed included) spends from.
+    pub budget: Option<Arc<RequestBudget>>,
 }
 
 impl Remotes {
@@ -44,6 +49,8 @@ impl Remotes {
             timeout: Duration::from_secs(60),
             concurrency: 16,
             max_packument_bytes: DEFAULT_MAX_PACKUMENT_BYTES,
+            changes_feed: None,
+            budget: None,
         }
     }
 
@@ -70,9 +77,36 @@ impl Remotes {
         }
     }
 
+    fn registry_http(&self) -> HttpConfig {
+        HttpConfig {
+            budget: self.budget.clone(),
+            ..self.http()
+        }
+    }
+
     pub fn registry(&self) -> Result<NpmRegistry, String> {
-        NpmRegistry::new(&self.registry, self.http(), self.max_packument_bytes)
+        NpmRegistry::new(
+            &self.registry,
+            self.registry_http(),
+            self.max_packument_bytes,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// The changes feed adapter, when a feed is configured (it spends the registry's budget).
+    pub fn changes(&self) -> Result<Option<NpmChanges>, String> {
+        let Some(feed) = &self.changes_feed else {
+            return Ok(None);
+        };
+        NpmChanges::new(feed, self.registry_http())
+            .map(Some)
             .map_err(|e| e.to_string())
+    }
+
+    /// The public registry's feed when the registry is the public one.
+    pub fn default_changes_feed(&self) -> Option<String> {
+        (self.registry.trim_end_matches('/') == DEFAULT_REGISTRY)
+            .then(|| DEFAULT_CHANGES_FEED.to_owned())
     }
 
     /// The GitHub adapter, with the token from the environment when one is set.

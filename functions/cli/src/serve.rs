@@ -9,9 +9,11 @@
 
 use crate::config::{self, Config};
 use crate::remote_args::{RemoteArgs, Remotes};
-use artifact_monitor::adapters::{HttpConfig, SystemClock, Webhook};
+use artifact_monitor::adapters::{HttpConfig, NpmChanges, RequestBudget, SystemClock, Webhook};
 use artifact_monitor::domain::{Alert, Artifact};
-use artifact_monitor::monitor::{Delivery, Monitor, MonitorConfig, PollOutcome};
+use artifact_monitor::monitor::{
+    Delivery, Monitor, MonitorConfig, MonitorError, PollOutcome, PollReport, WatchConfig,
+};
 use artifact_monitor::ports::Store;
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::RedbStore;
@@ -29,6 +31,12 @@ pub const WEBHOOK_ENV: &str = "ARTIFACT_MONITOR_WEBHOOK_URL";
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// Alerts delivered per drain.
 const DRAIN_LIMIT: usize = 1000;
+/// The default registry request budget: about one request per second, sustained.
+const DEFAULT_BUDGET_PER_SEC: f64 = 1.0;
+/// The smallest burst the budget allows.
+const MIN_BUDGET_BURST: f64 = 10.0;
+/// Requests of the budget the sweep leaves for the next tick's feed read and its hits.
+const FEED_RESERVE: f64 = 5.0;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -44,6 +52,16 @@ pub struct ServeArgs {
     /// Run one tick, deliver alerts, and exit.
     #[arg(long)]
     once: bool,
+    /// Changes feed base URL [default: the public npm feed when the registry is the public one].
+    #[arg(long, value_name = "URL", conflicts_with = "no_changes_feed")]
+    changes_feed: Option<String>,
+    /// Do not follow a changes feed: the paced sweep alone finds new versions.
+    #[arg(long)]
+    no_changes_feed: bool,
+    /// Registry requests per second, sustained, shared by the feed, the sweep and every
+    /// other registry read [default: 1]; 0 for no budget.
+    #[arg(long, value_name = "N")]
+    registry_budget: Option<f64>,
     /// POST every alert to this URL (prefer the ARTIFACT_MONITOR_WEBHOOK_URL variable: a
     /// command line is visible to other users of the machine).
     #[arg(long, value_name = "URL")]
@@ -94,6 +112,31 @@ fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
         remotes.max_packument_bytes = bytes;
     }
     remotes.apply(&args.remote);
+    remotes.changes_feed = if args.no_changes_feed || config.changes_feed == Some(false) {
+        None
+    } else {
+        args.changes_feed
+            .clone()
+            .or(config.changes_feed_url)
+            .or_else(|| remotes.default_changes_feed())
+    };
+    let interval = Duration::from_secs(args.interval.or(config.interval_secs).unwrap_or(60).max(1));
+    let per_sec = args
+        .registry_budget
+        .or(config.registry_requests_per_sec)
+        .unwrap_or(DEFAULT_BUDGET_PER_SEC);
+    if !per_sec.is_finite() || per_sec < 0.0 {
+        return Err(format!(
+            "a registry budget of {per_sec} requests per second is not one"
+        ));
+    }
+    // The bucket holds one interval's worth, so each tick may spend what the last one earned.
+    remotes.budget = (per_sec > 0.0).then(|| {
+        Arc::new(RequestBudget::new(
+            per_sec,
+            (per_sec * interval.as_secs_f64()).max(MIN_BUDGET_BURST),
+        ))
+    });
     let webhook_env = config.webhook_url_env.as_deref().unwrap_or(WEBHOOK_ENV);
     let webhook = args
         .webhook
@@ -110,7 +153,7 @@ fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
             .clone()
             .or(config.data_dir)
             .unwrap_or_else(|| PathBuf::from(".artifact-monitor")),
-        interval: Duration::from_secs(args.interval.or(config.interval_secs).unwrap_or(60).max(1)),
+        interval,
         once: args.once,
         remotes,
         webhook,
@@ -170,6 +213,10 @@ async fn serve(settings: Settings) -> ExitCode {
         (Ok(registry), Ok(runs)) => (registry, runs),
         (Err(e), _) | (_, Err(e)) => return usage(e),
     };
+    let changes = match settings.remotes.changes() {
+        Ok(changes) => changes,
+        Err(e) => return usage(e),
+    };
     let webhook = match settings
         .webhook
         .as_deref()
@@ -187,10 +234,19 @@ async fn serve(settings: Settings) -> ExitCode {
     let mut monitor = Monitor::new(registry, runs, store, SystemClock, verifier);
     monitor.config = settings.monitor.clone();
     let monitor = Arc::new(monitor);
+    let budget_note = match &settings.remotes.budget {
+        Some(budget) => format!("{} registry request(s)/s", budget.per_sec()),
+        None => "no registry budget".to_owned(),
+    };
     eprintln!(
-        "artifact-monitor: watching {} artifact(s) every {} s; store in {}; GitHub lookups {github_note}; webhook {}",
+        "artifact-monitor: watching {} artifact(s) every {} s; changes feed {}; {budget_note}; store in {}; GitHub lookups {github_note}; webhook {}",
         settings.artifacts.len(),
         settings.interval.as_secs(),
+        if changes.is_some() {
+            "on"
+        } else {
+            "off (sweep only)"
+        },
         settings.data_dir.display(),
         if webhook.is_some() { "on" } else { "off" },
     );
@@ -198,7 +254,7 @@ async fn serve(settings: Settings) -> ExitCode {
     let mut stop = pin!(stop_requested());
     let mut stopping = false;
     loop {
-        let work = tick(&monitor, &settings, webhook.as_ref());
+        let work = tick(&monitor, &settings, changes.as_ref(), webhook.as_ref());
         let mut work = pin!(work);
         tokio::select! {
             () = &mut work => {}
@@ -231,62 +287,126 @@ type LocalMonitor = Monitor<
     SystemClock,
 >;
 
-async fn tick(monitor: &Arc<LocalMonitor>, settings: &Settings, webhook: Option<&Webhook>) {
-    // An artifact whose policy changed since it was stored is judged again in full first;
-    // it is stored with its new policy only once that worked.
-    let mut artifacts = Vec::new();
+async fn tick(
+    monitor: &Arc<LocalMonitor>,
+    settings: &Settings,
+    changes: Option<&NpmChanges>,
+    webhook: Option<&Webhook>,
+) {
+    let watched = register(monitor, settings).await;
+    if let Some(feed) = changes {
+        match monitor
+            .follow_feed(feed, &watched, WatchConfig::default())
+            .await
+        {
+            Ok(report) => {
+                if report.started_at_end {
+                    eprintln!("artifact-monitor: following the changes feed from its end");
+                }
+                if report.reset {
+                    eprintln!(
+                        "artifact-monitor: the changes feed started over; sweeping every artifact again"
+                    );
+                }
+                for (key, result) in &report.hits {
+                    log_poll(key, result);
+                }
+            }
+            Err(e) => {
+                eprintln!("artifact-monitor: changes feed unavailable, the sweep carries on: {e}")
+            }
+        }
+    }
+    // The sweep spends what the budget has left, keeping a reserve for the next feed read.
+    let budgeted = match &settings.remotes.budget {
+        Some(budget) => (budget.available() - FEED_RESERVE).max(0.0).floor() as usize,
+        None => watched.len(),
+    };
+    match monitor
+        .sweep(&watched, budgeted, settings.remotes.concurrency)
+        .await
+    {
+        Ok(report) => {
+            for (key, result) in &report.polled {
+                log_poll(key, result);
+            }
+        }
+        Err(e) => eprintln!("artifact-monitor: sweep: {e}"),
+    }
+    drain(monitor, webhook).await;
+}
+
+/// Stores the configured artifacts. A new one is read in full at once (its backfill); one
+/// whose policy changed is judged again in full first and stored with its new policy only
+/// once that worked. Returns the artifacts to watch.
+async fn register(monitor: &Arc<LocalMonitor>, settings: &Settings) -> Vec<Artifact> {
+    let mut watched = Vec::new();
+    let mut new = Vec::new();
     for artifact in &settings.artifacts {
-        match monitor.store.artifact(&artifact.key()).await {
+        let key = artifact.key();
+        match monitor.store.artifact(&key).await {
             Ok(Some(stored)) if stored.policy != artifact.policy => {
                 match monitor.poll(artifact, true).await {
                     Ok(report) => {
                         eprintln!(
-                            "artifact-monitor: {}: policy changed, {} version(s) judged again, {} alert(s)",
-                            report.artifact,
+                            "artifact-monitor: {key}: policy changed, {} version(s) judged again, {} alert(s)",
                             report.judged.len(),
                             report.alerts
                         );
                         if let Err(e) = monitor.store.put_artifact(artifact).await {
-                            eprintln!("artifact-monitor: {}: {e}", artifact.key());
+                            eprintln!("artifact-monitor: {key}: {e}");
                         }
                     }
-                    Err(e) => eprintln!(
-                        "artifact-monitor: {}: policy change not applied yet: {e}",
-                        artifact.key()
-                    ),
+                    Err(e) => {
+                        eprintln!("artifact-monitor: {key}: policy change not applied yet: {e}")
+                    }
                 }
             }
-            Ok(Some(_)) => artifacts.push(artifact.clone()),
-            Ok(None) => match monitor.store.put_artifact(artifact).await {
-                Ok(_) => artifacts.push(artifact.clone()),
-                Err(e) => eprintln!("artifact-monitor: {}: {e}", artifact.key()),
-            },
-            Err(e) => eprintln!("artifact-monitor: {}: {e}", artifact.key()),
+            Ok(Some(_)) => {}
+            Ok(None) => new.push(artifact.clone()),
+            Err(e) => eprintln!("artifact-monitor: {key}: {e}"),
         }
+        watched.push(artifact.clone());
     }
     let concurrency = settings.remotes.concurrency;
-    for (key, result) in monitor.tick(artifacts, concurrency).await {
-        match result {
-            Ok(report) if report.outcome == PollOutcome::NotModified => {}
-            Ok(report) => {
-                eprintln!(
-                    "artifact-monitor: {key}: {} version(s) judged, {} alert(s){}",
-                    report.judged.len(),
-                    report.alerts,
-                    if report.outcome == PollOutcome::Missing {
-                        ", package missing"
-                    } else {
-                        ""
-                    }
-                );
-                for (version, error) in &report.failed {
-                    eprintln!("artifact-monitor: {key}@{version}: not judged yet: {error}");
-                }
-            }
-            Err(e) => eprintln!("artifact-monitor: {key}: poll failed, retried next tick: {e}"),
+    for (key, result) in monitor.tick(new.clone(), concurrency).await {
+        log_poll(&key, &result);
+        let Some(artifact) = new.iter().find(|a| a.key() == key) else {
+            continue;
+        };
+        if result.is_ok()
+            && let Err(e) = monitor.store.put_artifact(artifact).await
+        {
+            eprintln!("artifact-monitor: {key}: {e}");
         }
     }
-    drain(monitor, webhook).await;
+    watched
+}
+
+fn log_poll(key: &str, result: &Result<PollReport, MonitorError>) {
+    match result {
+        Ok(report)
+            if matches!(
+                report.outcome,
+                PollOutcome::NotModified | PollOutcome::Stale
+            ) => {}
+        Ok(report) => {
+            eprintln!(
+                "artifact-monitor: {key}: {} version(s) judged, {} alert(s){}",
+                report.judged.len(),
+                report.alerts,
+                if report.outcome == PollOutcome::Missing {
+                    ", package missing"
+                } else {
+                    ""
+                }
+            );
+            for (version, error) in &report.failed {
+                eprintln!("artifact-monitor: {key}@{version}: not judged yet: {error}");
+            }
+        }
+        Err(e) => eprintln!("artifact-monitor: {key}: poll failed, retried later: {e}"),
+    }
 }
 
 async fn drain(monitor: &LocalMonitor, webhook: Option<&Webhook>) {

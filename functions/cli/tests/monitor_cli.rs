@@ -271,6 +271,54 @@ async fn serve_alerts_once_across_restarts_and_retries_the_webhook_from_the_outb
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_finds_a_publish_through_the_changes_feed_past_a_stale_cache() {
+    let (npm, github) = sigstore_world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &npm, &github);
+    let data = dir.path().join("data");
+    let with_feed = |command: &mut Command| {
+        command.args(["--changes-feed", &npm.feed_url()]);
+    };
+    let mut first = serve_once(&config, &data, None);
+    with_feed(&mut first);
+    let output = run(first).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("following the changes feed from its end"),
+        "{stderr}"
+    );
+
+    // Published; plain reads keep getting the copy from before (a stale CDN).
+    npm.serve_stale(1);
+    npm.publish(
+        "sigstore",
+        manifest("sigstore", "2.3.2", OTHER, false),
+        "2026-11-28T06:00:00.000Z",
+    );
+    npm.server.clear_log();
+    let mut second = serve_once(&config, &data, None);
+    with_feed(&mut second);
+    let output = run(second).await;
+    let alerts = alert_lines(&output);
+    assert_eq!(
+        alerts.len(),
+        1,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(alerts[0]["id"], "npm/sigstore@2.3.2#non_compliant");
+    assert_eq!(npm.server.count(|r| r.target == "/sigstore?write=true"), 1);
+    assert_eq!(npm.server.count(|r| r.path() == "/registry/_changes"), 1);
+
+    // Sweep-only with a tiny budget still makes progress, and alerts nothing twice.
+    let mut third = serve_once(&config, &data, None);
+    third.args(["--no-changes-feed", "--registry-budget", "0.5"]);
+    let output = run(third).await;
+    assert!(output.status.success());
+    assert!(alert_lines(&output).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_stops_cleanly_on_ctrl_c() {
     let (npm, github) = sigstore_world().await;
     npm.publish(
