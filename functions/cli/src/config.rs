@@ -23,8 +23,8 @@ use artifact_monitor::domain::{Artifact, PolicySpec};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-/// Config files are small; anything larger is not one.
-const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// Room for tens of thousands of artifacts; anything larger is not a config file.
+const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
