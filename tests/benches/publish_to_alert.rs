@@ -52,7 +52,12 @@ fn binary() -> PathBuf {
     }
     // target/release/deps/<this> → target/release/artifact-monitor
     let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("artifact-monitor");
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("artifact-monitor");
     assert!(
         path.exists(),
         "{} is missing: run `cargo build --release --locked -p artifact-monitor-cli` first",
@@ -89,7 +94,11 @@ async fn run(o: Options) {
     );
     for name in &names {
         npm.create(name, &["owner"]);
-        npm.publish(name, manifest(name, "1.0.0", OTHER_INTEGRITY, false), "2026-01-01T00:00:00.000Z");
+        npm.publish(
+            name,
+            manifest(name, "1.0.0", OTHER_INTEGRITY, false),
+            "2026-01-01T00:00:00.000Z",
+        );
         config.push_str(&format!(
             "[[artifacts]]\nname = \"{name}\"\nrepository = \"octo-org/octo-repo\"\nworkflows = [\".github/workflows/release.yml\"]\n"
         ));
@@ -101,7 +110,13 @@ async fn run(o: Options) {
     let serve = |extra: &[&str]| {
         let mut command = Command::new(binary());
         command
-            .args(["serve", "--config", config_path.to_str().unwrap(), "--data-dir", data.to_str().unwrap()])
+            .args([
+                "serve",
+                "--config",
+                config_path.to_str().unwrap(),
+                "--data-dir",
+                data.to_str().unwrap(),
+            ])
             .args(extra)
             .env_remove("GITHUB_TOKEN")
             .env_remove("ARTIFACT_MONITOR_WEBHOOK_URL");
@@ -110,20 +125,32 @@ async fn run(o: Options) {
 
     let started = Instant::now();
     let mut prepare = serve(&["--once", "--registry-budget", "0"]);
-    let status = tokio::task::spawn_blocking(move || prepare.stdout(Stdio::null()).stderr(Stdio::null()).status())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        prepare.stdout(Stdio::null()).stderr(Stdio::null()).status()
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert!(status.success());
     println!("watched packages          {}", o.packages);
-    println!("first read of all (no budget) {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "first read of all (no budget) {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
 
     npm.server.clear_log();
-    let mut child = serve(&[]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = serve(&[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let stdout = child.stdout.take().unwrap();
     let (lines_tx, lines_rx) = std::sync::mpsc::channel::<(Instant, String)>();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if lines_tx.send((Instant::now(), line)).is_err() {
                 break;
             }
@@ -132,7 +159,9 @@ async fn run(o: Options) {
     let measured_from = Instant::now();
 
     // Publish at random moments over the spread, each on a different package.
-    let mut offsets: Vec<u64> = (0..o.publishes).map(|_| fastrand::u64(0..o.spread * 1000)).collect();
+    let mut offsets: Vec<u64> = (0..o.publishes)
+        .map(|_| fastrand::u64(0..o.spread * 1000))
+        .collect();
     offsets.sort_unstable();
     let mut published: HashMap<String, Instant> = HashMap::new();
     let step = (o.packages / o.publishes.max(1)).max(1);
@@ -157,12 +186,20 @@ async fn run(o: Options) {
     }
     let elapsed_h = measured_from.elapsed().as_secs_f64() / 3600.0;
     let requests = npm.server.requests();
-    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     child.wait().unwrap();
 
     latencies.sort_by(f64::total_cmp);
     println!("tick interval             {} s", o.interval);
-    println!("publishes                 {} over {} s, alerted {}", published.len(), o.spread, latencies.len());
+    println!(
+        "publishes                 {} over {} s, alerted {}",
+        published.len(),
+        o.spread,
+        latencies.len()
+    );
     if !latencies.is_empty() {
         println!(
             "publish to alert          p50 {:.1} s, p95 {:.1} s, max {:.1} s",
@@ -171,19 +208,27 @@ async fn run(o: Options) {
             latencies[latencies.len() - 1]
         );
     }
-    let count = |f: &dyn Fn(&str) -> bool| requests.iter().filter(|(r, _)| f(&r.target)).count() as f64;
+    let count =
+        |f: &dyn Fn(&str) -> bool| requests.iter().filter(|(r, _)| f(&r.target)).count() as f64;
     let feed = count(&|t| t.starts_with("/registry"));
     let fresh = count(&|t| t.ends_with("?write=true"));
     let attestations = count(&|t| t.starts_with("/-/"));
     let sweep = requests.len() as f64 - feed - fresh - attestations;
     let per_hour = |n: f64| n / elapsed_h;
     println!("measured for              {:.0} s", elapsed_h * 3600.0);
-    println!("registry requests/hour    {:.0} in all", per_hour(requests.len() as f64));
+    println!(
+        "registry requests/hour    {:.0} in all",
+        per_hour(requests.len() as f64)
+    );
     println!("  changes feed            {:.0}/h", per_hour(feed));
     println!("  sweep (conditional)     {:.0}/h", per_hour(sweep));
     println!("  fresh reads (feed hits) {:.0}/h", per_hour(fresh));
     println!("  attestations            {:.0}/h", per_hour(attestations));
-    let per_publish = if published.is_empty() { 0.0 } else { fresh / published.len() as f64 };
+    let per_publish = if published.is_empty() {
+        0.0
+    } else {
+        fresh / published.len() as f64
+    };
     println!(
         "at 10 publishes an hour   {:.0} requests/hour (feed + sweep + {:.1} per publish)",
         per_hour(feed) + per_hour(sweep) + 10.0 * per_publish,
