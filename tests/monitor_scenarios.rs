@@ -746,3 +746,24 @@ async fn a_version_missing_from_a_stale_first_read_is_alerted_on_its_own() {
         .unwrap();
     assert!(!record.backfill);
 }
+
+#[tokio::test]
+async fn a_modified_time_in_the_future_does_not_blind_the_monitor() {
+    let w = world(true).await;
+    let artifact = octo("octo-pkg");
+    w.npm.create("octo-pkg", &["octocat"]);
+    w.npm.edit("octo-pkg", |doc| {
+        doc["time"]["modified"] = json!("2099-01-01T00:00:00.000Z");
+    });
+    w.clock.set("2026-11-27T11:00:00Z");
+    w.monitor.poll(&artifact, false).await.unwrap();
+    w.npm.publish(
+        "octo-pkg",
+        manifest("octo-pkg", "1.0.0", OTHER_INTEGRITY, false),
+        "2026-11-27T12:00:00.000Z",
+    );
+    w.clock.set("2026-11-27T12:01:00Z");
+    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    assert_eq!(report.outcome, PollOutcome::Changed);
+    assert_eq!(w.alerts().await.len(), 1);
+}

@@ -19,9 +19,13 @@ pub enum PollOutcome {
     Changed,
     /// The registry does not know the package.
     Missing,
-    /// The document is older than one already processed (a stale cache): ignored.
+    /// The document is older than one already processed (a stale cache): new versions in
+    /// it were judged, but it was not compared with the stored snapshot.
     Stale,
 }
+
+/// How far in the future a packument's `modified` time may be and still be believed.
+const MAX_CLOCK_SKEW_SECS: i64 = 3600;
 
 /// How a poll reads the packument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,16 +133,17 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
                 packument.name
             )));
         }
-        let previous_modified = state.snapshot.as_ref().and_then(|s| s.modified);
-        if let (Some(seen), Some(this)) = (previous_modified, packument.modified())
-            && this < seen
-        {
-            // An older copy than one already processed (a cache behind a fresh read):
-            // diffing it would report the newer versions as unpublished.
-            report.outcome = PollOutcome::Stale;
-            return Ok(report);
-        }
         let now = self.clock.now();
+        // An older copy than one already processed (a cache behind a fresh read): its
+        // versions are still judged, but it is not diffed (the newer versions would read as
+        // unpublished) and does not replace the snapshot. A `modified` time in the future
+        // (a hostile or broken answer) is not trusted to make every later read look stale.
+        let seen = state
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.modified)
+            .filter(|t| *t <= now + MAX_CLOCK_SKEW_SECS);
+        let stale = matches!((seen, packument.modified()), (Some(seen), Some(this)) if this < seen);
         let stored: BTreeMap<String, VersionRecord> = self
             .store
             .versions(&key)
@@ -262,7 +267,7 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
                 report.alerts += 1;
             }
         }
-        if !baseline {
+        if !baseline && !stale {
             let changes = diff(
                 state.snapshot.as_ref().unwrap_or(&Snapshot::default()),
                 &packument,
@@ -286,9 +291,20 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
                 }
             }
         }
+        if stale {
+            report.outcome = PollOutcome::Stale;
+        }
         let state = PollState {
-            validators,
-            snapshot: Some(Snapshot::of(&packument)),
+            validators: if stale {
+                state.validators.clone()
+            } else {
+                validators
+            },
+            snapshot: if stale {
+                state.snapshot.clone()
+            } else {
+                Some(Snapshot::of(&packument))
+            },
             last_changed_at: Some(now),
             watching_since: Some(state.watching_since.unwrap_or(now)),
             backfill_retry: if baseline {
