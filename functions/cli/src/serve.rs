@@ -18,6 +18,7 @@ use artifact_monitor::ports::Store;
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::RedbStore;
 use clap::Args;
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::pin::pin;
@@ -253,8 +254,15 @@ async fn serve(settings: Settings) -> ExitCode {
 
     let mut stop = pin!(stop_requested());
     let mut stopping = false;
+    let mut unregistered = settings.artifacts.clone();
     loop {
-        let work = tick(&monitor, &settings, changes.as_ref(), webhook.as_ref());
+        let work = tick(
+            &monitor,
+            &settings,
+            &mut unregistered,
+            changes.as_ref(),
+            webhook.as_ref(),
+        );
         let mut work = pin!(work);
         tokio::select! {
             () = &mut work => {}
@@ -290,10 +298,15 @@ type LocalMonitor = Monitor<
 async fn tick(
     monitor: &Arc<LocalMonitor>,
     settings: &Settings,
+    unregistered: &mut Vec<Artifact>,
     changes: Option<&NpmChanges>,
     webhook: Option<&Webhook>,
 ) {
-    let watched = register(monitor, settings).await;
+    if !unregistered.is_empty() {
+        let pending = std::mem::take(unregistered);
+        *unregistered = register(monitor, pending, settings.remotes.concurrency).await;
+    }
+    let watched = &settings.artifacts;
     if let Some(feed) = changes {
         match monitor
             .follow_feed(feed, &watched, WatchConfig::default())
@@ -336,51 +349,69 @@ async fn tick(
     drain(monitor, webhook).await;
 }
 
-/// Stores the configured artifacts. A new one is read in full at once (its backfill); one
-/// whose policy changed is judged again in full first and stored with its new policy only
-/// once that worked. Returns the artifacts to watch.
-async fn register(monitor: &Arc<LocalMonitor>, settings: &Settings) -> Vec<Artifact> {
-    let mut watched = Vec::new();
-    let mut new = Vec::new();
-    for artifact in &settings.artifacts {
+/// Stores the artifacts not registered yet. A new one is read in full at once (its
+/// backfill); one whose policy changed is judged again in full first and stored with its new
+/// policy only once that worked. Returns those that could not be registered (tried again
+/// next tick).
+async fn register(
+    monitor: &Arc<LocalMonitor>,
+    pending: Vec<Artifact>,
+    concurrency: usize,
+) -> Vec<Artifact> {
+    let mut failed = Vec::new();
+    let mut new = HashMap::new();
+    for artifact in pending {
         let key = artifact.key();
         match monitor.store.artifact(&key).await {
             Ok(Some(stored)) if stored.policy != artifact.policy => {
-                match monitor.poll(artifact, true).await {
+                match monitor.poll(&artifact, true).await {
                     Ok(report) => {
                         eprintln!(
                             "artifact-monitor: {key}: policy changed, {} version(s) judged again, {} alert(s)",
                             report.judged.len(),
                             report.alerts
                         );
-                        if let Err(e) = monitor.store.put_artifact(artifact).await {
+                        if let Err(e) = monitor.store.put_artifact(&artifact).await {
                             eprintln!("artifact-monitor: {key}: {e}");
+                            failed.push(artifact);
                         }
                     }
                     Err(e) => {
-                        eprintln!("artifact-monitor: {key}: policy change not applied yet: {e}")
+                        eprintln!("artifact-monitor: {key}: policy change not applied yet: {e}");
+                        failed.push(artifact);
                     }
                 }
             }
             Ok(Some(_)) => {}
-            Ok(None) => new.push(artifact.clone()),
-            Err(e) => eprintln!("artifact-monitor: {key}: {e}"),
+            Ok(None) => {
+                new.insert(key, artifact);
+            }
+            Err(e) => {
+                eprintln!("artifact-monitor: {key}: {e}");
+                failed.push(artifact);
+            }
         }
-        watched.push(artifact.clone());
     }
-    let concurrency = settings.remotes.concurrency;
-    for (key, result) in monitor.tick(new.clone(), concurrency).await {
+    let batch: Vec<Artifact> = new.values().cloned().collect();
+    for (key, result) in monitor.tick(batch, concurrency).await {
         log_poll(&key, &result);
-        let Some(artifact) = new.iter().find(|a| a.key() == key) else {
+        let Some(artifact) = new.remove(&key) else {
             continue;
         };
-        if result.is_ok()
-            && let Err(e) = monitor.store.put_artifact(artifact).await
-        {
-            eprintln!("artifact-monitor: {key}: {e}");
+        let stored = match result {
+            Ok(_) => monitor
+                .store
+                .put_artifact(&artifact)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = stored {
+            eprintln!("artifact-monitor: {key}: not registered yet: {e}");
+            failed.push(artifact);
         }
     }
-    watched
+    failed
 }
 
 fn log_poll(key: &str, result: &Result<PollReport, MonitorError>) {
