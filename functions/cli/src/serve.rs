@@ -309,7 +309,7 @@ async fn tick(
     let watched = &settings.artifacts;
     if let Some(feed) = changes {
         match monitor
-            .follow_feed(feed, &watched, WatchConfig::default())
+            .follow_feed(feed, watched, WatchConfig::default())
             .await
         {
             Ok(report) => {
@@ -336,7 +336,7 @@ async fn tick(
         None => watched.len(),
     };
     match monitor
-        .sweep(&watched, budgeted, settings.remotes.concurrency)
+        .sweep(watched, budgeted, settings.remotes.concurrency)
         .await
     {
         Ok(report) => {
