@@ -767,3 +767,38 @@ async fn a_modified_time_in_the_future_does_not_blind_the_monitor() {
     assert_eq!(report.outcome, PollOutcome::Changed);
     assert_eq!(w.alerts().await.len(), 1);
 }
+
+#[tokio::test]
+async fn the_outbox_is_drained_page_after_page_in_order() {
+    let w = world(true).await;
+    for i in 0..5 {
+        let alert = artifact_monitor::domain::Alert::package(
+            artifact_monitor::domain::AlertArtifact {
+                registry: "npm".into(),
+                name: "octo-pkg".into(),
+            },
+            "version_unpublished",
+            &format!("1.0.{i}"),
+            format!("version 1.0.{i} was unpublished"),
+            "2026-11-27T12:00:00Z".into(),
+        );
+        w.monitor.store.enqueue(&alert, i).await.unwrap();
+    }
+    let printed = std::sync::Mutex::new(Vec::new());
+    let report = w
+        .monitor
+        .deliver::<artifact_monitor::adapters::Webhook>(
+            artifact_monitor::monitor::Delivery {
+                sink: None,
+                limit: 2,
+            },
+            |alert| printed.lock().unwrap().push(alert.details[0].clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, 5);
+    let printed = printed.into_inner().unwrap();
+    assert_eq!(printed.len(), 5);
+    assert!(printed[0].contains("1.0.0") && printed[4].contains("1.0.4"));
+    assert!(w.monitor.store.outbox(10).await.unwrap().is_empty());
+}

@@ -141,9 +141,31 @@ async fn run(o: Options) {
     npm.server.clear_log();
     let mut child = serve(&[])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Publishing starts once serve has started and finished its first tick, as a monitor
+    // that has been running for a while would have. `BENCH_SERVE_LOG=1` shows its log.
+    let stderr = child.stderr.take().unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let show = std::env::var_os("BENCH_SERVE_LOG").is_some();
+        let mut ready = Some(ready_tx);
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if show {
+                eprintln!("{line}");
+            }
+            if line.contains("tick done")
+                && let Some(ready) = ready.take()
+            {
+                let _ = ready.send(());
+            }
+        }
+    });
+    ready_rx.recv_timeout(Duration::from_secs(600)).unwrap();
     let stdout = child.stdout.take().unwrap();
     let (lines_tx, lines_rx) = std::sync::mpsc::channel::<(Instant, String)>();
     std::thread::spawn(move || {

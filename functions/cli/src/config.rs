@@ -84,6 +84,7 @@ pub fn load(path: &Path) -> Result<Config, String> {
 pub fn parse(text: &str) -> Result<Config, String> {
     let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string())?;
     let mut artifacts = Vec::new();
+    let mut keys = std::collections::HashSet::new();
     for (index, mut table) in raw.artifacts.into_iter().enumerate() {
         let entry = |e: String| format!("artifacts[{index}]: {e}");
         let name = match table.remove("name") {
@@ -101,10 +102,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
             .try_into()
             .map_err(|e: toml::de::Error| entry(format!("{name}: {e}")))?;
         let artifact = Artifact::npm(&name, policy).map_err(|e| entry(format!("{name}: {e}")))?;
-        if artifacts
-            .iter()
-            .any(|a: &Artifact| a.key() == artifact.key())
-        {
+        if !keys.insert(artifact.key()) {
             return Err(entry(format!("{name} is listed twice")));
         }
         artifacts.push(artifact);

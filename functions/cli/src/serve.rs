@@ -30,7 +30,7 @@ use std::time::Duration;
 pub const WEBHOOK_ENV: &str = "ARTIFACT_MONITOR_WEBHOOK_URL";
 /// How long a tick may run on after Ctrl-C before it is cut short.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-/// Alerts delivered per drain.
+/// Alerts read from the outbox at a time.
 const DRAIN_LIMIT: usize = 1000;
 /// The default registry request budget: about one request per second, sustained.
 const DEFAULT_BUDGET_PER_SEC: f64 = 1.0;
@@ -131,11 +131,12 @@ fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
             "a registry budget of {per_sec} requests per second is not one"
         ));
     }
-    // The bucket holds one interval's worth, so each tick may spend what the last one earned.
+    // The bucket holds one interval's worth plus the reserve the sweep leaves, so each tick
+    // may spend everything the last one earned.
     remotes.budget = (per_sec > 0.0).then(|| {
         Arc::new(RequestBudget::new(
             per_sec,
-            (per_sec * interval.as_secs_f64()).max(MIN_BUDGET_BURST),
+            (per_sec * interval.as_secs_f64()).max(MIN_BUDGET_BURST) + FEED_RESERVE,
         ))
     });
     let webhook_env = config.webhook_url_env.as_deref().unwrap_or(WEBHOOK_ENV);
@@ -302,11 +303,13 @@ async fn tick(
     changes: Option<&NpmChanges>,
     webhook: Option<&Webhook>,
 ) {
+    let started = std::time::Instant::now();
     if !unregistered.is_empty() {
         let pending = std::mem::take(unregistered);
         *unregistered = register(monitor, pending, settings.remotes.concurrency).await;
     }
     let watched = &settings.artifacts;
+    let mut feed_note = "off".to_owned();
     if let Some(feed) = changes {
         match monitor
             .follow_feed(feed, watched, WatchConfig::default())
@@ -324,12 +327,15 @@ async fn tick(
                 for (key, result) in &report.hits {
                     log_poll(key, result);
                 }
+                feed_note = format!("{} change(s), {} hit(s)", report.changes, report.hits.len());
             }
             Err(e) => {
+                feed_note = "unavailable".to_owned();
                 eprintln!("artifact-monitor: changes feed unavailable, the sweep carries on: {e}")
             }
         }
     }
+    let mut swept = 0;
     // The sweep spends what the budget has left, keeping a reserve for the next feed read.
     let budgeted = match &settings.remotes.budget {
         Some(budget) => (budget.available() - FEED_RESERVE).max(0.0).floor() as usize,
@@ -343,10 +349,15 @@ async fn tick(
             for (key, result) in &report.polled {
                 log_poll(key, result);
             }
+            swept = report.polled.len();
         }
         Err(e) => eprintln!("artifact-monitor: sweep: {e}"),
     }
     drain(monitor, webhook).await;
+    eprintln!(
+        "artifact-monitor: tick done in {} ms: feed {feed_note}; sweep {swept} package(s)",
+        started.elapsed().as_millis()
+    );
 }
 
 /// Stores the artifacts not registered yet. A new one is read in full at once (its

@@ -10,7 +10,7 @@ use crate::ports::{Alerts, Clock, Registry, Runs, Store};
 pub struct Delivery<'a, A> {
     /// A sink that must accept each alert (a webhook); `None` delivers by printing alone.
     pub sink: Option<&'a A>,
-    /// At most this many alerts per drain.
+    /// Alerts read from the outbox at a time (the drain goes on until it is empty).
     pub limit: usize,
 }
 
@@ -23,26 +23,53 @@ pub struct DeliveryReport {
 }
 
 impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
-    /// Drains the outbox. `print` shows an alert locally (once per alert, ever). On the
-    /// first delivery failure the drain stops; the rest waits for the next drain.
+    /// Drains the outbox, page after page (`limit` alerts a page), until it is empty.
+    /// `print` shows an alert locally (once per alert, ever). On the first delivery failure
+    /// the drain stops; the rest waits for the next drain, in order.
     pub async fn deliver<A: Alerts>(
         &self,
         delivery: Delivery<'_, A>,
         print: impl Fn(&Alert),
     ) -> Result<DeliveryReport, MonitorError> {
         let mut report = DeliveryReport::default();
-        for entry in self.store.outbox(delivery.limit).await? {
+        loop {
+            let page = self.store.outbox(delivery.limit.max(1)).await?;
+            let full = page.len() >= delivery.limit.max(1);
+            if !self
+                .deliver_page(page, &delivery, &print, &mut report)
+                .await?
+                || !full
+            {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// Delivers one page; `false` when a delivery failed.
+    async fn deliver_page<A: Alerts>(
+        &self,
+        page: Vec<crate::domain::OutboxEntry>,
+        delivery: &Delivery<'_, A>,
+        print: &impl Fn(&Alert),
+        report: &mut DeliveryReport,
+    ) -> Result<bool, MonitorError> {
+        for entry in page {
             let id = entry.alert.id.clone();
+            let Some(sink) = delivery.sink else {
+                // Printing is the delivery: one write notes both.
+                if !entry.printed {
+                    print(&entry.alert);
+                    report.printed += 1;
+                }
+                self.store.mark_delivered(&id).await?;
+                report.delivered += 1;
+                continue;
+            };
             if !entry.printed {
                 print(&entry.alert);
                 self.store.mark_printed(&id).await?;
                 report.printed += 1;
             }
-            let Some(sink) = delivery.sink else {
-                self.store.mark_delivered(&id).await?;
-                report.delivered += 1;
-                continue;
-            };
             match sink.deliver(&entry.alert).await {
                 Ok(()) => {
                     self.store.mark_delivered(&id).await?;
@@ -51,10 +78,10 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
                 Err(e) => {
                     self.store.mark_failed(&id, &e.to_string()).await?;
                     report.failed.push((id, e.to_string()));
-                    break;
+                    return Ok(false);
                 }
             }
         }
-        Ok(report)
+        Ok(true)
     }
 }
