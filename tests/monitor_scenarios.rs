@@ -516,7 +516,15 @@ async fn github_down_leaves_a_version_pending_then_unverifiable_then_decided() {
     for _ in 0..8 {
         w.github.fail_next("/actions/runs/", Reply::status(502));
     }
-    w.monitor.poll(&artifact, false).await.unwrap();
+    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    assert!(report.retry_pending);
+    assert_eq!(
+        w.monitor
+            .needing_retry(std::slice::from_ref(&artifact))
+            .await
+            .unwrap(),
+        ["npm/sigstore"]
+    );
     assert_eq!(
         w.verdict(&artifact, "2.3.1").await,
         (
@@ -536,7 +544,15 @@ async fn github_down_leaves_a_version_pending_then_unverifiable_then_decided() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].kind, AlertKind::Unverifiable);
     // GitHub is back: the version is decided, with its history.
-    w.monitor.poll(&artifact, false).await.unwrap();
+    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    assert!(!report.retry_pending);
+    assert!(
+        w.monitor
+            .needing_retry(&[artifact.clone()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let record = w
         .monitor
         .store

@@ -18,7 +18,7 @@ use artifact_monitor::ports::Store;
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::RedbStore;
 use clap::Args;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::pin::pin;
@@ -256,11 +256,18 @@ async fn serve(settings: Settings) -> ExitCode {
     let mut stop = pin!(stop_requested());
     let mut stopping = false;
     let mut unregistered = settings.artifacts.clone();
+    // Artifacts with versions pending or unjudged are polled every tick, not when the sweep
+    // comes round to them.
+    let mut retry: HashSet<String> = match monitor.needing_retry(&settings.artifacts).await {
+        Ok(keys) => keys.into_iter().collect(),
+        Err(e) => return usage(e),
+    };
     loop {
         let work = tick(
             &monitor,
             &settings,
             &mut unregistered,
+            &mut retry,
             changes.as_ref(),
             webhook.as_ref(),
         );
@@ -300,13 +307,14 @@ async fn tick(
     monitor: &Arc<LocalMonitor>,
     settings: &Settings,
     unregistered: &mut Vec<Artifact>,
+    retry: &mut HashSet<String>,
     changes: Option<&NpmChanges>,
     webhook: Option<&Webhook>,
 ) {
     let started = std::time::Instant::now();
     if !unregistered.is_empty() {
         let pending = std::mem::take(unregistered);
-        *unregistered = register(monitor, pending, settings.remotes.concurrency).await;
+        *unregistered = register(monitor, pending, settings.remotes.concurrency, retry).await;
     }
     let watched = &settings.artifacts;
     let mut feed_note = "off".to_owned();
@@ -326,6 +334,7 @@ async fn tick(
                 }
                 for (key, result) in &report.hits {
                     log_poll(key, result);
+                    note_retry(retry, key, result);
                 }
                 feed_note = format!("{} change(s), {} hit(s)", report.changes, report.hits.len());
             }
@@ -334,6 +343,15 @@ async fn tick(
                 eprintln!("artifact-monitor: changes feed unavailable, the sweep carries on: {e}")
             }
         }
+    }
+    let again: Vec<Artifact> = watched
+        .iter()
+        .filter(|a| retry.contains(&a.key()))
+        .cloned()
+        .collect();
+    for (key, result) in monitor.tick(again, settings.remotes.concurrency).await {
+        log_poll(&key, &result);
+        note_retry(retry, &key, &result);
     }
     let mut swept = 0;
     // The sweep spends what the budget has left, keeping a reserve for the next feed read.
@@ -348,6 +366,7 @@ async fn tick(
         Ok(report) => {
             for (key, result) in &report.polled {
                 log_poll(key, result);
+                note_retry(retry, key, result);
             }
             swept = report.polled.len();
         }
@@ -368,6 +387,7 @@ async fn register(
     monitor: &Arc<LocalMonitor>,
     pending: Vec<Artifact>,
     concurrency: usize,
+    retry: &mut HashSet<String>,
 ) -> Vec<Artifact> {
     let mut failed = Vec::new();
     let mut new = HashMap::new();
@@ -375,7 +395,9 @@ async fn register(
         let key = artifact.key();
         match monitor.store.artifact(&key).await {
             Ok(Some(stored)) if stored.policy != artifact.policy => {
-                match monitor.poll(&artifact, true).await {
+                let result = monitor.poll(&artifact, true).await;
+                note_retry(retry, &key, &result);
+                match result {
                     Ok(report) => {
                         eprintln!(
                             "artifact-monitor: {key}: policy changed, {} version(s) judged again, {} alert(s)",
@@ -406,6 +428,7 @@ async fn register(
     let batch: Vec<Artifact> = new.values().cloned().collect();
     for (key, result) in monitor.tick(batch, concurrency).await {
         log_poll(&key, &result);
+        note_retry(retry, &key, &result);
         let Some(artifact) = new.remove(&key) else {
             continue;
         };
@@ -423,6 +446,15 @@ async fn register(
         }
     }
     failed
+}
+
+/// Keeps `key` in the retry set while its last poll failed or left versions undecided.
+fn note_retry(retry: &mut HashSet<String>, key: &str, result: &Result<PollReport, MonitorError>) {
+    if result.as_ref().is_ok_and(|r| !r.retry_pending) {
+        retry.remove(key);
+    } else {
+        retry.insert(key.to_owned());
+    }
 }
 
 fn log_poll(key: &str, result: &Result<PollReport, MonitorError>) {

@@ -50,6 +50,9 @@ pub struct PollReport {
     pub failed: Vec<(String, String)>,
     /// Alerts newly enqueued.
     pub alerts: usize,
+    /// Versions are left pending or unjudged: poll this artifact again next tick, whatever
+    /// the sweep's position.
+    pub retry_pending: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +106,7 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             judged: Vec::new(),
             failed: Vec::new(),
             alerts: 0,
+            retry_pending: false,
         };
         let fetched = match read {
             Read::Fresh => self.registry.packument_fresh(&name).await?,
@@ -314,8 +318,22 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             },
             retry,
         };
+        report.retry_pending = !state.retry.is_empty();
         self.store.put_poll_state(&key, &state).await?;
         Ok(report)
+    }
+
+    /// The keys of the artifacts whose last poll left versions pending or unjudged.
+    pub async fn needing_retry(&self, artifacts: &[Artifact]) -> Result<Vec<String>, MonitorError> {
+        let mut keys = Vec::new();
+        for artifact in artifacts {
+            let key = artifact.key();
+            let state = self.store.poll_state(&key).await?;
+            if state.is_some_and(|s| !s.retry.is_empty()) {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
     }
 
     async fn package_missing(
