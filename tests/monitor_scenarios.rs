@@ -548,7 +548,7 @@ async fn github_down_leaves_a_version_pending_then_unverifiable_then_decided() {
     assert!(!report.retry_pending);
     assert!(
         w.monitor
-            .needing_retry(&[artifact.clone()])
+            .needing_retry(std::slice::from_ref(&artifact))
             .await
             .unwrap()
             .is_empty()
