@@ -9,6 +9,7 @@ mod policy_args;
 mod remote_args;
 mod serve;
 mod verify;
+mod verify_bundle;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Verify one Sigstore bundle or one npm attestations response, offline.
     Verify(verify::VerifyArgs),
+    /// Verify a Sigstore bundle for a named signer (the Sigstore conformance suite's protocol).
+    VerifyBundle(verify_bundle::VerifyBundleArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +41,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::VerifyBundle(args) => verify_bundle::run(&args),
     }
 }

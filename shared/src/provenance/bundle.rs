@@ -167,7 +167,7 @@ impl ProvenanceVerifier {
         Ok(BundleOutcome { summary, evidence })
     }
 
-    fn run_sigstore(
+    pub(super) fn run_sigstore(
         &self,
         bundle: &Bundle,
         artifact: Artifact<'_>,

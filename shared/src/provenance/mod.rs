@@ -15,11 +15,13 @@ mod bundle;
 mod claims;
 mod document;
 mod error;
+mod generic;
 mod npm_keys;
 
 pub use bundle::{BundleSummary, Signer};
 pub use document::{ArtifactInput, Expectation, PublishAttestation, VerifiedDocument};
 pub use error::{ErrorKind, VerificationError};
+pub use generic::{ExpectedSigner, SignedArtifact};
 pub use npm_keys::{NpmKey, NpmKeys, ssh_fingerprint, verify_registry_signature};
 
 use sigstore_verify::trust_root::TrustedRoot;
@@ -80,4 +82,9 @@ pub fn sha512_digest(bytes: &[u8]) -> [u8; 64] {
     let mut out = [0u8; 64];
     out.copy_from_slice(digest.as_bytes());
     out
+}
+
+/// SHA-256 of `bytes`, with the same implementation the verifier uses.
+pub fn sha256_digest(bytes: &[u8]) -> [u8; 32] {
+    *sigstore_verify::crypto::sha256(bytes).as_bytes()
 }
