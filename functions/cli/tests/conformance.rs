@@ -100,3 +100,75 @@ fn passes_every_offline_verification_case() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn usage_errors_exit_2() {
+    let case = suite().join("bundle-verify/happy-path-v0.3");
+    let bundle = case.join("bundle.sigstore.json");
+    let artifact = suite().join("a.txt");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_artifact-monitor"))
+            .arg("verify-bundle")
+            .arg("--bundle")
+            .arg(&bundle)
+            .args(args)
+            .output()
+            .expect("the binary runs")
+            .status
+            .code()
+    };
+    let artifact = artifact.to_str().expect("UTF-8 path");
+    // No signer named.
+    assert_eq!(run(&[artifact]), Some(2));
+    // An identity without its issuer.
+    assert_eq!(
+        run(&["--certificate-identity", DEFAULT_IDENTITY, artifact]),
+        Some(2)
+    );
+    // Staging trust material is not embedded.
+    assert_eq!(
+        run(&[
+            "--staging",
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-oidc-issuer",
+            DEFAULT_ISSUER,
+            artifact
+        ]),
+        Some(2)
+    );
+    // A digest that is not 64 hex digits, and a file that does not exist.
+    for subject in ["sha256:abc", "no-such-file"] {
+        assert_eq!(
+            run(&[
+                "--certificate-identity",
+                DEFAULT_IDENTITY,
+                "--certificate-oidc-issuer",
+                DEFAULT_ISSUER,
+                subject
+            ]),
+            Some(2)
+        );
+    }
+    // The right signer verifies; another identity is rejected.
+    assert_eq!(
+        run(&[
+            "--certificate-identity",
+            DEFAULT_IDENTITY,
+            "--certificate-oidc-issuer",
+            DEFAULT_ISSUER,
+            artifact
+        ]),
+        Some(0)
+    );
+    assert_eq!(
+        run(&[
+            "--certificate-identity",
+            "https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main",
+            "--certificate-oidc-issuer",
+            DEFAULT_ISSUER,
+            artifact
+        ]),
+        Some(1)
+    );
+}
