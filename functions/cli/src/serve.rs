@@ -312,9 +312,18 @@ async fn tick(
     webhook: Option<&Webhook>,
 ) {
     let started = std::time::Instant::now();
+    // A package is read at most once a tick: registration, a feed hit, a retry or the sweep.
+    let mut polled = HashSet::new();
     if !unregistered.is_empty() {
         let pending = std::mem::take(unregistered);
-        *unregistered = register(monitor, pending, settings.remotes.concurrency, retry).await;
+        *unregistered = register(
+            monitor,
+            pending,
+            settings.remotes.concurrency,
+            retry,
+            &mut polled,
+        )
+        .await;
     }
     let watched = &settings.artifacts;
     let mut feed_note = "off".to_owned();
@@ -334,7 +343,7 @@ async fn tick(
                 }
                 for (key, result) in &report.hits {
                     log_poll(key, result);
-                    note_retry(retry, key, result);
+                    note_retry(retry, &mut polled, key, result);
                 }
                 feed_note = format!("{} change(s), {} hit(s)", report.changes, report.hits.len());
             }
@@ -346,12 +355,12 @@ async fn tick(
     }
     let again: Vec<Artifact> = watched
         .iter()
-        .filter(|a| retry.contains(&a.key()))
+        .filter(|a| retry.contains(&a.key()) && !polled.contains(&a.key()))
         .cloned()
         .collect();
     for (key, result) in monitor.tick(again, settings.remotes.concurrency).await {
         log_poll(&key, &result);
-        note_retry(retry, &key, &result);
+        note_retry(retry, &mut polled, &key, &result);
     }
     let mut swept = 0;
     // The sweep spends what the budget has left, keeping a reserve for the next feed read.
@@ -359,14 +368,19 @@ async fn tick(
         Some(budget) => (budget.available() - FEED_RESERVE).max(0.0).floor() as usize,
         None => watched.len(),
     };
+    let unpolled: Vec<Artifact> = watched
+        .iter()
+        .filter(|a| !polled.contains(&a.key()))
+        .cloned()
+        .collect();
     match monitor
-        .sweep(watched, budgeted, settings.remotes.concurrency)
+        .sweep(&unpolled, budgeted, settings.remotes.concurrency)
         .await
     {
         Ok(report) => {
             for (key, result) in &report.polled {
                 log_poll(key, result);
-                note_retry(retry, key, result);
+                note_retry(retry, &mut polled, key, result);
             }
             swept = report.polled.len();
         }
@@ -388,6 +402,7 @@ async fn register(
     pending: Vec<Artifact>,
     concurrency: usize,
     retry: &mut HashSet<String>,
+    polled: &mut HashSet<String>,
 ) -> Vec<Artifact> {
     let mut failed = Vec::new();
     let mut new = HashMap::new();
@@ -396,7 +411,7 @@ async fn register(
         match monitor.store.artifact(&key).await {
             Ok(Some(stored)) if stored.policy != artifact.policy => {
                 let result = monitor.poll(&artifact, true).await;
-                note_retry(retry, &key, &result);
+                note_retry(retry, polled, &key, &result);
                 match result {
                     Ok(report) => {
                         eprintln!(
@@ -428,7 +443,7 @@ async fn register(
     let batch: Vec<Artifact> = new.values().cloned().collect();
     for (key, result) in monitor.tick(batch, concurrency).await {
         log_poll(&key, &result);
-        note_retry(retry, &key, &result);
+        note_retry(retry, polled, &key, &result);
         let Some(artifact) = new.remove(&key) else {
             continue;
         };
@@ -448,8 +463,15 @@ async fn register(
     failed
 }
 
-/// Keeps `key` in the retry set while its last poll failed or left versions undecided.
-fn note_retry(retry: &mut HashSet<String>, key: &str, result: &Result<PollReport, MonitorError>) {
+/// Notes that `key` was polled this tick, and keeps it in the retry set while its last poll
+/// failed or left versions undecided.
+fn note_retry(
+    retry: &mut HashSet<String>,
+    polled: &mut HashSet<String>,
+    key: &str,
+    result: &Result<PollReport, MonitorError>,
+) {
+    polled.insert(key.to_owned());
     if result.as_ref().is_ok_and(|r| !r.retry_pending) {
         retry.remove(key);
     } else {
