@@ -208,8 +208,9 @@ async fn run(o: Options) {
     }
     let elapsed_h = measured_from.elapsed().as_secs_f64() / 3600.0;
     let requests = npm.server.requests();
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    // The shell's own `kill`: no separate binary needed.
+    Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status()
         .unwrap();
     child.wait().unwrap();

@@ -347,8 +347,9 @@ async fn serve_stops_cleanly_on_ctrl_c() {
         let stdout = child.stdout.take().unwrap();
         let mut lines = std::io::BufReader::new(stdout).lines();
         let first = lines.next().unwrap().unwrap();
-        let status = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
+        // The shell's own `kill`: no separate binary needed.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -INT {}", child.id())])
             .status()
             .unwrap();
         assert!(status.success());
