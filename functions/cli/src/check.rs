@@ -6,8 +6,9 @@
 use crate::policy_args::PolicyArgs;
 use crate::remote_args::{RemoteArgs, Remotes};
 use artifact_monitor::adapters::SystemClock;
+use artifact_monitor::domain::format_time as rfc3339;
 use artifact_monitor::domain::{Artifact, Compliance, VersionRecord};
-use artifact_monitor::monitor::{Monitor, PollReport, rfc3339};
+use artifact_monitor::monitor::{Monitor, PollReport};
 use artifact_monitor::ports::Store;
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::MemoryStore;

@@ -5,6 +5,7 @@
 
 mod check;
 mod config;
+mod input;
 mod policy_args;
 mod remote_args;
 mod serve;

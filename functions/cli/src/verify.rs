@@ -1,22 +1,17 @@
 //! `artifact-monitor verify`: exit 0 verified (and policy satisfied when given), 1 rejected,
 //! 2 usage error or unreadable input.
 
+use crate::input::{self, MAX_ARTIFACT_BYTES, MAX_TRUST_FILE_BYTES};
 use crate::policy_args::PolicyArgs;
-use artifact_monitor::domain::{PackageName, ReleasePolicy};
+use artifact_monitor::domain::{PackageName, ReleasePolicy, sri_sha512};
 use artifact_monitor::provenance::{
     ArtifactInput, EMBEDDED_NPM_KEYS, EMBEDDED_TRUSTED_ROOT, Expectation, MAX_DOCUMENT_BYTES,
     ProvenanceVerifier, VerificationError, VerifiedDocument,
 };
 use clap::Args;
 use serde_json::json;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-/// Trust material files are small; anything larger is not one.
-const MAX_TRUST_FILE_BYTES: u64 = 4 * 1024 * 1024;
-/// The largest artifact read into memory (npm's own tarball limit is far below this).
-const MAX_ARTIFACT_BYTES: u64 = 512 * 1024 * 1024;
 
 #[derive(Debug, Args)]
 #[command(disable_version_flag = true)]
@@ -214,46 +209,23 @@ fn print_text(
 }
 
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, UsageError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
-    if bytes.len() as u64 > limit {
-        return Err(UsageError(format!(
-            "{} is larger than {limit} bytes",
-            path.display()
-        )));
-    }
-    Ok(bytes)
+    input::read_bounded(path, limit).map_err(UsageError)
 }
 
 fn read_text(path: &Path, limit: u64) -> Result<String, UsageError> {
-    String::from_utf8(read_bounded(path, limit)?)
-        .map_err(|_| UsageError(format!("{} is not UTF-8 text", path.display())))
+    input::read_text(path, limit).map_err(UsageError)
 }
 
 /// 128 hex digits, or npm's subresource-integrity form `sha512-<base64>`.
 fn parse_sha512(text: &str) -> Result<[u8; 64], UsageError> {
-    use base64::Engine as _;
-    let bad = || {
+    let digest = if text.starts_with("sha512-") {
+        sri_sha512(text)
+    } else {
+        input::hex_digest::<64>(text)
+    };
+    digest.ok_or_else(|| {
         UsageError(format!(
             "--sha512 {text:?} is neither 128 hex digits nor sha512-<base64>"
         ))
-    };
-    let bytes = if let Some(b64) = text.strip_prefix("sha512-") {
-        base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|_| bad())?
-    } else {
-        if text.len() != 128 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad());
-        }
-        (0..64)
-            .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| bad())?
-    };
-    bytes.try_into().map_err(|_| bad())
+    })
 }

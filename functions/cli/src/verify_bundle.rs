@@ -2,17 +2,14 @@
 //! protocol. Exit 0 verified, 1 rejected (reason on stderr; an unusable trusted root is a
 //! rejection too), 2 usage error or unreadable input. No network.
 
+use crate::input::{self, MAX_ARTIFACT_BYTES, MAX_TRUST_FILE_BYTES, read_bounded, read_text};
 use artifact_monitor::provenance::{
     EMBEDDED_NPM_KEYS, EMBEDDED_TRUSTED_ROOT, ExpectedSigner, MAX_DOCUMENT_BYTES,
     ProvenanceVerifier, SignedArtifact,
 };
 use clap::Args;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-const MAX_TRUST_FILE_BYTES: u64 = 4 * 1024 * 1024;
-const MAX_ARTIFACT_BYTES: u64 = 512 * 1024 * 1024;
 
 #[derive(Debug, Args)]
 #[command(disable_version_flag = true)]
@@ -49,38 +46,13 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("{} is larger than {limit} bytes", path.display()));
-    }
-    Ok(bytes)
-}
-
-fn read_text(path: &Path, limit: u64) -> Result<String, String> {
-    String::from_utf8(read_bounded(path, limit)?)
-        .map_err(|_| format!("{} is not UTF-8", path.display()))
-}
-
+/// `sha256:<64 hex digits>` as a digest; `None` when the text is not in that form at all.
 fn sha256_digest(text: &str) -> Option<Result<[u8; 32], String>> {
     let hex = text.strip_prefix("sha256:")?;
-    let bad = || format!("{text:?} is not sha256:<64 hex digits>");
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Some(Err(bad()));
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        match u8::from_str_radix(&hex[2 * i..2 * i + 2], 16) {
-            Ok(b) => *byte = b,
-            Err(_) => return Some(Err(bad())),
-        }
-    }
-    Some(Ok(out))
+    Some(
+        input::hex_digest::<32>(hex)
+            .ok_or_else(|| format!("{text:?} is not sha256:<64 hex digits>")),
+    )
 }
 
 pub fn run(args: &VerifyBundleArgs) -> ExitCode {

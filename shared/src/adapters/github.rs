@@ -8,7 +8,7 @@
 //! - Lists are paginated up to a bound; bodies are capped.
 
 use super::http::{HttpClient, HttpConfig, HttpResponse};
-use crate::domain::{RepositoryName, RunFacts, WorkflowPath, parse_time};
+use crate::domain::{RepositoryName, RunFacts, WorkflowPath, format_time as rfc3339, parse_time};
 use crate::ports::{JobFacts, RemoteError, Runs};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -124,12 +124,6 @@ impl RawRun {
             self_hosted_runner: None,
         })
     }
-}
-
-fn rfc3339(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 impl GithubRuns {

@@ -6,7 +6,7 @@
 use crate::ports::RemoteError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// How an [`HttpClient`] behaves.
@@ -146,10 +146,8 @@ pub struct HttpClient {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    use crate::ports::Clock as _;
+    super::SystemClock.now()
 }
 
 enum Attempt {

@@ -24,7 +24,7 @@ pub use github::{RefPattern, RepositoryName, WorkflowPath, WorkflowRef};
 pub use package::{PackageName, PackageNameError, npm_purl, sri_sha512};
 pub use packument::{
     Dist, DistAttestations, InstallScripts, Packument, PackumentError, Publisher, VersionManifest,
-    parse_time,
+    format_time, parse_time,
 };
 pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPattern};
 pub use records::{

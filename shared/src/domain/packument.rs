@@ -152,6 +152,13 @@ pub fn parse_time(text: &str) -> Option<i64> {
     text.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
 }
 
+/// Writes seconds since the epoch as RFC 3339 (`2026-11-28T06:00:00Z`).
+pub fn format_time(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
 fn script<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     // A script that is not a string still runs nothing npm would recognise; keep its
     // presence visible anyway, since the registry accepted it.

@@ -88,10 +88,3 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
         }
     }
 }
-
-/// RFC 3339 of seconds since the epoch.
-pub fn rfc3339(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}

@@ -1,7 +1,8 @@
 //! Polling one watched package: read, diff, judge what is new (or pending), record, alert.
 
 use super::judge::History;
-use super::{Monitor, MonitorError, rfc3339};
+use super::{Monitor, MonitorError};
+use crate::domain::format_time as rfc3339;
 use crate::domain::{
     Alert, AlertArtifact, Artifact, Compliance, Confidence, Packument, PollState, Signal, Snapshot,
     Validators, Verdict, VersionRecord, diff, version_signals,

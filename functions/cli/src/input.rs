@@ -1,0 +1,55 @@
+//! Reading the command line's input files and digests, bounded.
+
+use std::io::Read as _;
+use std::path::Path;
+
+/// Trust material files are small; anything larger is not one.
+pub const MAX_TRUST_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// The largest artifact read into memory (npm's own tarball limit is far below this).
+pub const MAX_ARTIFACT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The file's bytes, refusing more than `limit`.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("{} is larger than {limit} bytes", path.display()));
+    }
+    Ok(bytes)
+}
+
+/// The file as UTF-8 text, refusing more than `limit` bytes.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
+    String::from_utf8(read_bounded(path, limit)?)
+        .map_err(|_| format!("{} is not UTF-8 text", path.display()))
+}
+
+/// Exactly `2 * N` hex digits as `N` bytes.
+pub fn hex_digest<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != 2 * N || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex_digest;
+
+    #[test]
+    fn hex_digests_have_exactly_their_length() {
+        assert_eq!(hex_digest::<2>("0aFf"), Some([0x0a, 0xff]));
+        assert_eq!(hex_digest::<2>("0aF"), None);
+        assert_eq!(hex_digest::<2>("0aFfe0"), None);
+        assert_eq!(hex_digest::<2>("0x12"), None);
+        assert_eq!(hex_digest::<1>("é"), None);
+    }
+}
