@@ -8,9 +8,9 @@
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor::adapters::{GithubRuns, NpmChanges, NpmRegistry};
-use artifact_monitor::domain::{Artifact, Compliance};
-use artifact_monitor::monitor::{Monitor, PollOutcome, WatchConfig};
-use artifact_monitor::ports::{Clock, Store};
+use artifact_monitor::domain::{Artifact, ArtifactSource, Compliance};
+use artifact_monitor::monitor::{Monitor, PollOutcome, WatchConfig, watchlist};
+use artifact_monitor::ports::{Clock, Store, VerdictStore as _, WatchStore as _};
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::{MemoryStore, RedbStore};
 use artifact_monitor_tests::fake_http::Reply;
@@ -40,7 +40,7 @@ async fn feedworld() -> Feedworld {
 }
 
 impl Feedworld {
-    fn monitor<S: Store>(&self, store: S) -> Watcher<S> {
+    fn monitor<S: Store + Clone>(&self, store: S) -> Watcher<S> {
         let registry = NpmRegistry::new(self.npm.url(), fast_http(), 1 << 24).unwrap();
         let runs = GithubRuns::new(self._github.url(), None, fast_http()).unwrap();
         let verifier = Arc::new(ProvenanceVerifier::embedded().unwrap());
@@ -74,13 +74,17 @@ impl Feedworld {
 }
 
 /// Watches `artifacts` from their first read, and starts following the feed at its end.
-async fn baseline<S: Store + 'static>(w: &Feedworld, monitor: &Watcher<S>, artifacts: &[Artifact]) {
+async fn baseline<S: Store + Clone + 'static>(
+    w: &Feedworld,
+    monitor: &Watcher<S>,
+    artifacts: &[Artifact],
+) {
     for artifact in artifacts {
         w.npm.create(&artifact.name, &["octocat"]);
         monitor.poll(artifact, false).await.unwrap();
     }
     let report = monitor
-        .follow_feed(&w.feed, artifacts, WatchConfig::default())
+        .follow_feed(&w.feed, WatchConfig::default())
         .await
         .unwrap();
     assert!(report.started_at_end);
@@ -105,14 +109,14 @@ async fn a_publish_in_the_feed_is_judged_within_one_tick_past_a_stale_cache() {
     w.publish("octo-pkg", "1.0.0");
 
     let report = monitor
-        .follow_feed(&w.feed, &artifacts, WatchConfig::default())
+        .follow_feed(&w.feed, WatchConfig::default())
         .await
         .unwrap();
     assert_eq!(report.pages, 1);
     assert_eq!(report.hits.len(), 1);
     let (key, result) = &report.hits[0];
     assert_eq!(key, "npm/octo-pkg");
-    assert_eq!(result.as_ref().unwrap().judged.len(), 1);
+    assert_eq!(result.as_ref().unwrap().emitted.judged.len(), 1);
     assert_eq!(w.packument_reads(), ["/octo-pkg?write=true"]);
     let record = monitor
         .store
@@ -125,14 +129,26 @@ async fn a_publish_in_the_feed_is_judged_within_one_tick_past_a_stale_cache() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].id, "npm/octo-pkg@1.0.0#non_compliant");
 
-    // The sweep then meets the stale copy: ignored, not read as "1.0.0 unpublished".
-    let sweep = monitor.sweep(&artifacts, 10, 4).await.unwrap();
-    let outcomes: Vec<PollOutcome> = sweep
-        .polled
-        .iter()
-        .map(|(_, r)| r.as_ref().unwrap().outcome)
-        .collect();
-    assert!(outcomes.contains(&PollOutcome::Stale), "{outcomes:?}");
+    // The sweep's round passes over the package just read fresh (no second full read) ...
+    let outcomes = |sweep: artifact_monitor::monitor::SweepReport| -> Vec<(String, PollOutcome)> {
+        sweep
+            .polled
+            .into_iter()
+            .map(|(key, r)| (key, r.unwrap().outcome))
+            .collect()
+    };
+    let first = outcomes(monitor.sweep(10).await.unwrap());
+    assert!(
+        first.contains(&("npm/octo-pkg".to_owned(), PollOutcome::Skipped)),
+        "{first:?}"
+    );
+    // ... and its next round meets the stale copy: ignored, not read as "1.0.0 unpublished".
+    w.clock.advance(60);
+    let next = outcomes(monitor.sweep(10).await.unwrap());
+    assert!(
+        next.contains(&("npm/octo-pkg".to_owned(), PollOutcome::Stale)),
+        "{next:?}"
+    );
     assert!(drain_alerts(&monitor).await.is_empty());
 }
 
@@ -144,7 +160,7 @@ async fn a_burst_of_unrelated_changes_is_paged_through_cheaply() {
     baseline(&w, &monitor, &artifacts).await;
     w.npm.unrelated_changes(25_000);
     let report = monitor
-        .follow_feed(&w.feed, &artifacts, WatchConfig::default())
+        .follow_feed(&w.feed, WatchConfig::default())
         .await
         .unwrap();
     assert_eq!(report.pages, 3, "10,000 changes a page");
@@ -168,7 +184,7 @@ async fn a_feed_outage_falls_back_to_the_sweep_with_nothing_missed() {
     w.publish("octo-pkg", "1.0.0");
     assert!(
         monitor
-            .follow_feed(&w.feed, &artifacts, WatchConfig::default())
+            .follow_feed(&w.feed, WatchConfig::default())
             .await
             .is_err()
     );
@@ -177,11 +193,11 @@ async fn a_feed_outage_falls_back_to_the_sweep_with_nothing_missed() {
         since,
         "nothing skipped"
     );
-    monitor.sweep(&artifacts, 10, 4).await.unwrap();
+    monitor.sweep(10).await.unwrap();
     assert_eq!(drain_alerts(&monitor).await.len(), 1, "the sweep found it");
     // The feed is back and names the package: judged again, no second alert.
     let report = monitor
-        .follow_feed(&w.feed, &artifacts, WatchConfig::default())
+        .follow_feed(&w.feed, WatchConfig::default())
         .await
         .unwrap();
     assert_eq!(report.hits.len(), 1);
@@ -196,7 +212,7 @@ async fn a_feed_that_starts_over_is_noticed_and_answered_with_a_full_sweep() {
     let artifacts = [octo("a-pkg"), octo("b-pkg"), octo("c-pkg")];
     baseline(&w, &monitor, &artifacts).await;
     // The sweep is part-way through.
-    monitor.sweep(&artifacts, 2, 4).await.unwrap();
+    monitor.sweep(2).await.unwrap();
     assert_eq!(
         monitor
             .store
@@ -210,7 +226,7 @@ async fn a_feed_that_starts_over_is_noticed_and_answered_with_a_full_sweep() {
     w.npm.reset_feed();
     w.publish("a-pkg", "1.0.0");
     let report = monitor
-        .follow_feed(&w.feed, &artifacts, WatchConfig::default())
+        .follow_feed(&w.feed, WatchConfig::default())
         .await
         .unwrap();
     assert!(report.reset);
@@ -221,7 +237,7 @@ async fn a_feed_that_starts_over_is_noticed_and_answered_with_a_full_sweep() {
     let state = monitor.store.feed_state().await.unwrap();
     assert_eq!(state.since, Some(w.npm.feed_seq().to_string()));
     assert_eq!(state.sweep_cursor, None, "the sweep starts over");
-    let sweep = monitor.sweep(&artifacts, 3, 4).await.unwrap();
+    let sweep = monitor.sweep(3).await.unwrap();
     assert_eq!(sweep.polled.len(), 3);
     assert_eq!(drain_alerts(&monitor).await.len(), 1);
 }
@@ -235,11 +251,14 @@ async fn the_sweep_walks_round_robin_from_its_cursor() {
         .to_vec();
     for artifact in &artifacts {
         w.npm.create(&artifact.name, &["octocat"]);
+        watchlist::watch(&monitor.store, artifact.clone(), ArtifactSource::Api, 0)
+            .await
+            .unwrap();
     }
     let mut seen = Vec::new();
     let mut wrapped = Vec::new();
     for _ in 0..3 {
-        let report = monitor.sweep(&artifacts, 2, 2).await.unwrap();
+        let report = monitor.sweep(2).await.unwrap();
         seen.push(
             report
                 .polled
@@ -254,11 +273,11 @@ async fn the_sweep_walks_round_robin_from_its_cursor() {
         [
             ["npm/a-pkg", "npm/b-pkg"],
             ["npm/c-pkg", "npm/d-pkg"],
-            ["npm/a-pkg", "npm/e-pkg"]
+            ["npm/e-pkg", "npm/a-pkg"]
         ]
     );
     assert_eq!(wrapped, [false, false, true]);
-    let report = monitor.sweep(&artifacts, 2, 2).await.unwrap();
+    let report = monitor.sweep(2).await.unwrap();
     let keys: Vec<_> = report.polled.into_iter().map(|(key, _)| key).collect();
     assert_eq!(keys, ["npm/b-pkg", "npm/c-pkg"]);
     assert!(!report.wrapped);
@@ -279,7 +298,7 @@ async fn a_restart_resumes_from_the_stored_sequence_without_duplicates() {
             w.npm.fail_next("/octo-pkg?write=true", Reply::status(500));
         }
         let report = monitor
-            .follow_feed(&w.feed, &artifacts, WatchConfig::default())
+            .follow_feed(&w.feed, WatchConfig::default())
             .await
             .unwrap();
         assert!(report.hits[0].1.is_err());
@@ -287,7 +306,7 @@ async fn a_restart_resumes_from_the_stored_sequence_without_duplicates() {
     }
     let monitor = w.monitor(RedbStore::open(&path).unwrap());
     let report = monitor
-        .follow_feed(&w.feed, &artifacts, WatchConfig::default())
+        .follow_feed(&w.feed, WatchConfig::default())
         .await
         .unwrap();
     assert_eq!(report.hits.len(), 1);
@@ -296,7 +315,7 @@ async fn a_restart_resumes_from_the_stored_sequence_without_duplicates() {
     drop(monitor);
     let monitor = w.monitor(RedbStore::open(&path).unwrap());
     let report = monitor
-        .follow_feed(&w.feed, &artifacts, WatchConfig::default())
+        .follow_feed(&w.feed, WatchConfig::default())
         .await
         .unwrap();
     assert!(report.hits.is_empty());

@@ -8,7 +8,7 @@
 use artifact_monitor::adapters::{GithubRuns, NpmRegistry};
 use artifact_monitor::domain::{Alert, AlertKind, Artifact, Compliance, Confidence, PolicySpec};
 use artifact_monitor::monitor::{Monitor, PollOutcome};
-use artifact_monitor::ports::Store;
+use artifact_monitor::ports::{Outbox as _, VerdictStore as _, WatchStore as _};
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::MemoryStore;
 use artifact_monitor_tests::fake_http::Reply;
@@ -499,9 +499,10 @@ async fn an_attestation_the_registry_cannot_serve_yet_is_judged_on_a_later_poll(
             .unwrap()
             .is_none()
     );
-    // The next poll reads the full document again (not a 304) and judges the version.
+    // The version stayed due with its facts: the next poll costs a 304 and judges it.
     let report = w.monitor.poll(&artifact, false).await.unwrap();
-    assert_eq!(report.outcome, PollOutcome::Changed);
+    assert_eq!(report.outcome, PollOutcome::NotModified);
+    assert_eq!(report.judged.len(), 1);
     assert_eq!(w.verdict(&artifact, "2.3.1").await.0, Compliance::Compliant);
     assert!(w.alerts().await.is_empty());
 }

@@ -2,9 +2,9 @@
 //! store promises: data survives closing and reopening (and a process that never closed it).
 
 use artifact_monitor::domain::Compliance;
-use artifact_monitor::ports::Store;
+use artifact_monitor::ports::store::*;
 use artifact_monitor::store::{MemoryStore, RedbStore};
-use artifact_monitor_tests::store_contract::{self, alert_for, record, verdict};
+use artifact_monitor_tests::store_contract::{self, alert_for, record, record_with, verdict};
 
 #[tokio::test]
 async fn memory_store_passes_the_contract() {
@@ -32,22 +32,21 @@ async fn redb_store_keeps_everything_across_a_reopen() {
     {
         let store = RedbStore::open(&path).unwrap();
         store
-            .put_artifact(&store_contract::artifact("alpha"))
+            .put_artifact(&store_contract::watched("alpha"))
             .await
             .unwrap();
-        store
-            .record(
-                "npm/alpha",
-                &record("1.0.0", bad.clone(), 1),
-                Some(&alert),
-                1,
-            )
-            .await
-            .unwrap();
+        record_with(
+            &store,
+            "npm/alpha",
+            &record("1.0.0", bad.clone(), 1),
+            Some(&alert),
+            1,
+        )
+        .await;
         // Dropped without any shutdown step, as a killed process would leave it.
     }
     let store = RedbStore::open(&path).unwrap();
-    assert_eq!(store.artifacts().await.unwrap().len(), 1);
+    assert_eq!(store.artifacts_after(None, 10).await.unwrap().len(), 1);
     assert_eq!(store.outbox(10).await.unwrap()[0].alert, alert);
     assert_eq!(
         store

@@ -4,8 +4,9 @@
 //! fakes implement them for their behaviour (`MemoryStore`). No vendor type crosses a port.
 
 use crate::domain::{
-    Alert, Artifact, FeedState, OutboxEntry, PackageName, PollState, Recorded, RepositoryName,
-    RunFacts, Validators, VersionRecord, WorkflowPath,
+    Alert, DueCounts, DueItem, FeedState, JudgedVersion, OutboxEntry, PackageName, PollState,
+    Recorded, RepositoryName, RunFacts, Validators, VersionPublished, VersionRecord,
+    WatchedArtifact, WorkflowPath,
 };
 use std::future::Future;
 
@@ -135,38 +136,72 @@ pub enum StoreError {
     Unavailable(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A write against a revision lost to another writer (an overlapping tick): nothing was
+    /// written; read again and redo, or leave the work to the winner.
+    #[error("lost a write race: {0}")]
+    Conflict(String),
 }
 
-/// Artifacts, versions with verdicts, poll state and the alert outbox.
-///
-/// Every write is idempotent. [`Store::record`] writes a verdict and its alert together, or
-/// neither; recording the same decision again changes nothing and enqueues nothing; an alert
-/// id is enqueued at most once, ever.
-pub trait Store: Send + Sync {
+impl StoreError {
+    /// Whether trying again later can succeed.
+    pub fn retryable(&self) -> bool {
+        !matches!(self, Self::Corrupt(_))
+    }
+}
+
+/// The watched set: which artifacts are watched, under which policy.
+pub trait ArtifactStore: Send + Sync {
     /// Adds or replaces an artifact; returns the previous definition.
     fn put_artifact(
         &self,
-        artifact: &Artifact,
-    ) -> impl Future<Output = Result<Option<Artifact>, StoreError>> + Send;
+        artifact: &WatchedArtifact,
+    ) -> impl Future<Output = Result<Option<WatchedArtifact>, StoreError>> + Send;
     fn artifact(
         &self,
         key: &str,
-    ) -> impl Future<Output = Result<Option<Artifact>, StoreError>> + Send;
-    /// All artifacts, ordered by key.
-    fn artifacts(&self) -> impl Future<Output = Result<Vec<Artifact>, StoreError>> + Send;
-    /// Removes an artifact with its versions and poll state; returns whether it existed.
+    ) -> impl Future<Output = Result<Option<WatchedArtifact>, StoreError>> + Send;
+    /// The watched artifacts among `keys` (a batch lookup: the names a feed page brought).
+    fn artifacts_named(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<WatchedArtifact>, StoreError>> + Send;
+    /// At most `limit` artifacts with a key after `after`, in key order (a page).
+    fn artifacts_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<WatchedArtifact>, StoreError>> + Send;
+    /// Removes an artifact with its versions, poll state and due work; returns whether it
+    /// existed. Alert ids stay known (an alert is never enqueued twice).
     fn delete_artifact(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
 
-    fn poll_state(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<PollState>, StoreError>> + Send;
-    fn put_poll_state(
-        &self,
-        key: &str,
-        state: &PollState,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+/// A verdict to record, with what goes with it in the same transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct VerdictWrite<'a> {
+    pub record: &'a VersionRecord,
+    /// Enqueued only when the decision changes (a first or a different verdict).
+    pub alert: Option<&'a Alert>,
+    /// Enqueued whatever the decision (each id once, ever): an unverifiable notice.
+    pub notices: &'a [Alert],
+    /// `Some`: the version stays due (pending): its judgement is rescheduled as this item.
+    /// `None`: its due judgement is settled.
+    pub retry: Option<&'a DueItem>,
+}
 
+/// What recording a verdict did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordOutcome {
+    pub recorded: Recorded,
+    /// Alerts newly enqueued.
+    pub alerts: usize,
+    /// This verdict was the last first verdict of the artifact's backfill: its summary is
+    /// now due.
+    pub backfill_complete: bool,
+}
+
+/// Versions and their verdicts.
+pub trait VerdictStore: Send + Sync {
     fn version(
         &self,
         key: &str,
@@ -178,24 +213,85 @@ pub trait Store: Send + Sync {
         key: &str,
     ) -> impl Future<Output = Result<Vec<VersionRecord>, StoreError>> + Send;
 
-    /// Records a version's verdict and, atomically with it, enqueues `alert`, unless the
-    /// stored decision is the same (then nothing happens). A changed decision keeps the old
-    /// one in the record's history.
+    /// Records a version's verdict in one transaction with its alert, its notices, its due
+    /// judgement (settled or rescheduled) and the artifact's backfill progress. The same
+    /// decision as stored writes no history and enqueues no `alert` (a redelivered event
+    /// changes nothing but its due item); a changed decision keeps the old one in the
+    /// record's history. The first verdict of the backfill's last version schedules the
+    /// backfill summary.
     fn record(
         &self,
         key: &str,
-        record: &VersionRecord,
-        alert: Option<&Alert>,
+        write: VerdictWrite<'_>,
         now: i64,
-    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+    ) -> impl Future<Output = Result<RecordOutcome, StoreError>> + Send;
+}
+
+/// What a detection writes with the poll state, in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct PollCommit {
+    /// Work found: versions to judge (each replaces a due item with the same id).
+    pub due: Vec<DueItem>,
+    /// Package-level alerts (each id once, ever).
+    pub alerts: Vec<Alert>,
+    /// The read was a full read (`Some(false)`) or a re-judging one (`Some(true)`): the
+    /// artifact's due read of that kind (or a lesser one) is settled.
+    pub read_done: Option<bool>,
+    /// The first read: the backfill has this many versions.
+    pub backfill_total: Option<u64>,
+}
+
+/// Where watching stands: poll and feed state (written against the revision read), and the
+/// queue of due work (found by a query, oldest first within a priority).
+pub trait WatchStore: Send + Sync {
+    fn poll_state(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<PollState>, StoreError>> + Send;
+    /// Writes `state` if the stored revision is still `state.rev` (else
+    /// [`StoreError::Conflict`] and nothing is written), with the commit's work and alerts;
+    /// returns how many alerts were newly enqueued.
+    fn commit_poll(
+        &self,
+        key: &str,
+        state: &PollState,
+        commit: &PollCommit,
+        now: i64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// Where following the changes feed and the sweep stand.
     fn feed_state(&self) -> impl Future<Output = Result<FeedState, StoreError>> + Send;
+    /// Writes `state` if the stored revision is still `state.rev`, else
+    /// [`StoreError::Conflict`].
     fn put_feed_state(
         &self,
         state: &FeedState,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Adds due work; an item replaces the one with the same id (keeping its backfill mark).
+    fn schedule(&self, items: &[DueItem]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// At most `limit` items due at `now`, by priority, oldest first within one.
+    fn due(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DueItem>, StoreError>> + Send;
+    /// Every due item of one artifact, whenever due.
+    fn due_of(&self, key: &str) -> impl Future<Output = Result<Vec<DueItem>, StoreError>> + Send;
+    /// Moves the items with these ids to `until` (work handed out, in case it is lost).
+    fn postpone(
+        &self,
+        ids: &[String],
+        until: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Removes a due item (its work is done).
+    fn settle(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// How much work is due, by kind.
+    fn due_counts(&self) -> impl Future<Output = Result<DueCounts, StoreError>> + Send;
+}
+
+/// The alert outbox: alerts enqueued once, ever, and kept until delivered.
+pub trait Outbox: Send + Sync {
     /// Enqueues an alert not tied to a verdict; `false` if that alert id was ever enqueued.
     fn enqueue(
         &self,
@@ -219,6 +315,41 @@ pub trait Store: Send + Sync {
     fn mark_delivered(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Every part of the store, for the entry points that use them all (`serve`, tests).
+pub trait Store: ArtifactStore + VerdictStore + WatchStore + Outbox {}
+
+impl<T: ArtifactStore + VerdictStore + WatchStore + Outbox> Store for T {}
+
+/// What handing events to the bus did.
+#[derive(Debug, Clone, Default)]
+pub struct Emitted {
+    /// Events the bus took.
+    pub accepted: usize,
+    /// Verdicts reached at once (an in-process bus judges as it is handed events).
+    pub judged: Vec<JudgedVersion>,
+    /// Events not taken or not judged: they stay due and are emitted again later.
+    pub failed: Vec<FailedEvent>,
+}
+
+/// An event the bus did not take, or whose judgement failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedEvent {
+    /// The artifact's key.
+    pub artifact: String,
+    pub version: String,
+    pub error: String,
+}
+
+/// The bus that carries `VersionPublished` from detection to judging.
+pub trait Events: Send + Sync {
+    fn publish(&self, events: Vec<VersionPublished>) -> impl Future<Output = Emitted> + Send;
+}
+
+/// How many registry requests may be spent now (a request budget).
+pub trait Allowance: Send + Sync {
+    fn available(&self) -> f64;
+}
+
 /// The time, injectable so tests control it.
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.
@@ -229,4 +360,10 @@ pub trait Clock: Send + Sync {
 pub trait Alerts: Send + Sync {
     /// Delivers one alert; `Ok` only once the receiver accepted it.
     fn deliver(&self, alert: &Alert) -> impl Future<Output = Result<(), RemoteError>> + Send;
+}
+
+/// The store's capability traits in scope at once (`use artifact_monitor::ports::store::*`),
+/// for code that holds one concrete store and calls every part of it.
+pub mod store {
+    pub use super::{ArtifactStore as _, Outbox as _, VerdictStore as _, WatchStore as _};
 }

@@ -1,6 +1,7 @@
-//! Poll-tick harness: one full tick over 10,000 watched packages against the local fake
-//! registry and GitHub API, as `serve` runs it (on-disk store, conditional requests,
-//! bounded concurrency), with a few new versions among mostly unchanged packages.
+//! Poll-tick harness: the library's tick over 10,000 watched packages against the local
+//! fake registry and GitHub API, as `serve --registry-budget 0` runs it (on-disk store,
+//! the due queue, a sweep of every package with conditional requests, bounded
+//! concurrency), with a few new versions among mostly unchanged packages.
 //!
 //! `cargo bench -p artifact-monitor-tests --bench poll_tick [-- PACKAGES NEW CONCURRENCY]`
 //!
@@ -10,9 +11,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::adapters::{GithubRuns, HttpConfig, NpmRegistry, SystemClock};
-use artifact_monitor::domain::{Artifact, PolicySpec};
-use artifact_monitor::monitor::Monitor;
+use artifact_monitor::adapters::{
+    GithubRuns, HttpConfig, NpmChanges, NpmRegistry, SystemClock, Webhook,
+};
+use artifact_monitor::domain::{Alert, Artifact, PolicySpec};
+use artifact_monitor::monitor::{Delivery, Monitor, TickPlan, TickReport, WatchConfig, watchlist};
+use artifact_monitor::ports::Clock;
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::RedbStore;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
@@ -73,18 +77,22 @@ async fn run(packages: usize, new_versions: usize, concurrency: usize) {
     let registry = NpmRegistry::new(npm.url(), http.clone(), 64 * 1024 * 1024).unwrap();
     let runs = GithubRuns::new(github.url(), None, http).unwrap();
     let verifier = Arc::new(ProvenanceVerifier::embedded().unwrap());
-    let monitor = Arc::new(Monitor::new(
+    let mut monitor = Monitor::new(
         registry.clone(),
         Some(runs),
-        store,
+        store.clone(),
         SystemClock,
         verifier,
-    ));
+    );
+    monitor.concurrency = concurrency;
+    watchlist::sync_config(&store, artifacts, "bench.toml", SystemClock.now())
+        .await
+        .unwrap();
 
     let started = Instant::now();
-    let results = monitor.tick(artifacts.clone(), concurrency).await;
+    let first = tick(&monitor, concurrency).await;
     let backfill = started.elapsed();
-    assert!(results.iter().all(|(_, r)| r.is_ok()));
+    assert_eq!(first.left.judgements + first.left.reads, 0, "{first:?}");
     let baseline_requests = registry.requests_sent();
 
     for name in names
@@ -99,13 +107,15 @@ async fn run(packages: usize, new_versions: usize, concurrency: usize) {
         );
     }
     let started = Instant::now();
-    let results = monitor.tick(artifacts, concurrency).await;
+    let report = tick(&monitor, concurrency).await;
     let steady = started.elapsed();
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
-    let judged: usize = results
+    let sweep = report.sweep.unwrap().unwrap();
+    let failed = sweep.polled.iter().filter(|(_, r)| r.is_err()).count();
+    let judged: usize = sweep
+        .polled
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
-        .map(|r| r.judged.len())
+        .map(|r| r.emitted.judged.len())
         .sum();
     let requests = registry.requests_sent() - baseline_requests;
     println!("packages                 {packages}");
@@ -132,4 +142,27 @@ async fn run(packages: usize, new_versions: usize, concurrency: usize) {
         "peak RSS (whole process) {} MiB",
         status_kib("VmHWM:") / 1024
     );
+}
+
+type BenchMonitor = Monitor<NpmRegistry, GithubRuns, RedbStore, SystemClock>;
+
+/// One tick as `serve --registry-budget 0 --no-changes-feed` runs it.
+async fn tick(monitor: &BenchMonitor, concurrency: usize) -> TickReport {
+    let plan = TickPlan {
+        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
+        allowance: None,
+        reserve: 0.0,
+        max_due: usize::MAX,
+        max_sweep: usize::MAX,
+        concurrency,
+        watch: WatchConfig::default(),
+    };
+    let delivery = Delivery::<Webhook> {
+        sink: None,
+        limit: 1000,
+    };
+    let print = |_: &Alert| {};
+    monitor
+        .tick(None::<&NpmChanges>, delivery, &print, plan)
+        .await
 }

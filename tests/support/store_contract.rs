@@ -5,10 +5,12 @@
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor::domain::{
-    Alert, AlertArtifact, Artifact, Compliance, Confidence, FeedState, PolicySpec, PollState,
-    Recorded, Snapshot, Validators, Verdict, VerdictEvidence, VersionRecord,
+    Alert, AlertArtifact, Artifact, ArtifactRef, ArtifactSource, Compliance, Confidence, DueCounts,
+    DueItem, DueWork, EmitReason, FeedState, PolicySpec, PollState, Recorded, Snapshot,
+    VERSION_PUBLISHED_SCHEMA, Validators, Verdict, VerdictEvidence, VersionPublished,
+    VersionRecord, WatchedArtifact,
 };
-use artifact_monitor::ports::Store;
+use artifact_monitor::ports::{PollCommit, Store, StoreError, VerdictWrite};
 
 pub fn artifact(name: &str) -> Artifact {
     Artifact::npm(
@@ -16,6 +18,69 @@ pub fn artifact(name: &str) -> Artifact {
         PolicySpec::new("octo-org/octo-repo", &[".github/workflows/release.yml"]),
     )
     .expect("valid artifact")
+}
+
+/// `artifact(name)` as the watched set keeps it.
+pub fn watched(name: &str) -> WatchedArtifact {
+    WatchedArtifact::new(artifact(name), ArtifactSource::Api, 1)
+}
+
+/// The event detection would emit for `version` of `name`.
+pub fn event(name: &str, version: &str, reason: EmitReason) -> VersionPublished {
+    VersionPublished {
+        schema_version: VERSION_PUBLISHED_SCHEMA,
+        artifact: ArtifactRef {
+            registry: "npm".to_owned(),
+            name: name.to_owned(),
+        },
+        version: version.to_owned(),
+        integrity: Some("sha512-x".to_owned()),
+        tarball: None,
+        git_head: None,
+        published_at: Some(1),
+        publisher: None,
+        has_attestations: false,
+        earlier_had_provenance: false,
+        signals: Vec::new(),
+        reason,
+        backfill: reason == EmitReason::Backfill,
+        policy_rev: 1,
+        detected_at: 1,
+    }
+}
+
+/// Records a verdict with an optional alert, settling its due judgement.
+pub async fn record_with(
+    store: &impl Store,
+    key: &str,
+    record: &VersionRecord,
+    alert: Option<&Alert>,
+    now: i64,
+) -> Recorded {
+    store
+        .record(
+            key,
+            VerdictWrite {
+                record,
+                alert,
+                notices: &[],
+                retry: None,
+            },
+            now,
+        )
+        .await
+        .unwrap()
+        .recorded
+}
+
+async fn all_artifacts(store: &impl Store) -> Vec<String> {
+    store
+        .artifacts_after(None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.artifact.name)
+        .collect()
 }
 
 pub fn verdict(compliance: Compliance, reasons: &[&str]) -> Verdict {
@@ -40,6 +105,7 @@ pub fn record(version: &str, verdict: Verdict, at: i64) -> VersionRecord {
         pending_since: None,
         backfill: false,
         verdict,
+        policy_rev: 1,
         history: Vec::new(),
     }
 }
@@ -58,29 +124,58 @@ pub fn alert_for(name: &str, version: &str, verdict: &Verdict) -> Alert {
 }
 
 pub async fn artifacts_are_kept_listed_replaced_and_deleted(store: &impl Store) {
-    let a = artifact("alpha");
+    let a = watched("alpha");
     assert_eq!(store.put_artifact(&a).await.unwrap(), None);
-    store.put_artifact(&artifact("@scope/beta")).await.unwrap();
+    store.put_artifact(&watched("@scope/beta")).await.unwrap();
+    store.put_artifact(&watched("gamma")).await.unwrap();
     let mut changed = a.clone();
-    changed.policy.allowed_events = Some(vec!["release".to_owned()]);
+    changed.artifact.policy.allowed_events = Some(vec!["release".to_owned()]);
+    changed.policy_rev = 2;
     assert_eq!(store.put_artifact(&changed).await.unwrap(), Some(a.clone()));
     assert_eq!(store.artifact("npm/alpha").await.unwrap(), Some(changed));
-    let names: Vec<_> = store
-        .artifacts()
+    assert_eq!(
+        all_artifacts(store).await,
+        ["@scope/beta", "alpha", "gamma"]
+    );
+    // Pages in key order, after a cursor.
+    let page: Vec<_> = store
+        .artifacts_after(Some("npm/@scope/beta"), 1)
         .await
         .unwrap()
         .into_iter()
-        .map(|a| a.name)
+        .map(|a| a.key())
         .collect();
-    assert_eq!(names, ["@scope/beta", "alpha"]);
-
-    let ok = verdict(Compliance::Compliant, &["provenance_verified"]);
-    store
-        .record("npm/alpha", &record("1.0.0", ok, 100), None, 100)
+    assert_eq!(page, ["npm/alpha"]);
+    assert!(
+        store
+            .artifacts_after(Some("npm/gamma"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A batch lookup returns the watched ones among the names asked.
+    let named: Vec<_> = store
+        .artifacts_named(&["npm/gamma".into(), "npm/nope".into(), "npm/alpha".into()])
         .await
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .map(|a| a.artifact.name)
+        .collect();
+    assert_eq!(named, ["gamma", "alpha"]);
+
+    // Removing an artifact removes its versions, poll state and due work.
+    let ok = verdict(Compliance::Compliant, &["provenance_verified"]);
+    record_with(store, "npm/alpha", &record("1.0.0", ok, 100), None, 100).await;
     store
-        .put_poll_state("npm/alpha", &PollState::default())
+        .commit_poll(
+            "npm/alpha",
+            &PollState::default(),
+            &PollCommit {
+                due: vec![DueItem::judge(event("alpha", "2.0.0", EmitReason::New), 5)],
+                ..PollCommit::default()
+            },
+            100,
+        )
         .await
         .unwrap();
     assert!(store.delete_artifact("npm/alpha").await.unwrap());
@@ -88,12 +183,16 @@ pub async fn artifacts_are_kept_listed_replaced_and_deleted(store: &impl Store) 
     assert_eq!(store.artifact("npm/alpha").await.unwrap(), None);
     assert!(store.versions("npm/alpha").await.unwrap().is_empty());
     assert_eq!(store.poll_state("npm/alpha").await.unwrap(), None);
-    assert_eq!(store.artifacts().await.unwrap().len(), 1);
+    assert!(store.due_of("npm/alpha").await.unwrap().is_empty());
+    assert_eq!(store.due_counts().await.unwrap(), DueCounts::default());
+    assert_eq!(all_artifacts(store).await, ["@scope/beta", "gamma"]);
 }
 
-pub async fn poll_state_round_trips(store: &impl Store) {
+pub async fn poll_state_is_written_against_the_revision_read(store: &impl Store) {
     assert_eq!(store.poll_state("npm/alpha").await.unwrap(), None);
+    store.put_artifact(&watched("alpha")).await.unwrap();
     let state = PollState {
+        rev: 0,
         validators: Validators {
             etag: Some("W/\"abc\"".to_owned()),
             last_modified: Some("Sat, 28 Nov 2026 00:00:00 GMT".to_owned()),
@@ -101,11 +200,68 @@ pub async fn poll_state_round_trips(store: &impl Store) {
         snapshot: Some(Snapshot::default()),
         last_changed_at: Some(5),
         watching_since: Some(4),
-        backfill_retry: ["1.0.0".to_owned()].into(),
-        retry: ["1.0.0".to_owned()].into(),
+        fresh_read_at: Some(5),
+        reread: true,
     };
-    store.put_poll_state("npm/alpha", &state).await.unwrap();
-    assert_eq!(store.poll_state("npm/alpha").await.unwrap(), Some(state));
+    let alert = alert_for("alpha", "1.0.0", &verdict(Compliance::NonCompliant, &["x"]));
+    store
+        .schedule(&[DueItem {
+            artifact: "npm/alpha".to_owned(),
+            work: DueWork::Read { rejudge: false },
+            due_at: 1,
+        }])
+        .await
+        .unwrap();
+    let commit = PollCommit {
+        due: vec![DueItem::judge(
+            event("alpha", "1.0.0", EmitReason::Backfill),
+            5,
+        )],
+        alerts: vec![alert.clone()],
+        read_done: Some(false),
+        backfill_total: Some(1),
+    };
+    assert_eq!(
+        store
+            .commit_poll("npm/alpha", &state, &commit, 5)
+            .await
+            .unwrap(),
+        1
+    );
+    let stored = store.poll_state("npm/alpha").await.unwrap().unwrap();
+    assert_eq!(stored.rev, 1);
+    assert_eq!(
+        PollState {
+            rev: 0,
+            ..stored.clone()
+        },
+        state
+    );
+    // The read was done, the version is due, the alert queued, the backfill counted.
+    let due = store.due_of("npm/alpha").await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(matches!(&due[0].work, DueWork::Judge { event } if event.version == "1.0.0"));
+    assert_eq!(store.outbox(10).await.unwrap()[0].alert, alert);
+    let progress = store.artifact("npm/alpha").await.unwrap().unwrap().backfill;
+    assert_eq!(
+        (progress.total, progress.judged, progress.started),
+        (1, 0, true)
+    );
+
+    // A second writer that read revision 0 too loses, and writes nothing.
+    let late = PollCommit {
+        due: vec![DueItem::judge(event("alpha", "9.9.9", EmitReason::New), 5)],
+        ..PollCommit::default()
+    };
+    let lost = store.commit_poll("npm/alpha", &state, &late, 6).await;
+    assert!(matches!(lost, Err(StoreError::Conflict(_))), "{lost:?}");
+    assert_eq!(store.due_of("npm/alpha").await.unwrap().len(), 1);
+    // Written against the revision it was read at, it wins.
+    store
+        .commit_poll("npm/alpha", &stored, &PollCommit::default(), 7)
+        .await
+        .unwrap();
+    assert_eq!(store.poll_state("npm/alpha").await.unwrap().unwrap().rev, 2);
 }
 
 pub async fn recording_is_idempotent_and_alerts_once(store: &impl Store) {
@@ -113,19 +269,13 @@ pub async fn recording_is_idempotent_and_alerts_once(store: &impl Store) {
     let alert = alert_for("alpha", "1.0.1", &bad);
     let first = record("1.0.1", bad.clone(), 100);
     assert_eq!(
-        store
-            .record("npm/alpha", &first, Some(&alert), 100)
-            .await
-            .unwrap(),
+        record_with(store, "npm/alpha", &first, Some(&alert), 100).await,
         Recorded::New
     );
     // The same decision again, later, by another writer: nothing changes, nothing alerts.
     let again = record("1.0.1", bad.clone(), 200);
     assert_eq!(
-        store
-            .record("npm/alpha", &again, Some(&alert), 200)
-            .await
-            .unwrap(),
+        record_with(store, "npm/alpha", &again, Some(&alert), 200).await,
         Recorded::Unchanged
     );
     assert_eq!(
@@ -145,7 +295,7 @@ pub async fn a_changed_decision_keeps_history(store: &impl Store) {
     );
     let mut first = record("2.0.0", pending, 100);
     first.pending_since = Some(100);
-    store.record("npm/alpha", &first, None, 100).await.unwrap();
+    record_with(store, "npm/alpha", &first, None, 100).await;
     let ok = verdict(
         Compliance::Compliant,
         &["provenance_verified", "run_verified"],
@@ -153,7 +303,7 @@ pub async fn a_changed_decision_keeps_history(store: &impl Store) {
     let mut second = record("2.0.0", ok.clone(), 300);
     second.pending_since = Some(100);
     assert_eq!(
-        store.record("npm/alpha", &second, None, 300).await.unwrap(),
+        record_with(store, "npm/alpha", &second, None, 300).await,
         Recorded::Changed
     );
     let stored = store.version("npm/alpha", "2.0.0").await.unwrap().unwrap();
@@ -167,13 +317,179 @@ pub async fn a_changed_decision_keeps_history(store: &impl Store) {
     assert!(store.outbox(10).await.unwrap().is_empty());
 }
 
+pub async fn a_verdict_settles_or_reschedules_its_due_judgement(store: &impl Store) {
+    store.put_artifact(&watched("alpha")).await.unwrap();
+    let new = DueItem::judge(event("alpha", "1.0.0", EmitReason::New), 10);
+    store.schedule(std::slice::from_ref(&new)).await.unwrap();
+    // Pending: due again at the retry time, one item still.
+    let pending = record(
+        "1.0.0",
+        verdict(Compliance::Pending, &["github_unavailable"]),
+        20,
+    );
+    let retry = DueItem::judge(event("alpha", "1.0.0", EmitReason::Retry), 80);
+    let notice = Alert::unverifiable(
+        AlertArtifact {
+            registry: "npm".into(),
+            name: "alpha".into(),
+        },
+        "1.0.0",
+        &pending.verdict,
+        None,
+        "2026-11-28T00:00:00Z".into(),
+    );
+    let outcome = store
+        .record(
+            "npm/alpha",
+            VerdictWrite {
+                record: &pending,
+                alert: None,
+                notices: std::slice::from_ref(&notice),
+                retry: Some(&retry),
+            },
+            20,
+        )
+        .await
+        .unwrap();
+    assert_eq!((outcome.recorded, outcome.alerts), (Recorded::New, 1));
+    assert_eq!(
+        store.due_of("npm/alpha").await.unwrap(),
+        std::slice::from_ref(&retry)
+    );
+    assert!(store.due(79, 10).await.unwrap().is_empty());
+    assert_eq!(store.due(80, 10).await.unwrap(), [retry]);
+    // The notice is enqueued once, even when the same pending decision is recorded again.
+    let outcome = store
+        .record(
+            "npm/alpha",
+            VerdictWrite {
+                record: &pending,
+                alert: None,
+                notices: std::slice::from_ref(&notice),
+                retry: None,
+            },
+            90,
+        )
+        .await
+        .unwrap();
+    assert_eq!((outcome.recorded, outcome.alerts), (Recorded::Unchanged, 0));
+    // Decided: settled.
+    assert!(store.due_of("npm/alpha").await.unwrap().is_empty());
+    assert_eq!(store.due_counts().await.unwrap(), DueCounts::default());
+}
+
+pub async fn due_work_comes_by_priority_then_time(store: &impl Store) {
+    let backfill = DueItem::judge(event("alpha", "0.1.0", EmitReason::Backfill), 1);
+    let read = DueItem {
+        artifact: "npm/beta".to_owned(),
+        work: DueWork::Read { rejudge: false },
+        due_at: 2,
+    };
+    let late_new = DueItem::judge(event("alpha", "2.0.0", EmitReason::New), 30);
+    let new = DueItem::judge(event("alpha", "1.0.0", EmitReason::New), 3);
+    store
+        .schedule(&[
+            backfill.clone(),
+            read.clone(),
+            late_new.clone(),
+            new.clone(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.due_counts().await.unwrap(),
+        DueCounts {
+            reads: 1,
+            judgements: 3,
+            summaries: 0
+        }
+    );
+    // Due at 10: the new version first, then the read, then the backfill; not the late one.
+    assert_eq!(
+        store.due(10, 10).await.unwrap(),
+        [new.clone(), read.clone(), backfill.clone()]
+    );
+    assert_eq!(store.due(10, 2).await.unwrap(), [new.clone(), read.clone()]);
+    // Postponed work is not due until then.
+    store.postpone(&[new.id(), read.id()], 50).await.unwrap();
+    assert_eq!(
+        store.due(10, 10).await.unwrap(),
+        std::slice::from_ref(&backfill)
+    );
+    // Replacing a backfill judgement keeps it part of the backfill.
+    let rejudge = DueItem::judge(event("alpha", "0.1.0", EmitReason::Rejudge), 4);
+    store.schedule(&[rejudge]).await.unwrap();
+    match &store.due(10, 1).await.unwrap()[0].work {
+        DueWork::Judge { event } => {
+            assert_eq!(event.reason, EmitReason::Rejudge);
+            assert!(event.backfill);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.due_counts().await.unwrap().judgements, 3);
+    store.settle(&late_new.id()).await.unwrap();
+    store.settle(&read.id()).await.unwrap();
+    store
+        .settle(&artifact_monitor::domain::judge_id("npm/none", "1.0.0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.due_counts().await.unwrap(),
+        DueCounts {
+            reads: 0,
+            judgements: 2,
+            summaries: 0
+        }
+    );
+    assert_eq!(store.due_of("npm/alpha").await.unwrap().len(), 2);
+    assert!(store.due_of("npm/beta").await.unwrap().is_empty());
+}
+
+pub async fn the_last_backfill_verdict_makes_the_summary_due_once(store: &impl Store) {
+    store.put_artifact(&watched("alpha")).await.unwrap();
+    let commit = PollCommit {
+        due: vec![
+            DueItem::judge(event("alpha", "1.0.0", EmitReason::Backfill), 1),
+            DueItem::judge(event("alpha", "1.1.0", EmitReason::Backfill), 1),
+        ],
+        backfill_total: Some(2),
+        read_done: Some(false),
+        ..PollCommit::default()
+    };
+    store
+        .commit_poll("npm/alpha", &PollState::default(), &commit, 1)
+        .await
+        .unwrap();
+    let ok = verdict(Compliance::Compliant, &["provenance_verified"]);
+    let mut first = record("1.0.0", ok.clone(), 2);
+    first.backfill = true;
+    let write = |r| VerdictWrite {
+        record: r,
+        alert: None,
+        notices: &[],
+        retry: None,
+    };
+    let outcome = store.record("npm/alpha", write(&first), 2).await.unwrap();
+    assert!(!outcome.backfill_complete);
+    let mut second = record("1.1.0", ok.clone(), 3);
+    second.backfill = true;
+    let outcome = store.record("npm/alpha", write(&second), 3).await.unwrap();
+    assert!(outcome.backfill_complete);
+    let due = store.due(3, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].work, DueWork::Summarise);
+    // Recorded again (a redelivery): the backfill does not complete twice.
+    let outcome = store.record("npm/alpha", write(&second), 4).await.unwrap();
+    assert!(!outcome.backfill_complete);
+    let progress = store.artifact("npm/alpha").await.unwrap().unwrap().backfill;
+    assert_eq!((progress.total, progress.judged), (2, 2));
+    assert_eq!(store.due_counts().await.unwrap().summaries, 1);
+}
+
 pub async fn versions_are_listed_per_artifact(store: &impl Store) {
     let ok = verdict(Compliance::Compliant, &["provenance_verified"]);
     for (key, version) in [("npm/a", "1.0.0"), ("npm/ab", "9.9.9"), ("npm/a", "0.1.0")] {
-        store
-            .record(key, &record(version, ok.clone(), 1), None, 1)
-            .await
-            .unwrap();
+        record_with(store, key, &record(version, ok.clone(), 1), None, 1).await;
     }
     let versions: Vec<_> = store
         .versions("npm/a")
@@ -229,10 +545,7 @@ pub async fn the_outbox_delivers_in_order_and_never_twice(store: &impl Store) {
     // Delivered ids stay known: the same alert is never enqueued again.
     assert!(!store.enqueue(&first, 4).await.unwrap());
     let again = record("1.0.0", bad.clone(), 5);
-    store
-        .record("npm/alpha", &again, Some(&first), 5)
-        .await
-        .unwrap();
+    record_with(store, "npm/alpha", &again, Some(&first), 5).await;
     assert_eq!(store.outbox(10).await.unwrap().len(), 1);
     // Marking an unknown id is harmless.
     store.mark_delivered("npm/none@0#x").await.unwrap();
@@ -241,25 +554,41 @@ pub async fn the_outbox_delivers_in_order_and_never_twice(store: &impl Store) {
 pub async fn feed_state_round_trips(store: &impl Store) {
     assert_eq!(store.feed_state().await.unwrap(), FeedState::default());
     let state = FeedState {
+        rev: 0,
         since: Some("42".to_owned()),
         sweep_cursor: Some("npm/alpha".to_owned()),
         feed_read_at: Some(7),
         sweep_started_at: Some(3),
     };
     store.put_feed_state(&state).await.unwrap();
-    assert_eq!(store.feed_state().await.unwrap(), state);
+    let stored = store.feed_state().await.unwrap();
+    assert_eq!(
+        FeedState {
+            rev: 1,
+            ..state.clone()
+        },
+        stored
+    );
+    // A writer that read the older revision loses.
+    assert!(matches!(
+        store.put_feed_state(&state).await,
+        Err(StoreError::Conflict(_))
+    ));
     // Artifact and outbox operations leave it alone.
-    store.put_artifact(&artifact("alpha")).await.unwrap();
+    store.put_artifact(&watched("alpha")).await.unwrap();
     store.delete_artifact("npm/alpha").await.unwrap();
-    assert_eq!(store.feed_state().await.unwrap(), state);
+    assert_eq!(store.feed_state().await.unwrap(), stored);
 }
 
 /// Runs every check, each on a fresh store from `fresh`.
 pub async fn run_all<S: Store, F: std::future::Future<Output = S>>(fresh: impl Fn() -> F) {
     artifacts_are_kept_listed_replaced_and_deleted(&fresh().await).await;
-    poll_state_round_trips(&fresh().await).await;
+    poll_state_is_written_against_the_revision_read(&fresh().await).await;
     recording_is_idempotent_and_alerts_once(&fresh().await).await;
     a_changed_decision_keeps_history(&fresh().await).await;
+    a_verdict_settles_or_reschedules_its_due_judgement(&fresh().await).await;
+    due_work_comes_by_priority_then_time(&fresh().await).await;
+    the_last_backfill_verdict_makes_the_summary_due_once(&fresh().await).await;
     versions_are_listed_per_artifact(&fresh().await).await;
     the_outbox_delivers_in_order_and_never_twice(&fresh().await).await;
     feed_state_round_trips(&fresh().await).await;

@@ -37,7 +37,7 @@ pub fn octo(name: &str) -> Artifact {
 }
 
 /// Delivers the queued alerts by printing alone, and returns them.
-pub async fn drain_alerts<R: Registry, G: Runs, S: Store, C: Clock>(
+pub async fn drain_alerts<R: Registry + Clone, G: Runs, S: Store + Clone, C: Clock + Clone>(
     monitor: &Monitor<R, G, S, C>,
 ) -> Vec<Alert> {
     let printed = Mutex::new(Vec::new());

@@ -9,7 +9,7 @@ use artifact_monitor::adapters::SystemClock;
 use artifact_monitor::domain::format_time as rfc3339;
 use artifact_monitor::domain::{Artifact, Compliance, VersionRecord};
 use artifact_monitor::monitor::{Monitor, PollReport};
-use artifact_monitor::ports::Store;
+use artifact_monitor::ports::VerdictStore;
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::MemoryStore;
 use clap::Args;

@@ -6,9 +6,11 @@
 mod check;
 mod config;
 mod input;
+mod logging;
 mod policy_args;
 mod remote_args;
 mod serve;
+mod serve_settings;
 mod verify;
 mod verify_bundle;
 
@@ -27,7 +29,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Watch the artifacts of a config file: poll, judge new versions, store, alert.
-    Serve(serve::ServeArgs),
+    Serve(serve_settings::ServeArgs),
     /// Judge every existing version of one npm package once and print a table.
     Check(check::CheckArgs),
     /// Verify one Sigstore bundle or one npm attestations response, offline.

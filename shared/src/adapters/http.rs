@@ -64,6 +64,12 @@ pub struct RequestBudget {
     spent: AtomicU64,
 }
 
+impl crate::ports::Allowance for RequestBudget {
+    fn available(&self) -> f64 {
+        RequestBudget::available(self)
+    }
+}
+
 impl RequestBudget {
     /// A full bucket.
     pub fn new(per_sec: f64, capacity: f64) -> Self {

@@ -46,12 +46,8 @@ pub struct Alert {
     pub detected_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlertArtifact {
-    #[serde(rename = "type")]
-    pub registry: String,
-    pub name: String,
-}
+/// The artifact an alert is about.
+pub type AlertArtifact = super::ArtifactRef;
 
 impl Alert {
     /// The alert for a version's verdict.

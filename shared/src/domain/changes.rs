@@ -127,67 +127,117 @@ pub fn diff(previous: &Snapshot, current: &Packument) -> Changes {
     }
 }
 
-/// Signals about one version compared with the version published just before it.
-pub fn version_signals(packument: &Packument, version: &str) -> Vec<Signal> {
-    let mut signals = Vec::new();
-    let Some(manifest) = packument.versions.get(version) else {
-        return signals;
-    };
+/// What detection knows of one version from the whole packument.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionContext {
+    /// Signals against the version published just before it.
+    pub signals: Vec<Signal>,
+    /// An earlier version (by publish time) lists provenance in the packument.
+    pub earlier_had_provenance: bool,
+}
+
+/// The context of every version, in publish order, in O(n log n) for n versions: one sort,
+/// then one pass with a sliding window for bursts.
+pub fn version_contexts(packument: &Packument) -> Vec<(&str, VersionContext)> {
     let order = packument.versions_by_publish_time();
-    let position = order.iter().position(|v| *v == version);
-    let previous = position
-        .and_then(|i| i.checked_sub(1))
-        .and_then(|i| packument.versions.get(order[i]));
-    if let Some(previous) = previous {
-        let was_trusted = previous
-            .publisher
-            .as_ref()
-            .is_some_and(|p| p.trusted_publisher.is_some());
-        let now_human = manifest
-            .publisher
-            .as_ref()
-            .is_none_or(|p| p.trusted_publisher.is_none());
-        if was_trusted && now_human {
-            signals.push(Signal::PublisherChanged {
-                from: previous
-                    .publisher
-                    .as_ref()
-                    .map(|p| p.name.clone())
-                    .unwrap_or_default(),
-                to: manifest
-                    .publisher
-                    .as_ref()
-                    .map(|p| p.name.clone())
-                    .unwrap_or_else(|| "an unknown account".to_owned()),
-            });
+    let times: Vec<Option<i64>> = order.iter().map(|v| packument.published_at(v)).collect();
+    // Publish times in ascending order, for the burst window (versions without a time are
+    // last in `order` and never part of a burst).
+    let timed: Vec<i64> = times.iter().flatten().copied().collect();
+    let mut out = Vec::with_capacity(order.len());
+    let mut earlier_had_provenance = false;
+    let mut window_start = 0;
+    for (i, version) in order.iter().enumerate() {
+        let manifest = &packument.versions[*version];
+        let previous = i.checked_sub(1).map(|p| &packument.versions[order[p]]);
+        let mut signals = previous
+            .map(|previous| against_previous(previous, manifest))
+            .unwrap_or_default();
+        if let Some(at) = times[i] {
+            // `timed[i]` is this version's time: timed versions come first in `order`.
+            while timed[window_start] < at - BURST_WINDOW_SECS {
+                window_start += 1;
+            }
+            // Versions published at the same second after this one count too, as the
+            // per-version rule counts every version at or before `at`.
+            let end = timed.partition_point(|t| *t <= at);
+            let count = end - window_start;
+            if count >= BURST_COUNT {
+                signals.push(Signal::VersionBurst {
+                    count,
+                    minutes: BURST_WINDOW_SECS / 60,
+                });
+            }
         }
-        let before: BTreeSet<&str> = previous.scripts.names().into_iter().collect();
-        let added: Vec<String> = manifest
-            .scripts
-            .names()
-            .into_iter()
-            .filter(|n| !before.contains(n))
-            .map(str::to_owned)
-            .collect();
-        if !added.is_empty() {
-            signals.push(Signal::InstallScriptsAdded(added));
-        }
+        out.push((
+            *version,
+            VersionContext {
+                signals,
+                earlier_had_provenance,
+            },
+        ));
+        earlier_had_provenance |= lists_provenance(manifest);
     }
-    if let Some(at) = packument.published_at(version) {
-        let count = packument
-            .versions
-            .keys()
-            .filter_map(|v| packument.published_at(v))
-            .filter(|t| *t <= at && at - *t <= BURST_WINDOW_SECS)
-            .count();
-        if count >= BURST_COUNT {
-            signals.push(Signal::VersionBurst {
-                count,
-                minutes: BURST_WINDOW_SECS / 60,
-            });
-        }
+    out
+}
+
+/// The packument lists a provenance attestation for the version.
+pub fn lists_provenance(manifest: &super::VersionManifest) -> bool {
+    manifest
+        .dist
+        .attestations
+        .as_ref()
+        .is_some_and(|a| a.provenance.is_some())
+}
+
+fn against_previous(
+    previous: &super::VersionManifest,
+    manifest: &super::VersionManifest,
+) -> Vec<Signal> {
+    let mut signals = Vec::new();
+    let was_trusted = previous
+        .publisher
+        .as_ref()
+        .is_some_and(|p| p.trusted_publisher.is_some());
+    let now_human = manifest
+        .publisher
+        .as_ref()
+        .is_none_or(|p| p.trusted_publisher.is_none());
+    if was_trusted && now_human {
+        signals.push(Signal::PublisherChanged {
+            from: previous
+                .publisher
+                .as_ref()
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            to: manifest
+                .publisher
+                .as_ref()
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| "an unknown account".to_owned()),
+        });
+    }
+    let before: BTreeSet<&str> = previous.scripts.names().into_iter().collect();
+    let added: Vec<String> = manifest
+        .scripts
+        .names()
+        .into_iter()
+        .filter(|n| !before.contains(n))
+        .map(str::to_owned)
+        .collect();
+    if !added.is_empty() {
+        signals.push(Signal::InstallScriptsAdded(added));
     }
     signals
+}
+
+/// Signals about one version compared with the version published just before it.
+pub fn version_signals(packument: &Packument, version: &str) -> Vec<Signal> {
+    version_contexts(packument)
+        .into_iter()
+        .find(|(v, _)| *v == version)
+        .map(|(_, context)| context.signals)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -284,6 +334,51 @@ mod tests {
             version_signals(&p, "1.0.5"),
             [Signal::VersionBurst {
                 count: 6,
+                minutes: 10
+            }]
+        );
+    }
+
+    #[test]
+    fn contexts_are_in_publish_order_and_say_where_provenance_began() {
+        let p = packument(
+            r#"{"name":"p","time":{"1.0.0":"2026-01-01T00:00:00Z","1.1.0":"2026-02-01T00:00:00Z","1.2.0":"2026-03-01T00:00:00Z"},
+            "versions":{
+              "1.2.0":{},
+              "1.0.0":{},
+              "1.1.0":{"dist":{"attestations":{"url":"u","provenance":{"predicateType":"https://slsa.dev/provenance/v1"}}}}}}"#,
+        );
+        let contexts = version_contexts(&p);
+        let order: Vec<_> = contexts
+            .iter()
+            .map(|(v, c)| (*v, c.earlier_had_provenance))
+            .collect();
+        assert_eq!(order, [("1.0.0", false), ("1.1.0", false), ("1.2.0", true)]);
+    }
+
+    #[test]
+    fn bursts_over_many_versions_are_counted_in_one_pass() {
+        let mut time = String::new();
+        let mut versions = String::new();
+        // 20,000 versions one minute apart: a ten-minute window ending at a version holds
+        // 11 of them once there are that many before it.
+        for i in 0..20_000i64 {
+            let at = jiff::Timestamp::from_second(1_700_000_000 + i * 60).unwrap();
+            time.push_str(&format!("\"1.0.{i}\":\"{at}\","));
+            versions.push_str(&format!("\"1.0.{i}\":{{}},"));
+        }
+        let p = packument(&format!(
+            "{{\"name\":\"p\",\"time\":{{{}}},\"versions\":{{{}}}}}",
+            time.trim_end_matches(','),
+            versions.trim_end_matches(',')
+        ));
+        let contexts = version_contexts(&p);
+        assert_eq!(contexts.len(), 20_000);
+        assert!(contexts[3].1.signals.is_empty());
+        assert_eq!(
+            contexts[19_999].1.signals,
+            [Signal::VersionBurst {
+                count: 11,
                 minutes: 10
             }]
         );

@@ -5,6 +5,7 @@
 mod alert;
 mod artifact;
 mod changes;
+mod event;
 mod evidence;
 mod github;
 mod package;
@@ -13,12 +14,15 @@ mod policy;
 mod records;
 mod run;
 mod verdict;
+mod watch;
 
 pub use alert::{Alert, AlertArtifact, AlertKind};
 pub use artifact::{Artifact, PolicySpec, artifact_key};
 pub use changes::{
-    BURST_COUNT, BURST_WINDOW_SECS, Changes, Snapshot, TagMove, diff, version_signals,
+    BURST_COUNT, BURST_WINDOW_SECS, Changes, Snapshot, TagMove, VersionContext, diff,
+    lists_provenance, version_contexts, version_signals,
 };
+pub use event::{ArtifactRef, EmitReason, VERSION_PUBLISHED_SCHEMA, VersionPublished};
 pub use evidence::{Evidence, RunnerEnvironment};
 pub use github::{RefPattern, RepositoryName, WorkflowPath, WorkflowRef};
 pub use package::{PackageName, PackageNameError, npm_purl, sri_sha512};
@@ -28,11 +32,16 @@ pub use packument::{
 };
 pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPattern};
 pub use records::{
-    FeedState, OutboxEntry, PollState, Recorded, Transition, Validators, VersionRecord,
+    FeedState, JudgedVersion, OutboxEntry, PollState, Recorded, Transition, Validators,
+    VersionRecord,
 };
 pub use run::RunFacts;
 pub use verdict::{
     ALERTING_REASONS, Compliance, Confidence, Facts, PUBLISH_SLACK_SECS, Provenance,
     ProvenanceFailure, RUN_RETENTION_SECS, RunLookup, RunSearch, Signal, Verdict, VerdictEvidence,
     decide,
+};
+pub use watch::{
+    ArtifactSource, BackfillProgress, DueCounts, DueItem, DuePriority, DueWork, WatchedArtifact,
+    judge_id, read_id, summarise_id,
 };

@@ -1,7 +1,7 @@
 //! What the monitor stores: per-version records with their verdict history, per-artifact
 //! poll state, and alert outbox entries.
 
-use super::{Alert, Compliance, Publisher, Snapshot, Verdict};
+use super::{Alert, Compliance, Confidence, Publisher, Snapshot, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// HTTP validators of the last full read, for a conditional request next time.
@@ -13,12 +13,15 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
-/// Where polling of one artifact stands.
+/// Where polling of one artifact stands. Written against the revision it was read at
+/// (`rev`): of two ticks that read the same state, only the first to write wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollState {
+    /// The revision this state was read at (0: never written).
+    #[serde(default)]
+    pub rev: u64,
     pub validators: Validators,
-    /// What the last fully processed packument held; `None` until the first (backfill) read
-    /// has been judged completely.
+    /// What the last fully processed packument held; `None` until the first (backfill) read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
     /// Seconds since the epoch of the last read that returned a new document.
@@ -27,13 +30,13 @@ pub struct PollState {
     /// When the monitor first read the package.
     #[serde(default)]
     pub watching_since: Option<i64>,
-    /// Versions of the first read that could not be judged yet: still backfill when they are.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
-    pub backfill_retry: std::collections::BTreeSet<String>,
-    /// Versions still pending (or not judged because of an error): while any are, the next
-    /// read is unconditional so they are judged again.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
-    pub retry: std::collections::BTreeSet<String>,
+    /// When the package was last read past the caches (a changes-feed hit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fresh_read_at: Option<i64>,
+    /// The last read left versions out (a fresh read without their publish time): the next
+    /// read is unconditional.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reread: bool,
 }
 
 /// A change of a version's verdict.
@@ -67,6 +70,9 @@ pub struct VersionRecord {
     #[serde(default)]
     pub backfill: bool,
     pub verdict: Verdict,
+    /// The revision of the artifact's policy the verdict was reached under.
+    #[serde(default)]
+    pub policy_rev: u64,
     /// Earlier verdicts this one replaced.
     #[serde(default)]
     pub history: Vec<Transition>,
@@ -80,7 +86,8 @@ impl VersionRecord {
 }
 
 /// What recording a verdict did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Recorded {
     /// First verdict for the version.
     New,
@@ -107,6 +114,9 @@ pub struct OutboxEntry {
 /// Where following the registry's changes feed and the safety-net sweep stand.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedState {
+    /// The revision this state was read at (0: never written).
+    #[serde(default)]
+    pub rev: u64,
     /// The feed sequence processed up to (opaque; compared as a number only to notice a
     /// feed that started over). `None` until the feed was first read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,4 +130,18 @@ pub struct FeedState {
     /// Seconds since the epoch when the sweep last started over from the first artifact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep_started_at: Option<i64>,
+}
+
+/// One verdict reached, as reports and logs show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JudgedVersion {
+    /// The artifact's key, `npm/<name>`.
+    pub artifact: String,
+    pub version: String,
+    pub compliance: Compliance,
+    pub confidence: Confidence,
+    pub reasons: Vec<String>,
+    pub recorded: Recorded,
+    /// Alerts newly enqueued with it.
+    pub alerts: usize,
 }

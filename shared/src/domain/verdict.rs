@@ -85,7 +85,8 @@ pub enum RunSearch {
 }
 
 /// A signal that raises an alert even on a compliant version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum Signal {
     PublisherChanged { from: String, to: String },
     NewMaintainer(Vec<String>),

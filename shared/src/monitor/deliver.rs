@@ -1,9 +1,9 @@
 //! Draining the alert outbox: print each alert once, deliver it to the sink, and keep it
 //! until the sink accepted it.
 
-use super::{Monitor, MonitorError};
+use super::{Detector, MonitorError};
 use crate::domain::Alert;
-use crate::ports::{Alerts, Clock, Registry, Runs, Store};
+use crate::ports::{Alerts, Clock, Registry, Store};
 
 /// Where alerts go when the outbox is drained.
 #[derive(Debug)]
@@ -22,7 +22,7 @@ pub struct DeliveryReport {
     pub failed: Vec<(String, String)>,
 }
 
-impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
+impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
     /// Drains the outbox, page after page (`limit` alerts a page), until it is empty.
     /// `print` shows an alert locally (once per alert, ever). On the first delivery failure
     /// the drain stops; the rest waits for the next drain, in order.

@@ -1,45 +1,162 @@
-//! Judging one version: gather the facts, then let the pure engine decide.
+//! *Judge*: one `VersionPublished` event in, one verdict recorded (with its alert) out.
+//!
+//! Idempotent: a version already decided under the artifact's current policy costs one read
+//! and changes nothing, so a redelivered, duplicated or replayed event is harmless; the event
+//! carries every packument fact the verdict needs, so events judged out of order give the
+//! same verdicts. A registry failure is an error (the event stays due and comes back); GitHub
+//! trouble is part of the verdict (`pending`, due again later).
 
-use super::{Monitor, MonitorError};
+use super::{MonitorConfig, MonitorError};
+use crate::domain::format_time as rfc3339;
 use crate::domain::{
-    Facts, PackageName, Packument, Provenance, ReleasePolicy, RunLookup, RunSearch, Signal,
-    Verdict, decide, sri_sha512,
+    Alert, Compliance, DueItem, EmitReason, Facts, JudgedVersion, PackageName, Provenance,
+    ReleasePolicy, RunLookup, RunSearch, Verdict, VersionPublished, VersionRecord, decide,
+    judge_id, sri_sha512,
 };
-use crate::ports::{Clock, Registry, RemoteError, Runs, Store};
-use crate::provenance::{ArtifactInput, Expectation};
+use crate::ports::{
+    ArtifactStore, Clock, Registry, RemoteError, Runs, VerdictStore, VerdictWrite, WatchStore,
+};
+use crate::provenance::{ArtifactInput, Expectation, ProvenanceVerifier};
+use std::sync::Arc;
 
-/// What the caller knows about the version's history.
-#[derive(Debug, Clone, Default)]
-pub struct History {
-    /// An earlier version of the artifact had verified provenance.
-    pub earlier_had_provenance: bool,
-    pub signals: Vec<Signal>,
+/// The judging use-case over its ports. `runs` is `None` when GitHub lookups are off.
+#[derive(Debug, Clone)]
+pub struct Judge<R, G, S, C> {
+    pub registry: R,
+    pub runs: Option<G>,
+    pub store: S,
+    pub clock: C,
+    pub verifier: Arc<ProvenanceVerifier>,
+    pub config: MonitorConfig,
 }
 
-impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
-    /// Judges `version` of `packument` against `policy`. An `Err` means the registry could
-    /// not be asked; GitHub trouble is part of the verdict (pending), not an error.
+impl<R, G, S, C> Judge<R, G, S, C>
+where
+    R: Registry,
+    G: Runs,
+    S: ArtifactStore + VerdictStore + WatchStore,
+    C: Clock,
+{
+    /// Judges one event and records the verdict with its alert. `Ok(None)`: nothing to do
+    /// (already decided under this policy, or the artifact is no longer watched).
     pub async fn judge(
+        &self,
+        event: &VersionPublished,
+    ) -> Result<Option<JudgedVersion>, MonitorError> {
+        let key = event.key();
+        let existing = self.store.version(&key, &event.version).await?;
+        if let Some(record) = &existing
+            && record.verdict.compliance != Compliance::Pending
+            && record.policy_rev >= event.policy_rev
+        {
+            if event.reason == EmitReason::Retry {
+                // A due item outlived its verdict (a crash between hand-out and record).
+                self.store.settle(&judge_id(&key, &event.version)).await?;
+            }
+            return Ok(None);
+        }
+        let Some(watched) = self.store.artifact(&key).await? else {
+            self.store.settle(&judge_id(&key, &event.version)).await?;
+            return Ok(None);
+        };
+        let name = PackageName::parse(&event.artifact.name)
+            .map_err(|e| MonitorError::Invalid(format!("{key}: {e}")))?;
+        let policy = watched
+            .artifact
+            .policy
+            .to_policy()
+            .map_err(|e| MonitorError::Invalid(format!("{key}: {e}")))?;
+        let verdict = self.decide(&name, &policy, event).await?;
+        let now = self.clock.now();
+        let pending = verdict.compliance == Compliance::Pending;
+        let pending_since = existing
+            .as_ref()
+            .and_then(|r| r.pending_since)
+            .or(Some(now))
+            .filter(|_| pending);
+        // The first verdicts of the backfill are summarised once, not alerted one by one.
+        let quiet = event.backfill && existing.is_none();
+        let published = event.published_at.map(rfc3339);
+        let alert = (verdict.alerts() && !quiet).then(|| {
+            Alert::for_verdict(
+                event.artifact.clone(),
+                &event.version,
+                &verdict,
+                published.clone(),
+                rfc3339(now),
+            )
+        });
+        let notices: Vec<Alert> = pending_since
+            .filter(|since| now - since >= self.config.unverifiable_after_secs)
+            .map(|_| {
+                Alert::unverifiable(
+                    event.artifact.clone(),
+                    &event.version,
+                    &verdict,
+                    published.clone(),
+                    rfc3339(now),
+                )
+            })
+            .into_iter()
+            .collect();
+        let record = VersionRecord {
+            version: event.version.clone(),
+            published_at: event.published_at,
+            integrity: event.integrity.clone(),
+            tarball: event.tarball.clone(),
+            publisher: event.publisher.clone(),
+            detected_at: event.detected_at,
+            pending_since,
+            backfill: event.backfill,
+            verdict: verdict.clone(),
+            policy_rev: watched.policy_rev,
+            history: Vec::new(),
+        };
+        let retry = pending.then(|| {
+            let reason = match event.reason {
+                EmitReason::New => EmitReason::Retry,
+                other => other,
+            };
+            DueItem::judge(event.again(reason), now + self.config.retry_pending_secs)
+        });
+        let outcome = self
+            .store
+            .record(
+                &key,
+                VerdictWrite {
+                    record: &record,
+                    alert: alert.as_ref(),
+                    notices: &notices,
+                    retry: retry.as_ref(),
+                },
+                now,
+            )
+            .await?;
+        Ok(Some(JudgedVersion {
+            artifact: key,
+            version: event.version.clone(),
+            compliance: verdict.compliance,
+            confidence: verdict.confidence,
+            reasons: verdict.reasons,
+            recorded: outcome.recorded,
+            alerts: outcome.alerts,
+        }))
+    }
+
+    /// Gathers the facts for the event's version and lets the pure engine decide. An `Err`
+    /// means the registry could not be asked.
+    async fn decide(
         &self,
         name: &PackageName,
         policy: &ReleasePolicy,
-        packument: &Packument,
-        version: &str,
-        history: History,
+        event: &VersionPublished,
     ) -> Result<Verdict, MonitorError> {
-        let manifest = packument.versions.get(version).ok_or_else(|| {
-            MonitorError::Invalid(format!("{name}@{version} is not in the packument"))
-        })?;
-        let published_at = packument.published_at(version);
-        let provenance = if manifest.dist.attestations.is_some() {
+        let version = event.version.as_str();
+        let provenance = if event.has_attestations {
             match self.registry.attestations(name, version).await? {
-                Some(document) => self.verify(
-                    name,
-                    version,
-                    manifest.dist.integrity.as_deref(),
-                    &document,
-                    policy,
-                ),
+                Some(document) => {
+                    self.verify(name, version, event.integrity.as_deref(), &document, policy)
+                }
                 // Advertised but not served: the registry is inconsistent right now.
                 None => {
                     return Err(MonitorError::Remote(RemoteError::Invalid(
@@ -60,8 +177,8 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             } if violations.is_empty() => self.named_run(policy, evidence.run_id).await,
             _ => RunLookup::NotChecked,
         };
-        let nearby_runs = match (&provenance, published_at) {
-            (Provenance::Absent, Some(at)) if !history.earlier_had_provenance => {
+        let nearby_runs = match (&provenance, event.published_at) {
+            (Provenance::Absent, Some(at)) if !event.earlier_had_provenance => {
                 self.nearby_runs(policy, at).await
             }
             _ => RunSearch::NotChecked,
@@ -70,13 +187,13 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             policy,
             Facts {
                 version,
-                published_at,
-                git_head: manifest.git_head.as_deref(),
+                published_at: event.published_at,
+                git_head: event.git_head.as_deref(),
                 provenance,
                 run,
                 nearby_runs,
-                earlier_had_provenance: history.earlier_had_provenance,
-                signals: history.signals,
+                earlier_had_provenance: event.earlier_had_provenance,
+                signals: event.signals.clone(),
                 now: self.clock.now(),
             },
         ))

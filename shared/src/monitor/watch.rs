@@ -1,21 +1,22 @@
-//! Detection: the registry's changes feed names what changed, and a paced sweep revisits
-//! every watched package as the safety net (DESIGN §7).
+//! Following the registry's changes feed, and the paced sweep that is its safety net
+//! (DESIGN §7).
 //!
-//! - [`Monitor::follow_feed`] reads the feed from the stored sequence (page after page), and
-//!   reads every watched package it names past the caches, judging new versions at once.
-//!   The sequence is stored only once every hit was handled, so a crash or a failed tick
-//!   reads the same changes again (judging is idempotent), never skips them. Without a
-//!   stored sequence, following starts at the current end of the feed. A feed that starts
-//!   over (a sequence below the stored one) is reported, and the sweep starts over too.
-//! - [`Monitor::sweep`] polls the next `max_packages` artifacts after the stored cursor,
-//!   conditionally (a 304 for an unchanged package), wrapping around.
+//! - [`Detector::follow_feed`] reads the feed from the stored sequence (page after page),
+//!   looks the names up in the watched set, and reads every watched package it names past
+//!   the caches. The sequence is stored only once every hit was read, so a crash or a failed
+//!   read makes the next tick read the same changes again (detection is idempotent), never
+//!   skip them. Without a stored sequence, following starts at the current end of the feed.
+//!   A feed that starts over (a sequence below the stored one) is reported, and the sweep
+//!   starts over too.
+//! - [`Detector::sweep`] reads the next artifacts after the stored cursor, conditionally
+//!   (a 304 for an unchanged package), wrapping around.
 
-use super::poll::Read;
-use super::{Monitor, MonitorError, PollReport};
-use crate::domain::Artifact;
-use crate::ports::{Changes, Clock, Registry, Runs, Store};
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use super::detect::{DetectReport, Read};
+use super::{Detector, MonitorError};
+use crate::domain::{WatchedArtifact, artifact_key};
+use crate::ports::{Changes, Clock, Events, Registry, Store};
+use futures_util::StreamExt as _;
+use std::collections::{BTreeSet, HashSet};
 
 /// How much of the feed one tick reads.
 #[derive(Debug, Clone, Copy)]
@@ -44,8 +45,8 @@ pub struct FeedReport {
     pub changes: usize,
     /// The feed's sequence went backwards: it started over.
     pub reset: bool,
-    /// Watched packages the feed named, each read fresh and judged.
-    pub hits: Vec<(String, Result<PollReport, MonitorError>)>,
+    /// Watched packages the feed named, each read fresh.
+    pub hits: Vec<(String, Result<DetectReport, MonitorError>)>,
     /// The sequence now stored.
     pub since: Option<String>,
 }
@@ -53,7 +54,7 @@ pub struct FeedReport {
 /// What one sweep step did.
 #[derive(Debug, Default)]
 pub struct SweepReport {
-    pub polled: Vec<(String, Result<PollReport, MonitorError>)>,
+    pub polled: Vec<(String, Result<DetectReport, MonitorError>)>,
     /// The sweep went past the last artifact and started over.
     pub wrapped: bool,
 }
@@ -66,14 +67,18 @@ fn went_backwards(since: &str, next: &str) -> bool {
     }
 }
 
-impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
-    /// Reads the changes feed and judges the watched packages it names. An `Err` means the
-    /// feed could not be read: nothing was skipped, the sweep carries on alone.
-    pub async fn follow_feed<F: Changes>(
+/// Names looked up in the watched set at a time.
+const LOOKUP_BATCH: usize = 100;
+
+impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
+    /// Reads the changes feed and reads fresh the watched packages it names. An `Err` means
+    /// the feed (or the store) could not be read: nothing was skipped, the sweep carries on.
+    pub async fn follow_feed<F: Changes, E: Events>(
         &self,
         feed: &F,
-        artifacts: &[Artifact],
+        bus: &E,
         config: WatchConfig,
+        concurrency: usize,
     ) -> Result<FeedReport, MonitorError> {
         let mut state = self.store.feed_state().await?;
         let mut report = FeedReport::default();
@@ -86,9 +91,7 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             report.since = Some(end);
             return Ok(report);
         };
-        let watched: BTreeMap<&str, &Artifact> =
-            artifacts.iter().map(|a| (a.name.as_str(), a)).collect();
-        let mut hits = BTreeSet::new();
+        let mut names = BTreeSet::new();
         for _ in 0..config.max_pages.max(1) {
             let page = feed.changes_since(&since, config.page_limit).await?;
             report.pages += 1;
@@ -96,28 +99,29 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
             if went_backwards(&since, &page.last_seq) {
                 report.reset = true;
             }
-            hits.extend(
-                page.names
-                    .iter()
-                    .filter(|name| watched.contains_key(name.as_str()))
-                    .cloned(),
-            );
+            names.extend(page.names);
             since = page.last_seq;
             if page.results < config.page_limit {
                 break;
             }
         }
-        let mut all_handled = true;
-        for name in hits {
-            let artifact = watched[name.as_str()];
-            let result = self.poll_with(artifact, Read::Fresh).await;
-            if let Err(MonitorError::Store(e)) = result {
-                return Err(MonitorError::Store(e));
-            }
-            all_handled &= result.as_ref().is_ok_and(|r| r.failed.is_empty());
-            report.hits.push((artifact.key(), result));
+        let keys: Vec<String> = names.iter().map(|n| artifact_key("npm", n)).collect();
+        let mut hits: Vec<WatchedArtifact> = Vec::new();
+        for chunk in keys.chunks(LOOKUP_BATCH) {
+            hits.extend(self.store.artifacts_named(chunk).await?);
         }
-        if all_handled {
+        report.hits = self.detect_all(&hits, Read::Fresh, bus, concurrency).await;
+        if let Some(e) = report.hits.iter().find_map(|(_, r)| match r {
+            Err(MonitorError::Store(e)) if !matches!(e, crate::ports::StoreError::Conflict(_)) => {
+                Some(e.to_string())
+            }
+            _ => None,
+        }) {
+            return Err(MonitorError::Store(crate::ports::StoreError::Unavailable(
+                e,
+            )));
+        }
+        if report.hits.iter().all(|(_, r)| r.is_ok()) {
             state.since = Some(since);
         }
         if report.reset {
@@ -130,48 +134,69 @@ impl<R: Registry, G: Runs, S: Store, C: Clock> Monitor<R, G, S, C> {
         report.since = state.since.clone();
         Ok(report)
     }
-}
 
-impl<R, G, S, C> Monitor<R, G, S, C>
-where
-    R: Registry + 'static,
-    G: Runs + 'static,
-    S: Store + 'static,
-    C: Clock + 'static,
-{
-    /// Polls (conditionally) the next `max_packages` artifacts after the stored cursor, at
-    /// most `concurrency` at once; `artifacts` in any order (the sweep orders them by key).
-    pub async fn sweep(
-        self: &Arc<Self>,
-        artifacts: &[Artifact],
+    /// Reads (conditionally) the next `max_packages` watched artifacts after the stored
+    /// cursor, wrapping around; artifacts in `skip` (read this tick already) are passed over.
+    pub async fn sweep<E: Events>(
+        &self,
+        bus: &E,
         max_packages: usize,
         concurrency: usize,
+        skip: &HashSet<String>,
     ) -> Result<SweepReport, MonitorError> {
         let mut report = SweepReport::default();
-        if artifacts.is_empty() || max_packages == 0 {
+        if max_packages == 0 {
             return Ok(report);
         }
-        let mut ordered: Vec<&Artifact> = artifacts.iter().collect();
-        ordered.sort_by_key(|a| a.key());
         let mut state = self.store.feed_state().await?;
-        let start = match &state.sweep_cursor {
-            Some(cursor) => ordered.partition_point(|a| a.key() <= *cursor) % ordered.len(),
-            None => 0,
-        };
-        let count = max_packages.min(ordered.len());
-        report.wrapped =
-            start + count > ordered.len() || (start == 0 && state.sweep_cursor.is_some());
-        if start == 0 || report.wrapped {
+        let cursor = state.sweep_cursor.clone();
+        let mut batch = self
+            .store
+            .artifacts_after(cursor.as_deref(), max_packages)
+            .await?;
+        if cursor.is_none() {
             state.sweep_started_at = Some(self.clock.now());
+        } else if batch.len() < max_packages {
+            // Past the last artifact: a new round starts from the first.
+            report.wrapped = true;
+            state.sweep_started_at = Some(self.clock.now());
+            let seen: HashSet<String> = batch.iter().map(WatchedArtifact::key).collect();
+            let more = self
+                .store
+                .artifacts_after(None, max_packages - batch.len())
+                .await?;
+            batch.extend(more.into_iter().filter(|a| !seen.contains(&a.key())));
         }
-        let batch: Vec<Artifact> = (0..count)
-            .map(|i| ordered[(start + i) % ordered.len()].clone())
+        let Some(last) = batch.last().map(WatchedArtifact::key) else {
+            return Ok(report);
+        };
+        let round_started = state.sweep_started_at;
+        let todo: Vec<WatchedArtifact> = batch
+            .into_iter()
+            .filter(|a| !skip.contains(&a.key()))
             .collect();
-        let last = batch.last().map(Artifact::key);
-        report.polled = self.tick(batch, concurrency).await;
-        state.sweep_cursor = last;
+        report.polled = self
+            .detect_all(&todo, Read::Sweep { round_started }, bus, concurrency)
+            .await;
+        state.sweep_cursor = Some(last);
         self.store.put_feed_state(&state).await?;
         Ok(report)
+    }
+
+    /// Detects every artifact of `artifacts`, at most `concurrency` at once; results in the
+    /// artifacts' order.
+    pub async fn detect_all<E: Events>(
+        &self,
+        artifacts: &[WatchedArtifact],
+        read: Read,
+        bus: &E,
+        concurrency: usize,
+    ) -> Vec<(String, Result<DetectReport, MonitorError>)> {
+        futures_util::stream::iter(artifacts)
+            .map(|watched| async move { (watched.key(), self.detect(watched, read, bus).await) })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
     }
 }
 

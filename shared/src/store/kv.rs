@@ -1,16 +1,23 @@
-//! Store operations over key-value transactions. Values are JSON documents.
+//! Store operations over key-value transactions, written once for every embedded engine.
+//! Values are JSON documents.
+//!
+//! The due queue is two tables: `due` (item id → the item and its index key) and
+//! `due_index` (`<priority digit><due_at, 20 digits>\0<id>` → id), so "what is due now" is
+//! a range read in priority and time order, never a read of every artifact. Counters (how
+//! much is due, by kind) change in the same transactions as the items.
 
 use crate::domain::{
-    Alert, Artifact, FeedState, OutboxEntry, PollState, Recorded, Transition, VersionRecord,
+    Alert, DueCounts, DueItem, DueWork, FeedState, OutboxEntry, PollState, Recorded, Transition,
+    VersionRecord, WatchedArtifact, judge_id, read_id, summarise_id,
 };
-use crate::ports::StoreError;
-use serde::Serialize;
+use crate::ports::{PollCommit, RecordOutcome, StoreError, VerdictWrite};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// The tables of the embedded store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Table {
-    /// `npm/<name>` → [`Artifact`]
+    /// `npm/<name>` → [`WatchedArtifact`]
     Artifacts,
     /// `npm/<name>\0<version>` → [`VersionRecord`]
     Versions,
@@ -20,18 +27,24 @@ pub enum Table {
     Outbox,
     /// alert id → outbox sequence (kept after delivery, so an id is enqueued once, ever)
     AlertIds,
-    /// counters
+    /// counters and singletons
     Meta,
+    /// due item id → [`StoredDue`]
+    Due,
+    /// `<priority><due_at>\0<id>` → id
+    DueIndex,
 }
 
 impl Table {
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 8] = [
         Table::Artifacts,
         Table::Versions,
         Table::PollState,
         Table::Outbox,
         Table::AlertIds,
         Table::Meta,
+        Table::Due,
+        Table::DueIndex,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +55,8 @@ impl Table {
             Table::Outbox => "outbox",
             Table::AlertIds => "alert_ids",
             Table::Meta => "meta",
+            Table::Due => "due",
+            Table::DueIndex => "due_index",
         }
     }
 }
@@ -53,6 +68,13 @@ pub trait KvRead {
         &self,
         table: Table,
         prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Entries whose key is after `after` (all without one), in key order, at most `limit`.
+    fn scan_after(
+        &self,
+        table: Table,
+        after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 }
@@ -109,14 +131,43 @@ fn versions_prefix(artifact: &str) -> String {
     format!("{artifact}\0")
 }
 
+const DUE_COUNTS: &str = "due_counts";
+const FEED_STATE: &str = "feed_state";
+
+// ---- artifacts ----
+
 pub fn put_artifact(
     tx: &mut (impl KvWrite + ?Sized),
-    artifact: &Artifact,
-) -> Result<Option<Artifact>, StoreError> {
+    artifact: &WatchedArtifact,
+) -> Result<Option<WatchedArtifact>, StoreError> {
     let key = artifact.key();
     let previous = get(tx, Table::Artifacts, &key)?;
     put(tx, Table::Artifacts, &key, artifact)?;
     Ok(previous)
+}
+
+pub fn artifacts_named(
+    tx: &(impl KvRead + ?Sized),
+    keys: &[String],
+) -> Result<Vec<WatchedArtifact>, StoreError> {
+    let mut out = Vec::new();
+    for key in keys {
+        if let Some(artifact) = get(tx, Table::Artifacts, key)? {
+            out.push(artifact);
+        }
+    }
+    Ok(out)
+}
+
+pub fn artifacts_after(
+    tx: &(impl KvRead + ?Sized),
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<WatchedArtifact>, StoreError> {
+    tx.scan_after(Table::Artifacts, after, limit)?
+        .iter()
+        .map(|(_, bytes)| decode(Table::Artifacts, bytes))
+        .collect()
 }
 
 pub fn delete_artifact(tx: &mut (impl KvWrite + ?Sized), key: &str) -> Result<bool, StoreError> {
@@ -126,6 +177,9 @@ pub fn delete_artifact(tx: &mut (impl KvWrite + ?Sized), key: &str) -> Result<bo
     for (version_key, _) in tx.scan(Table::Versions, &versions_prefix(key), usize::MAX)? {
         tx.delete(Table::Versions, &version_key)?;
     }
+    for item in due_of(tx, key)? {
+        remove_due(tx, &item.id())?;
+    }
     Ok(existed)
 }
 
@@ -133,31 +187,239 @@ pub fn versions(tx: &(impl KvRead + ?Sized), key: &str) -> Result<Vec<VersionRec
     scan_all(tx, Table::Versions, &versions_prefix(key))
 }
 
-pub fn put_poll_state(
+// ---- due work ----
+
+/// A due item as stored, with the key of its index entry.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredDue {
+    item: DueItem,
+    index: String,
+}
+
+fn index_key(item: &DueItem, id: &str) -> String {
+    format!(
+        "{}{:020}\0{id}",
+        item.priority().digit(),
+        item.due_at.max(0)
+    )
+}
+
+fn count(counts: &mut DueCounts, item: &DueItem, delta: i64) {
+    let field = match item.work {
+        DueWork::Read { .. } => &mut counts.reads,
+        DueWork::Judge { .. } => &mut counts.judgements,
+        DueWork::Summarise => &mut counts.summaries,
+    };
+    *field = field.saturating_add_signed(delta);
+}
+
+fn change_counts(
+    tx: &mut (impl KvWrite + ?Sized),
+    change: impl FnOnce(&mut DueCounts),
+) -> Result<(), StoreError> {
+    let mut counts: DueCounts = get(tx, Table::Meta, DUE_COUNTS)?.unwrap_or_default();
+    change(&mut counts);
+    put(tx, Table::Meta, DUE_COUNTS, &counts)
+}
+
+/// Adds `item`, replacing the item with the same id (merged: see [`DueItem::replacing`]),
+/// or, with `merge = false`, exactly as given.
+fn put_due(
+    tx: &mut (impl KvWrite + ?Sized),
+    item: &DueItem,
+    merge: bool,
+) -> Result<(), StoreError> {
+    let id = item.id();
+    let existing: Option<StoredDue> = get(tx, Table::Due, &id)?;
+    let item = match &existing {
+        Some(stored) => {
+            tx.delete(Table::DueIndex, &stored.index)?;
+            if merge {
+                item.clone().replacing(&stored.item)
+            } else {
+                item.clone()
+            }
+        }
+        None => {
+            change_counts(tx, |c| count(c, item, 1))?;
+            item.clone()
+        }
+    };
+    let index = index_key(&item, &id);
+    tx.put(Table::DueIndex, &index, id.clone().into_bytes())?;
+    put(tx, Table::Due, &id, &StoredDue { item, index })
+}
+
+pub fn schedule(tx: &mut (impl KvWrite + ?Sized), items: &[DueItem]) -> Result<(), StoreError> {
+    for item in items {
+        put_due(tx, item, true)?;
+    }
+    Ok(())
+}
+
+pub fn remove_due(tx: &mut (impl KvWrite + ?Sized), id: &str) -> Result<(), StoreError> {
+    if let Some(stored) = get::<StoredDue>(tx, Table::Due, id)? {
+        tx.delete(Table::DueIndex, &stored.index)?;
+        tx.delete(Table::Due, id)?;
+        change_counts(tx, |c| count(c, &stored.item, -1))?;
+    }
+    Ok(())
+}
+
+pub fn postpone(
+    tx: &mut (impl KvWrite + ?Sized),
+    ids: &[String],
+    until: i64,
+) -> Result<(), StoreError> {
+    for id in ids {
+        if let Some(stored) = get::<StoredDue>(tx, Table::Due, id)? {
+            let mut item = stored.item;
+            item.due_at = until;
+            put_due(tx, &item, false)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn due(
+    tx: &(impl KvRead + ?Sized),
+    now: i64,
+    limit: usize,
+) -> Result<Vec<DueItem>, StoreError> {
+    let mut out = Vec::new();
+    for priority in crate::domain::DuePriority::ALL {
+        if out.len() >= limit {
+            break;
+        }
+        let prefix = priority.digit().to_string();
+        for (key, id) in tx.scan(Table::DueIndex, &prefix, limit - out.len())? {
+            let due_at: i64 = key
+                .get(1..21)
+                .and_then(|t| t.parse().ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("due index key {key:?}")))?;
+            if due_at > now {
+                break;
+            }
+            let id = String::from_utf8(id)
+                .map_err(|_| StoreError::Corrupt("due index value".to_owned()))?;
+            match get::<StoredDue>(tx, Table::Due, &id)? {
+                Some(stored) => out.push(stored.item),
+                None => return Err(StoreError::Corrupt(format!("due index names {id:?}"))),
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn due_of(tx: &(impl KvRead + ?Sized), key: &str) -> Result<Vec<DueItem>, StoreError> {
+    let mut out = Vec::new();
+    for id in [read_id(key), summarise_id(key)] {
+        if let Some(stored) = get::<StoredDue>(tx, Table::Due, &id)? {
+            out.push(stored.item);
+        }
+    }
+    let judgements = judge_id(key, "");
+    for (_, bytes) in tx.scan(Table::Due, &judgements, usize::MAX)? {
+        out.push(decode::<StoredDue>(Table::Due, &bytes)?.item);
+    }
+    Ok(out)
+}
+
+pub fn due_counts(tx: &(impl KvRead + ?Sized)) -> Result<DueCounts, StoreError> {
+    Ok(get(tx, Table::Meta, DUE_COUNTS)?.unwrap_or_default())
+}
+
+// ---- poll and feed state ----
+
+pub fn commit_poll(
     tx: &mut (impl KvWrite + ?Sized),
     key: &str,
     state: &PollState,
-) -> Result<(), StoreError> {
-    put(tx, Table::PollState, key, state)
+    commit: &PollCommit,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let stored_rev = get::<PollState>(tx, Table::PollState, key)?.map_or(0, |s| s.rev);
+    if stored_rev != state.rev {
+        return Err(StoreError::Conflict(format!(
+            "poll state of {key} is at revision {stored_rev}, not {}",
+            state.rev
+        )));
+    }
+    let mut next = state.clone();
+    next.rev = state.rev + 1;
+    put(tx, Table::PollState, key, &next)?;
+    schedule(tx, &commit.due)?;
+    let mut enqueued = 0;
+    for alert in &commit.alerts {
+        enqueued += usize::from(enqueue(tx, alert, now)?);
+    }
+    if let Some(rejudged) = commit.read_done {
+        let id = read_id(key);
+        if let Some(stored) = get::<StoredDue>(tx, Table::Due, &id)?
+            && matches!(stored.item.work, DueWork::Read { rejudge } if rejudged || !rejudge)
+        {
+            remove_due(tx, &id)?;
+        }
+    }
+    if let Some(total) = commit.backfill_total
+        && let Some(mut artifact) = get::<WatchedArtifact>(tx, Table::Artifacts, key)?
+    {
+        artifact.backfill.total = total;
+        artifact.backfill.started = true;
+        put(tx, Table::Artifacts, key, &artifact)?;
+    }
+    Ok(enqueued)
 }
+
+pub fn feed_state(tx: &(impl KvRead + ?Sized)) -> Result<FeedState, StoreError> {
+    Ok(get(tx, Table::Meta, FEED_STATE)?.unwrap_or_default())
+}
+
+pub fn put_feed_state(
+    tx: &mut (impl KvWrite + ?Sized),
+    state: &FeedState,
+) -> Result<(), StoreError> {
+    let stored = feed_state(tx)?.rev;
+    if stored != state.rev {
+        return Err(StoreError::Conflict(format!(
+            "feed state is at revision {stored}, not {}",
+            state.rev
+        )));
+    }
+    let mut next = state.clone();
+    next.rev = state.rev + 1;
+    put(tx, Table::Meta, FEED_STATE, &next)
+}
+
+// ---- verdicts ----
 
 pub fn record(
     tx: &mut (impl KvWrite + ?Sized),
     key: &str,
-    record: &VersionRecord,
-    alert: Option<&Alert>,
+    write: VerdictWrite<'_>,
     now: i64,
-) -> Result<Recorded, StoreError> {
+) -> Result<RecordOutcome, StoreError> {
+    let record = write.record;
     let vkey = version_key(key, &record.version);
     let stored: Option<VersionRecord> = get(tx, Table::Versions, &vkey)?;
-    let (outcome, mut to_store) = match stored {
+    let mut outcome = RecordOutcome {
+        recorded: Recorded::New,
+        alerts: 0,
+        backfill_complete: false,
+    };
+    let to_store = match stored {
         Some(stored) if stored.verdict.same_decision(&record.verdict) => {
-            return Ok(Recorded::Unchanged);
+            outcome.recorded = Recorded::Unchanged;
+            (stored.policy_rev < record.policy_rev).then_some(VersionRecord {
+                policy_rev: record.policy_rev,
+                ..stored
+            })
         }
         Some(stored) => {
             let mut next = record.clone();
             next.detected_at = stored.detected_at;
             next.backfill = stored.backfill;
+            next.pending_since = stored.pending_since.or(record.pending_since);
             next.history = stored.history.clone();
             next.history.push(Transition {
                 at: now,
@@ -165,19 +427,55 @@ pub fn record(
                 to: record.verdict.compliance,
                 reasons: stored.verdict.reasons.clone(),
             });
-            (Recorded::Changed, next)
+            outcome.recorded = Recorded::Changed;
+            Some(next)
         }
-        None => (Recorded::New, record.clone()),
+        None => Some(record.clone()),
     };
-    if to_store.verdict.compliance != crate::domain::Compliance::Pending {
-        to_store.pending_since = None;
+    if let Some(mut to_store) = to_store {
+        if to_store.verdict.compliance != crate::domain::Compliance::Pending {
+            to_store.pending_since = None;
+        }
+        put(tx, Table::Versions, &vkey, &to_store)?;
     }
-    put(tx, Table::Versions, &vkey, &to_store)?;
-    if let Some(alert) = alert {
-        enqueue(tx, alert, now)?;
+    if outcome.recorded != Recorded::Unchanged
+        && let Some(alert) = write.alert
+        && enqueue(tx, alert, now)?
+    {
+        outcome.alerts += 1;
+    }
+    for notice in write.notices {
+        if enqueue(tx, notice, now)? {
+            outcome.alerts += 1;
+        }
+    }
+    match write.retry {
+        Some(item) => put_due(tx, item, true)?,
+        None => remove_due(tx, &judge_id(key, &record.version))?,
+    }
+    if outcome.recorded == Recorded::New
+        && record.backfill
+        && let Some(mut artifact) = get::<WatchedArtifact>(tx, Table::Artifacts, key)?
+    {
+        artifact.backfill.judged += 1;
+        if artifact.backfill.complete() && artifact.backfill.judged == artifact.backfill.total {
+            outcome.backfill_complete = true;
+            put_due(
+                tx,
+                &DueItem {
+                    artifact: key.to_owned(),
+                    work: DueWork::Summarise,
+                    due_at: now,
+                },
+                false,
+            )?;
+        }
+        put(tx, Table::Artifacts, key, &artifact)?;
     }
     Ok(outcome)
 }
+
+// ---- outbox ----
 
 pub fn enqueue(
     tx: &mut (impl KvWrite + ?Sized),
@@ -232,6 +530,8 @@ pub fn update_outbox(
     }
 }
 
+// ---- the engine and the ports over it ----
+
 type ReadFn<T> = Box<dyn FnOnce(&dyn KvRead) -> Result<T, StoreError> + Send>;
 type WriteFn<T> = Box<dyn FnOnce(&mut dyn KvWrite) -> Result<T, StoreError> + Send>;
 
@@ -248,22 +548,38 @@ pub trait KvEngine: Send + Sync {
     ) -> impl std::future::Future<Output = Result<T, StoreError>> + Send;
 }
 
-impl<E: KvEngine> crate::ports::Store for E {
-    async fn put_artifact(&self, artifact: &Artifact) -> Result<Option<Artifact>, StoreError> {
+impl<E: KvEngine> crate::ports::ArtifactStore for E {
+    async fn put_artifact(
+        &self,
+        artifact: &WatchedArtifact,
+    ) -> Result<Option<WatchedArtifact>, StoreError> {
         let artifact = artifact.clone();
         self.write(Box::new(move |tx| put_artifact(tx, &artifact)))
             .await
     }
 
-    async fn artifact(&self, key: &str) -> Result<Option<Artifact>, StoreError> {
+    async fn artifact(&self, key: &str) -> Result<Option<WatchedArtifact>, StoreError> {
         let key = key.to_owned();
         self.read(Box::new(move |tx| get(tx, Table::Artifacts, &key)))
             .await
     }
 
-    async fn artifacts(&self) -> Result<Vec<Artifact>, StoreError> {
-        self.read(Box::new(|tx| scan_all(tx, Table::Artifacts, "")))
+    async fn artifacts_named(&self, keys: &[String]) -> Result<Vec<WatchedArtifact>, StoreError> {
+        let keys = keys.to_vec();
+        self.read(Box::new(move |tx| artifacts_named(tx, &keys)))
             .await
+    }
+
+    async fn artifacts_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<WatchedArtifact>, StoreError> {
+        let after = after.map(str::to_owned);
+        self.read(Box::new(move |tx| {
+            artifacts_after(tx, after.as_deref(), limit)
+        }))
+        .await
     }
 
     async fn delete_artifact(&self, key: &str) -> Result<bool, StoreError> {
@@ -271,19 +587,9 @@ impl<E: KvEngine> crate::ports::Store for E {
         self.write(Box::new(move |tx| delete_artifact(tx, &key)))
             .await
     }
+}
 
-    async fn poll_state(&self, key: &str) -> Result<Option<PollState>, StoreError> {
-        let key = key.to_owned();
-        self.read(Box::new(move |tx| get(tx, Table::PollState, &key)))
-            .await
-    }
-
-    async fn put_poll_state(&self, key: &str, state: &PollState) -> Result<(), StoreError> {
-        let (key, state) = (key.to_owned(), state.clone());
-        self.write(Box::new(move |tx| put_poll_state(tx, &key, &state)))
-            .await
-    }
-
+impl<E: KvEngine> crate::ports::VerdictStore for E {
     async fn version(&self, key: &str, version: &str) -> Result<Option<VersionRecord>, StoreError> {
         let key = version_key(key, version);
         self.read(Box::new(move |tx| get(tx, Table::Versions, &key)))
@@ -298,32 +604,89 @@ impl<E: KvEngine> crate::ports::Store for E {
     async fn record(
         &self,
         key: &str,
-        version: &VersionRecord,
-        alert: Option<&Alert>,
+        write: VerdictWrite<'_>,
         now: i64,
-    ) -> Result<Recorded, StoreError> {
-        let (key, version, alert) = (key.to_owned(), version.clone(), alert.cloned());
+    ) -> Result<RecordOutcome, StoreError> {
+        let key = key.to_owned();
+        let record = write.record.clone();
+        let alert = write.alert.cloned();
+        let notices = write.notices.to_vec();
+        let retry = write.retry.cloned();
         self.write(Box::new(move |tx| {
-            record(tx, &key, &version, alert.as_ref(), now)
+            let write = VerdictWrite {
+                record: &record,
+                alert: alert.as_ref(),
+                notices: &notices,
+                retry: retry.as_ref(),
+            };
+            self::record(tx, &key, write, now)
+        }))
+        .await
+    }
+}
+
+impl<E: KvEngine> crate::ports::WatchStore for E {
+    async fn poll_state(&self, key: &str) -> Result<Option<PollState>, StoreError> {
+        let key = key.to_owned();
+        self.read(Box::new(move |tx| get(tx, Table::PollState, &key)))
+            .await
+    }
+
+    async fn commit_poll(
+        &self,
+        key: &str,
+        state: &PollState,
+        commit: &PollCommit,
+        now: i64,
+    ) -> Result<usize, StoreError> {
+        let (key, state, commit) = (key.to_owned(), state.clone(), commit.clone());
+        self.write(Box::new(move |tx| {
+            commit_poll(tx, &key, &state, &commit, now)
         }))
         .await
     }
 
     async fn feed_state(&self) -> Result<FeedState, StoreError> {
-        self.read(Box::new(|tx| {
-            Ok(get(tx, Table::Meta, "feed_state")?.unwrap_or_default())
-        }))
-        .await
+        self.read(Box::new(|tx| feed_state(tx))).await
     }
 
     async fn put_feed_state(&self, state: &FeedState) -> Result<(), StoreError> {
         let state = state.clone();
-        self.write(Box::new(move |tx| {
-            put(tx, Table::Meta, "feed_state", &state)
-        }))
-        .await
+        self.write(Box::new(move |tx| put_feed_state(tx, &state)))
+            .await
     }
 
+    async fn schedule(&self, items: &[DueItem]) -> Result<(), StoreError> {
+        let items = items.to_vec();
+        self.write(Box::new(move |tx| schedule(tx, &items))).await
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<DueItem>, StoreError> {
+        self.read(Box::new(move |tx| due(tx, now, limit))).await
+    }
+
+    async fn due_of(&self, key: &str) -> Result<Vec<DueItem>, StoreError> {
+        let key = key.to_owned();
+        self.read(Box::new(move |tx| due_of(tx, &key))).await
+    }
+
+    async fn postpone(&self, ids: &[String], until: i64) -> Result<(), StoreError> {
+        let ids = ids.to_vec();
+        self.write(Box::new(move |tx| postpone(tx, &ids, until)))
+            .await
+    }
+
+    async fn settle(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.write(Box::new(move |tx| remove_due(tx, &id))).await
+    }
+
+    async fn due_counts(&self) -> Result<DueCounts, StoreError> {
+        self.read(Box::new(|tx| due_counts(tx))).await
+    }
+}
+
+impl<E: KvEngine> crate::ports::Outbox for E {
     async fn enqueue(&self, alert: &Alert, now: i64) -> Result<bool, StoreError> {
         let alert = alert.clone();
         self.write(Box::new(move |tx| enqueue(tx, &alert, now)))

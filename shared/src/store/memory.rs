@@ -22,6 +22,24 @@ impl MemoryStore {
 
 struct Snapshot<'a>(&'a Data);
 
+fn scan_after(
+    data: &Data,
+    table: Table,
+    after: Option<&str>,
+    limit: usize,
+) -> Vec<(String, Vec<u8>)> {
+    use std::ops::Bound;
+    let start = match after {
+        Some(after) => Bound::Excluded((table, after.to_owned())),
+        None => Bound::Included((table, String::new())),
+    };
+    data.range((start, Bound::Unbounded))
+        .take_while(|((t, _), _)| *t == table)
+        .take(limit)
+        .map(|((_, k), v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 fn scan(data: &Data, table: Table, prefix: &str, limit: usize) -> Vec<(String, Vec<u8>)> {
     data.range((table, prefix.to_owned())..)
         .take_while(|((t, k), _)| *t == table && k.starts_with(prefix))
@@ -42,6 +60,14 @@ impl KvRead for Snapshot<'_> {
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         Ok(scan(self.0, table, prefix, limit))
     }
+    fn scan_after(
+        &self,
+        table: Table,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Ok(scan_after(self.0, table, after, limit))
+    }
 }
 
 /// Writes go to a copy that replaces the data only when the closure succeeds.
@@ -58,6 +84,14 @@ impl KvRead for Staged {
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         Ok(scan(&self.0, table, prefix, limit))
+    }
+    fn scan_after(
+        &self,
+        table: Table,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Ok(scan_after(&self.0, table, after, limit))
     }
 }
 

@@ -62,6 +62,27 @@ fn scan_table(
     Ok(out)
 }
 
+fn scan_table_after(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    use std::ops::Bound;
+    let range = match after {
+        Some(after) => table.range::<&str>((Bound::Excluded(after), Bound::Unbounded)),
+        None => table.range::<&str>(..),
+    };
+    let mut out = Vec::new();
+    for entry in range.map_err(unavailable)? {
+        if out.len() >= limit {
+            break;
+        }
+        let (key, value) = entry.map_err(unavailable)?;
+        out.push((key.value().to_owned(), value.value().to_vec()));
+    }
+    Ok(out)
+}
+
 /// Reads are the same in a read and in a write transaction; only the table type differs.
 macro_rules! impl_kv_read {
     ($tx:ty) => {
@@ -78,6 +99,15 @@ macro_rules! impl_kv_read {
             ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
                 let t = self.0.open_table(definition(table)).map_err(unavailable)?;
                 scan_table(&t, prefix, limit)
+            }
+            fn scan_after(
+                &self,
+                table: Table,
+                after: Option<&str>,
+                limit: usize,
+            ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+                let t = self.0.open_table(definition(table)).map_err(unavailable)?;
+                scan_table_after(&t, after, limit)
             }
         }
     };

@@ -1,0 +1,213 @@
+//! `serve`'s log: structured events on stderr (text or JSON lines) for what the library's
+//! reports say. Identifiers are both in the message and in fields (`artifact`, `version`),
+//! durations in `duration_ms`. No secret reaches it: the webhook URL and the GitHub token
+//! are never part of a report.
+
+use crate::serve_settings::{LogFormat, Settings};
+use artifact_monitor::monitor::watchlist::SyncReport;
+use artifact_monitor::monitor::{
+    DeliveryReport, DetectReport, MonitorError, PollOutcome, TickReport,
+};
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// Installs the subscriber: `RUST_LOG`-style levels are not needed; everything at INFO and
+/// above goes to stderr.
+pub fn init(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_max_level(tracing::Level::INFO);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+pub fn synced(file: &str, report: &SyncReport) {
+    info!(
+        config = file,
+        added = report.added.len(),
+        changed = report.changed.len(),
+        removed = report.removed.len(),
+        unchanged = report.unchanged,
+        "artifact-monitor: {file}: {} artifact(s) added, {} changed, {} removed, {} unchanged",
+        report.added.len(),
+        report.changed.len(),
+        report.removed.len(),
+        report.unchanged,
+    );
+    for key in &report.changed {
+        info!(artifact = %key, "artifact-monitor: {key}: policy changed; every version is judged again");
+    }
+    for key in &report.removed {
+        info!(artifact = %key, "artifact-monitor: {key}: no longer in the config file; no longer watched");
+    }
+}
+
+pub fn started(settings: &Settings, feed: bool, github: bool, webhook: bool) {
+    let budget = match &settings.remotes.budget {
+        Some(budget) => format!("{} registry request(s)/s", budget.per_sec()),
+        None => "no registry budget".to_owned(),
+    };
+    info!(
+        interval_secs = settings.interval.as_secs(),
+        data_dir = %settings.data_dir.display(),
+        "artifact-monitor: watching the artifacts of {} every {} s; changes feed {}; {budget}; store in {}; GitHub lookups {}; webhook {}",
+        settings.config_file,
+        settings.interval.as_secs(),
+        if feed { "on" } else { "off (sweep only)" },
+        settings.data_dir.display(),
+        if github { "on" } else { "off" },
+        if webhook { "on" } else { "off" },
+    );
+}
+
+fn detection(key: &str, result: &Result<DetectReport, MonitorError>) {
+    match result {
+        Ok(report)
+            if matches!(
+                report.outcome,
+                PollOutcome::NotModified | PollOutcome::Stale | PollOutcome::Skipped
+            ) => {}
+        Ok(report) => {
+            info!(
+                artifact = %key,
+                scheduled = report.scheduled,
+                alerts = report.alerts,
+                backfill = report.backfill,
+                "artifact-monitor: {key}: {} version(s) to judge{}{}",
+                report.scheduled,
+                if report.backfill { " (backfill)" } else { "" },
+                if report.outcome == PollOutcome::Missing { ", package missing" } else { "" },
+            );
+        }
+        Err(e) => {
+            warn!(artifact = %key, error = %e, "artifact-monitor: {key}: read failed, retried later: {e}")
+        }
+    }
+}
+
+pub fn tick(report: &TickReport) {
+    let mut feed_note = "off".to_owned();
+    match &report.feed {
+        None => {}
+        Some(Ok(feed)) => {
+            if feed.started_at_end {
+                info!("artifact-monitor: following the changes feed from its end");
+            }
+            if feed.reset {
+                info!(
+                    "artifact-monitor: the changes feed started over; sweeping every artifact again"
+                );
+            }
+            for (key, result) in &feed.hits {
+                detection(key, result);
+            }
+            feed_note = format!("{} change(s), {} hit(s)", feed.changes, feed.hits.len());
+        }
+        Some(Err(e)) => {
+            feed_note = "unavailable".to_owned();
+            warn!(error = %e, "artifact-monitor: changes feed unavailable, the sweep carries on: {e}");
+        }
+    }
+    let mut judged = Vec::new();
+    let mut failed = Vec::new();
+    if let Some(Ok(feed)) = &report.feed {
+        for (_, result) in &feed.hits {
+            if let Ok(hit) = result {
+                judged.extend(hit.emitted.judged.iter());
+                failed.extend(hit.emitted.failed.iter());
+            }
+        }
+    }
+    match &report.due {
+        Some(Ok(due)) => {
+            for (key, result) in &due.reads {
+                detection(key, result);
+            }
+            judged.extend(due.emitted.judged.iter());
+            failed.extend(due.emitted.failed.iter());
+            for key in &due.summarised {
+                info!(artifact = %key, "artifact-monitor: {key}: backfill complete");
+            }
+        }
+        Some(Err(e)) => warn!(error = %e, "artifact-monitor: due work: {e}"),
+        None => {}
+    }
+    let mut swept = 0;
+    match &report.sweep {
+        Some(Ok(sweep)) => {
+            for (key, result) in &sweep.polled {
+                detection(key, result);
+                if let Ok(hit) = result {
+                    judged.extend(hit.emitted.judged.iter());
+                    failed.extend(hit.emitted.failed.iter());
+                }
+            }
+            swept = sweep.polled.len();
+        }
+        Some(Err(e)) => warn!(error = %e, "artifact-monitor: sweep: {e}"),
+        None => {}
+    }
+    for j in &judged {
+        if j.alerts > 0 || j.compliance != artifact_monitor::domain::Compliance::Compliant {
+            info!(
+                artifact = %j.artifact, version = %j.version,
+                compliance = j.compliance.as_str(), confidence = j.confidence.as_str(),
+                alerts = j.alerts,
+                "artifact-monitor: {}@{}: {} ({}), {} alert(s)",
+                j.artifact, j.version, j.compliance.as_str(), j.reasons.join(","), j.alerts,
+            );
+        }
+    }
+    for f in &failed {
+        warn!(artifact = %f.artifact, version = %f.version, error = %f.error,
+            "artifact-monitor: {}@{}: not judged yet: {}", f.artifact, f.version, f.error);
+    }
+    if let Some(delivery) = &report.delivery {
+        self::delivery(delivery);
+    }
+    let left = report.left;
+    info!(
+        duration_ms = report.duration_ms as u64,
+        judged = judged.len(),
+        swept,
+        due_reads = left.reads,
+        due_judgements = left.judgements,
+        cut_short = report.cut_short,
+        "artifact-monitor: tick done in {} ms: feed {feed_note}; {} version(s) judged; sweep {swept} package(s); still due: {} first read(s) or re-read(s), {} judgement(s){}",
+        report.duration_ms,
+        judged.len(),
+        left.reads,
+        left.judgements,
+        if report.cut_short {
+            "; cut short by its deadline"
+        } else {
+            ""
+        },
+    );
+}
+
+pub fn delivery(result: &Result<DeliveryReport, MonitorError>) {
+    match result {
+        Ok(report) => {
+            for (id, error) in &report.failed {
+                warn!(alert = %id, error = %error, "artifact-monitor: alert {id} not delivered yet: {error}");
+            }
+        }
+        Err(e) => warn!(error = %e, "artifact-monitor: outbox: {e}"),
+    }
+}
+
+pub fn stopping(grace: Duration) {
+    info!(
+        "artifact-monitor: stopping; finishing the current tick (at most {} s)",
+        grace.as_secs()
+    );
+}
+
+pub fn cut_short() {
+    warn!("artifact-monitor: tick cut short; unfinished work resumes on restart");
+}

@@ -1,0 +1,154 @@
+//! `serve`'s settings: its flags and config file turned into typed values, read once.
+
+use crate::config::Config;
+use crate::remote_args::{RemoteArgs, Remotes};
+use artifact_monitor::adapters::RequestBudget;
+use artifact_monitor::domain::Artifact;
+use artifact_monitor::monitor::MonitorConfig;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The environment variable holding the webhook URL (it may embed a secret).
+pub const WEBHOOK_ENV: &str = "ARTIFACT_MONITOR_WEBHOOK_URL";
+/// The default registry request budget: about one request per second, sustained.
+const DEFAULT_BUDGET_PER_SEC: f64 = 1.0;
+/// The smallest burst the budget allows.
+const MIN_BUDGET_BURST: f64 = 10.0;
+/// Requests of the budget the sweep leaves for the next tick's feed read and its hits.
+pub const FEED_RESERVE: f64 = 5.0;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML file listing the artifacts to watch and their policies.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Directory of the embedded store [default: .artifact-monitor, or data_dir in the config].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Seconds between polls [default: 60, or interval_secs in the config].
+    #[arg(long, value_name = "SECS")]
+    interval: Option<u64>,
+    /// Run one tick, deliver alerts, and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Changes feed base URL [default: the public npm feed when the registry is the public one].
+    #[arg(long, value_name = "URL", conflicts_with = "no_changes_feed")]
+    changes_feed: Option<String>,
+    /// Do not follow a changes feed: the paced sweep alone finds new versions.
+    #[arg(long)]
+    no_changes_feed: bool,
+    /// Registry requests per second, sustained, shared by the feed, the sweep and every
+    /// other registry read [default: 1]; 0 for no budget.
+    #[arg(long, value_name = "N")]
+    registry_budget: Option<f64>,
+    /// POST every alert to this URL (prefer the ARTIFACT_MONITOR_WEBHOOK_URL variable: a
+    /// command line is visible to other users of the machine).
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// How the log on stderr is written.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    remote: RemoteArgs,
+}
+
+/// The log's format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event (for log pipelines).
+    Json,
+}
+
+pub struct Settings {
+    /// The config file, as named on the command line (the owner of its artifacts).
+    pub config_file: String,
+    pub artifacts: Vec<Artifact>,
+    pub data_dir: PathBuf,
+    pub interval: Duration,
+    pub once: bool,
+    pub remotes: Remotes,
+    pub webhook: Option<String>,
+    pub monitor: MonitorConfig,
+}
+
+pub fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
+    if config.artifacts.is_empty() {
+        return Err(format!(
+            "{} lists no artifacts to watch",
+            args.config.display()
+        ));
+    }
+    let mut remotes = Remotes::defaults();
+    if let Some(registry) = config.registry {
+        remotes.registry = registry;
+    }
+    if let Some(api) = config.github_api {
+        remotes.github_api = Some(api);
+    }
+    if config.github == Some(false) {
+        remotes.github_api = None;
+    }
+    if let Some(secs) = config.timeout_secs {
+        remotes.timeout = Duration::from_secs(secs.max(1));
+    }
+    if let Some(concurrency) = config.concurrency {
+        remotes.concurrency = concurrency.clamp(1, 256);
+    }
+    if let Some(bytes) = config.max_packument_bytes {
+        remotes.max_packument_bytes = bytes;
+    }
+    remotes.apply(&args.remote);
+    remotes.changes_feed = if args.no_changes_feed || config.changes_feed == Some(false) {
+        None
+    } else {
+        args.changes_feed
+            .clone()
+            .or(config.changes_feed_url)
+            .or_else(|| remotes.default_changes_feed())
+    };
+    let interval = Duration::from_secs(args.interval.or(config.interval_secs).unwrap_or(60).max(1));
+    let per_sec = args
+        .registry_budget
+        .or(config.registry_requests_per_sec)
+        .unwrap_or(DEFAULT_BUDGET_PER_SEC);
+    if !per_sec.is_finite() || per_sec < 0.0 {
+        return Err(format!(
+            "a registry budget of {per_sec} requests per second is not one"
+        ));
+    }
+    // The bucket holds one interval's worth plus the reserve the sweep leaves, so each tick
+    // may spend everything the last one earned.
+    remotes.budget = (per_sec > 0.0).then(|| {
+        Arc::new(RequestBudget::new(
+            per_sec,
+            (per_sec * interval.as_secs_f64()).max(MIN_BUDGET_BURST) + FEED_RESERVE,
+        ))
+    });
+    let webhook_env = config.webhook_url_env.as_deref().unwrap_or(WEBHOOK_ENV);
+    let webhook = args
+        .webhook
+        .clone()
+        .or_else(|| std::env::var(webhook_env).ok().filter(|u| !u.is_empty()));
+    let mut monitor = MonitorConfig::default();
+    if let Some(secs) = config.unverifiable_after_secs {
+        monitor.unverifiable_after_secs = secs.max(0);
+    }
+    Ok(Settings {
+        config_file: args.config.display().to_string(),
+        artifacts: config.artifacts,
+        data_dir: args
+            .data_dir
+            .clone()
+            .or(config.data_dir)
+            .unwrap_or_else(|| PathBuf::from(".artifact-monitor")),
+        interval,
+        once: args.once,
+        remotes,
+        webhook,
+        monitor,
+    })
+}

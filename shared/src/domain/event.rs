@@ -1,0 +1,162 @@
+//! `VersionPublished`: the one domain event that joins detection to judging.
+//!
+//! *Detect* reads a packument, finds the versions to judge and emits one event per version
+//! with every fact the judgement needs from the packument, so *judge* never reads the
+//! packument again: an event judged twice, late or out of order gives the same verdict.
+//! Locally the event is handed to judging in-process; in AWS it is the `detail` of a
+//! `Version Published` EventBridge event (schema in `infra/`). The shape is versioned by
+//! [`VERSION_PUBLISHED_SCHEMA`]; a reader refuses a version it does not know.
+
+use super::{Publisher, Signal};
+use serde::{Deserialize, Serialize};
+
+/// The schema version of [`VersionPublished`] this code writes and reads.
+pub const VERSION_PUBLISHED_SCHEMA: u32 = 1;
+
+/// Which artifact an event, alert or record is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ArtifactRef {
+    /// Registry type: `npm`.
+    #[serde(rename = "type")]
+    pub registry: String,
+    pub name: String,
+}
+
+impl ArtifactRef {
+    /// The storage key, `npm/<name>`.
+    pub fn key(&self) -> String {
+        super::artifact_key(&self.registry, &self.name)
+    }
+}
+
+/// Why an event was emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmitReason {
+    /// A version that appeared after monitoring began.
+    New,
+    /// A version still due: its earlier judgement was pending, failed, or its event was lost.
+    Retry,
+    /// The artifact's policy changed: every version is judged again.
+    Rejudge,
+    /// A version published before monitoring began (reported once, in a summary).
+    Backfill,
+}
+
+impl EmitReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Retry => "retry",
+            Self::Rejudge => "rejudge",
+            Self::Backfill => "backfill",
+        }
+    }
+}
+
+/// A version to judge, with the packument facts the judgement needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionPublished {
+    pub schema_version: u32,
+    pub artifact: ArtifactRef,
+    pub version: String,
+    /// `dist.integrity` (`sha512-…`): the digest the provenance subject must name.
+    #[serde(default)]
+    pub integrity: Option<String>,
+    #[serde(default)]
+    pub tarball: Option<String>,
+    /// `gitHead`: the commit the registry says the version was built from.
+    #[serde(default)]
+    pub git_head: Option<String>,
+    /// Seconds since the epoch (packument `time`).
+    #[serde(default)]
+    pub published_at: Option<i64>,
+    /// `_npmUser`, with `trusted_publisher` when published through npm trusted publishing.
+    #[serde(default)]
+    pub publisher: Option<Publisher>,
+    /// The packument lists attestations for this version (`dist.attestations`).
+    pub has_attestations: bool,
+    /// An earlier version (by publish time) lists provenance, as the registry shows it.
+    pub earlier_had_provenance: bool,
+    /// Signals of this version against the one published before it.
+    #[serde(default)]
+    pub signals: Vec<Signal>,
+    pub reason: EmitReason,
+    /// Part of the artifact's backfill (published before monitoring began).
+    #[serde(default)]
+    pub backfill: bool,
+    /// The revision of the artifact's policy the event was emitted under.
+    pub policy_rev: u64,
+    /// When the monitor first saw the version (seconds since the epoch).
+    pub detected_at: i64,
+}
+
+impl VersionPublished {
+    /// The storage key of the artifact.
+    pub fn key(&self) -> String {
+        self.artifact.key()
+    }
+
+    /// Reads an event from JSON, refusing unknown schema versions and fields.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        let event: Self = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if event.schema_version != VERSION_PUBLISHED_SCHEMA {
+            return Err(format!(
+                "schema version {} is not {VERSION_PUBLISHED_SCHEMA}",
+                event.schema_version
+            ));
+        }
+        Ok(event)
+    }
+
+    /// The same event, emitted again for another reason.
+    pub fn again(&self, reason: EmitReason) -> Self {
+        Self {
+            reason,
+            ..self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> VersionPublished {
+        VersionPublished {
+            schema_version: VERSION_PUBLISHED_SCHEMA,
+            artifact: ArtifactRef {
+                registry: "npm".into(),
+                name: "@scope/pkg".into(),
+            },
+            version: "1.0.0".into(),
+            integrity: Some("sha512-x".into()),
+            tarball: None,
+            git_head: Some("abc".into()),
+            published_at: Some(10),
+            publisher: None,
+            has_attestations: true,
+            earlier_had_provenance: false,
+            signals: vec![Signal::InstallScriptsAdded(vec!["postinstall".into()])],
+            reason: EmitReason::New,
+            backfill: false,
+            policy_rev: 1,
+            detected_at: 11,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_refuses_other_schemas_and_fields() {
+        let e = event();
+        let json = serde_json::to_vec(&e).unwrap();
+        assert_eq!(VersionPublished::from_json(&json).unwrap(), e);
+        let mut other = serde_json::to_value(&e).unwrap();
+        other["schema_version"] = 2.into();
+        assert!(VersionPublished::from_json(other.to_string().as_bytes()).is_err());
+        let mut extra = serde_json::to_value(&e).unwrap();
+        extra["policy"] = "anything".into();
+        assert!(VersionPublished::from_json(extra.to_string().as_bytes()).is_err());
+        assert_eq!(e.key(), "npm/@scope/pkg");
+    }
+}

@@ -1,0 +1,196 @@
+//! The watched set and the work that is due: what the store keeps so that every entry point
+//! (a local `serve`, a scheduled Lambda) finds the same state and the same queue.
+
+use super::{Artifact, VersionPublished};
+use serde::{Deserialize, Serialize};
+
+/// Where an artifact's definition comes from, and so who may change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ArtifactSource {
+    /// Declared in a config file: the file owns it (`serve --config` syncs it).
+    Config { file: String },
+    /// Added through the API (or a use-case call): changed and removed the same way.
+    Api,
+}
+
+/// How far the backfill of a newly watched artifact has come.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillProgress {
+    /// Versions the first read found (0 until the artifact was first read).
+    pub total: u64,
+    /// Versions of those with a first verdict.
+    pub judged: u64,
+    /// The first read was done (`total` is known).
+    #[serde(default)]
+    pub started: bool,
+}
+
+impl BackfillProgress {
+    pub fn complete(&self) -> bool {
+        self.started && self.judged >= self.total
+    }
+}
+
+/// An artifact in the watched set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchedArtifact {
+    #[serde(flatten)]
+    pub artifact: Artifact,
+    /// Raised on every policy change; a version judged under an older revision is judged
+    /// again.
+    #[serde(default = "first_rev")]
+    pub policy_rev: u64,
+    #[serde(default)]
+    pub added_at: i64,
+    #[serde(default = "api_source")]
+    pub source: ArtifactSource,
+    #[serde(default)]
+    pub backfill: BackfillProgress,
+}
+
+fn first_rev() -> u64 {
+    1
+}
+
+fn api_source() -> ArtifactSource {
+    ArtifactSource::Api
+}
+
+impl WatchedArtifact {
+    pub fn new(artifact: Artifact, source: ArtifactSource, now: i64) -> Self {
+        Self {
+            artifact,
+            policy_rev: 1,
+            added_at: now,
+            source,
+            backfill: BackfillProgress::default(),
+        }
+    }
+
+    pub fn key(&self) -> String {
+        self.artifact.key()
+    }
+}
+
+/// A unit of work that is due at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "work", rename_all = "snake_case")]
+pub enum DueWork {
+    /// Read the artifact's packument in full: its first read (the backfill), a read the last
+    /// one could not complete, or (with `rejudge`) every version judged again.
+    Read {
+        #[serde(default)]
+        rejudge: bool,
+    },
+    /// Judge one version (its event is kept until a verdict is recorded).
+    Judge { event: Box<VersionPublished> },
+    /// The backfill is complete: report its findings once.
+    Summarise,
+}
+
+/// Work on one artifact, due at `due_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueItem {
+    /// The artifact's storage key.
+    pub artifact: String,
+    pub work: DueWork,
+    /// Seconds since the epoch.
+    pub due_at: i64,
+}
+
+/// The order in which due work is taken: lower first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DuePriority {
+    /// New versions and their retries, backfill summaries.
+    Urgent = 0,
+    /// Packument reads: onboarding and re-reads.
+    Read = 1,
+    /// Backfill and re-judging of old versions.
+    Bulk = 2,
+}
+
+impl DuePriority {
+    pub const ALL: [DuePriority; 3] = [Self::Urgent, Self::Read, Self::Bulk];
+
+    pub fn digit(self) -> char {
+        match self {
+            Self::Urgent => '0',
+            Self::Read => '1',
+            Self::Bulk => '2',
+        }
+    }
+}
+
+impl DueItem {
+    pub fn judge(event: VersionPublished, due_at: i64) -> Self {
+        Self {
+            artifact: event.key(),
+            work: DueWork::Judge {
+                event: Box::new(event),
+            },
+            due_at,
+        }
+    }
+
+    /// The identity of the work: one item per (artifact, kind[, version]).
+    pub fn id(&self) -> String {
+        match &self.work {
+            DueWork::Read { .. } => read_id(&self.artifact),
+            DueWork::Judge { event } => judge_id(&self.artifact, &event.version),
+            DueWork::Summarise => summarise_id(&self.artifact),
+        }
+    }
+
+    /// This item replacing `existing` (the same id): a judgement that was part of the
+    /// backfill stays part of it, so the backfill's count still completes.
+    pub fn replacing(mut self, existing: &DueItem) -> Self {
+        if let (DueWork::Judge { event }, DueWork::Judge { event: old }) =
+            (&mut self.work, &existing.work)
+            && old.backfill
+        {
+            event.backfill = true;
+        }
+        self
+    }
+
+    pub fn priority(&self) -> DuePriority {
+        match &self.work {
+            DueWork::Read { .. } => DuePriority::Read,
+            DueWork::Summarise => DuePriority::Urgent,
+            DueWork::Judge { event } => match event.reason {
+                super::EmitReason::Backfill | super::EmitReason::Rejudge => DuePriority::Bulk,
+                super::EmitReason::New | super::EmitReason::Retry if event.backfill => {
+                    DuePriority::Bulk
+                }
+                _ => DuePriority::Urgent,
+            },
+        }
+    }
+}
+
+/// The id of an artifact's due read.
+pub fn read_id(artifact: &str) -> String {
+    format!("R\0{artifact}")
+}
+
+/// The id of a version's due judgement.
+pub fn judge_id(artifact: &str, version: &str) -> String {
+    format!("J\0{artifact}\0{version}")
+}
+
+/// The id of an artifact's due backfill summary.
+pub fn summarise_id(artifact: &str) -> String {
+    format!("S\0{artifact}")
+}
+
+/// How much work is due, by kind (kept with the writes, never counted by a scan).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueCounts {
+    /// Artifacts whose packument is to be read (mostly first reads: onboarding).
+    pub reads: u64,
+    /// Versions to judge.
+    pub judgements: u64,
+    /// Backfill summaries to send.
+    pub summaries: u64,
+}

@@ -1,0 +1,316 @@
+//! *Detect*: read one watched package, find what is new, write it as due and emit it.
+//!
+//! A read is conditional (the sweep), fresh (a changes-feed hit, past the caches) or full
+//! (the first read, a re-read, a re-judging after a policy change). The first read schedules
+//! every existing version as backfill, paced by the due queue; later reads emit one
+//! `VersionPublished` per new version at once, after the poll state, the due items and the
+//! package-level alerts were written in one transaction against the revision read (of two
+//! overlapping reads only one commits, and only the winner emits).
+
+use super::{MonitorConfig, MonitorError};
+use crate::domain::format_time as rfc3339;
+use crate::domain::{
+    Alert, ArtifactRef, DueItem, EmitReason, Packument, PollState, Signal, Snapshot,
+    VERSION_PUBLISHED_SCHEMA, Validators, VersionPublished, WatchedArtifact, diff,
+    version_contexts,
+};
+use crate::ports::{Clock, Emitted, Events, PackumentFetch, PollCommit, Registry, Store};
+
+/// How far in the future a packument's `modified` time may be and still be believed.
+const MAX_CLOCK_SKEW_SECS: i64 = 3600;
+
+/// How detection reads the packument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Conditionally (ETag).
+    Conditional,
+    /// The sweep: conditionally, and not at all when the package was read fresh since the
+    /// sweep's round began at `round_started` (it is covered for this round).
+    Sweep { round_started: Option<i64> },
+    /// Past every cache, for a package the changes feed just named. Versions the fresh
+    /// document gives no publish time for wait for a later full read.
+    Fresh,
+    /// Unconditionally.
+    Full,
+    /// Unconditionally, judging every version again (after a policy change).
+    Rejudge,
+}
+
+/// What a read found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// 304: nothing to do.
+    NotModified,
+    /// A new document was read and processed.
+    Changed,
+    /// The registry does not know the package.
+    Missing,
+    /// The document is older than one already processed (a stale cache): new versions in it
+    /// were scheduled, but it was not compared with the stored snapshot.
+    Stale,
+    /// Not read: read fresh during the sweep's current round already.
+    Skipped,
+}
+
+/// What one detection did.
+#[derive(Debug, Clone)]
+pub struct DetectReport {
+    pub artifact: String,
+    pub outcome: PollOutcome,
+    /// Versions written as due.
+    pub scheduled: usize,
+    /// What the bus did with the new versions' events.
+    pub emitted: Emitted,
+    /// Package-level alerts newly enqueued.
+    pub alerts: usize,
+    /// This was the artifact's first read: its versions are scheduled as backfill.
+    pub backfill: bool,
+}
+
+/// The detection use-case over its ports.
+#[derive(Debug, Clone)]
+pub struct Detector<R, S, C> {
+    pub registry: R,
+    pub store: S,
+    pub clock: C,
+    pub config: MonitorConfig,
+}
+
+impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
+    /// Reads `watched` as `read` says, writes what is due and emits what is new on `bus`.
+    pub async fn detect<E: Events>(
+        &self,
+        watched: &WatchedArtifact,
+        read: Read,
+        bus: &E,
+    ) -> Result<DetectReport, MonitorError> {
+        let key = watched.key();
+        let artifact = &watched.artifact;
+        let name = artifact.package().map_err(MonitorError::Invalid)?;
+        let state = self.store.poll_state(&key).await?.unwrap_or_default();
+        let mut report = DetectReport {
+            artifact: key.clone(),
+            outcome: PollOutcome::Changed,
+            scheduled: 0,
+            emitted: Emitted::default(),
+            alerts: 0,
+            backfill: false,
+        };
+        let baseline = state.snapshot.is_none();
+        if let Read::Sweep {
+            round_started: Some(started),
+        } = read
+            && !baseline
+            && state.fresh_read_at.is_some_and(|at| at >= started)
+        {
+            report.outcome = PollOutcome::Skipped;
+            return Ok(report);
+        }
+        // A first read is never a fresh one: the backfill needs every publish time.
+        let read = match read {
+            Read::Fresh if baseline => Read::Full,
+            other => other,
+        };
+        let conditional =
+            !baseline && !state.reread && matches!(read, Read::Conditional | Read::Sweep { .. });
+        let validators = if conditional {
+            state.validators.clone()
+        } else {
+            Validators::default()
+        };
+        let fetched = match read {
+            Read::Fresh => self.registry.packument_fresh(&name).await?,
+            _ => self.registry.packument(&name, &validators).await?,
+        };
+        let (body, validators) = match fetched {
+            PackumentFetch::NotModified => {
+                report.outcome = PollOutcome::NotModified;
+                return Ok(report);
+            }
+            PackumentFetch::Missing => {
+                report.outcome = PollOutcome::Missing;
+                report.alerts = self.package_missing(watched, &state).await?;
+                return Ok(report);
+            }
+            // A fresh read's validators are not the cache's: the sweep keeps its own.
+            PackumentFetch::Modified { body, .. } if read == Read::Fresh => {
+                (body, state.validators.clone())
+            }
+            PackumentFetch::Modified { body, validators } => (body, validators),
+        };
+        let packument =
+            Packument::parse(&body).map_err(|e| MonitorError::Invalid(format!("{key}: {e}")))?;
+        drop(body);
+        if packument.name != name.as_str() {
+            return Err(MonitorError::Invalid(format!(
+                "{key}: the registry answered with the packument of {:?}",
+                packument.name
+            )));
+        }
+        let now = self.clock.now();
+        // An older copy than one already processed (a cache behind a fresh read): its new
+        // versions are still scheduled, but it is not diffed (the newer versions would read
+        // as unpublished) and does not replace the snapshot. A `modified` time in the future
+        // (a hostile or broken answer) is not trusted to make every later read look stale.
+        let seen = state
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.modified)
+            .filter(|t| *t <= now + MAX_CLOCK_SKEW_SECS);
+        let stale = matches!((seen, packument.modified()), (Some(seen), Some(this)) if this < seen);
+
+        let reference = ArtifactRef {
+            registry: artifact.registry.clone(),
+            name: artifact.name.clone(),
+        };
+        let known = state.snapshot.as_ref().map(|s| &s.versions);
+        let mut due = Vec::new();
+        let mut emit = Vec::new();
+        let mut left_out = Vec::new();
+        for (version, context) in version_contexts(&packument) {
+            let is_new = known.is_none_or(|k| !k.contains(version));
+            let reason = if baseline {
+                EmitReason::Backfill
+            } else if read == Read::Rejudge {
+                EmitReason::Rejudge
+            } else if is_new {
+                EmitReason::New
+            } else {
+                continue;
+            };
+            if read == Read::Fresh && packument.published_at(version).is_none() {
+                // Scheduled once a full read gives its publish time.
+                left_out.push(version.to_owned());
+                continue;
+            }
+            let manifest = &packument.versions[version];
+            let event = VersionPublished {
+                schema_version: VERSION_PUBLISHED_SCHEMA,
+                artifact: reference.clone(),
+                version: version.to_owned(),
+                integrity: manifest.dist.integrity.clone(),
+                tarball: manifest.dist.tarball.clone(),
+                git_head: manifest.git_head.clone(),
+                published_at: packument.published_at(version),
+                publisher: manifest.publisher.clone(),
+                has_attestations: manifest.dist.attestations.is_some(),
+                earlier_had_provenance: context.earlier_had_provenance,
+                signals: context.signals,
+                reason,
+                backfill: baseline,
+                policy_rev: watched.policy_rev,
+                detected_at: now,
+            };
+            if reason == EmitReason::New {
+                // Handed to the bus now; due again only if its verdict never arrives.
+                due.push(DueItem::judge(
+                    event.clone(),
+                    now + self.config.redeliver_after_secs,
+                ));
+                emit.push(event);
+            } else {
+                // Paced through the due queue.
+                due.push(DueItem::judge(event, now));
+            }
+        }
+        let mut alerts = Vec::new();
+        if !baseline && !stale {
+            let changes = diff(
+                state.snapshot.as_ref().unwrap_or(&Snapshot::default()),
+                &packument,
+            );
+            for signal in changes.package_signals() {
+                alerts.push(package_alert(&reference, &signal, now));
+            }
+        }
+        if stale {
+            report.outcome = PollOutcome::Stale;
+        }
+        let mut snapshot = Snapshot::of(&packument);
+        for version in &left_out {
+            snapshot.versions.remove(version);
+        }
+        let next = PollState {
+            rev: state.rev,
+            validators: if stale {
+                state.validators.clone()
+            } else {
+                validators
+            },
+            snapshot: if stale {
+                state.snapshot.clone()
+            } else {
+                Some(snapshot)
+            },
+            last_changed_at: Some(now),
+            watching_since: Some(state.watching_since.unwrap_or(now)),
+            fresh_read_at: if read == Read::Fresh {
+                Some(now)
+            } else {
+                state.fresh_read_at
+            },
+            reread: !left_out.is_empty(),
+        };
+        let commit = PollCommit {
+            due,
+            alerts,
+            read_done: match read {
+                Read::Rejudge => Some(true),
+                _ => Some(false),
+            },
+            backfill_total: baseline.then_some(packument.versions.len() as u64),
+        };
+        report.scheduled = commit.due.len();
+        report.backfill = baseline;
+        report.alerts = self.store.commit_poll(&key, &next, &commit, now).await?;
+        if !emit.is_empty() {
+            report.emitted = bus.publish(emit).await;
+        }
+        Ok(report)
+    }
+
+    async fn package_missing(
+        &self,
+        watched: &WatchedArtifact,
+        state: &PollState,
+    ) -> Result<usize, MonitorError> {
+        let Some(snapshot) = &state.snapshot else {
+            return Ok(0);
+        };
+        if snapshot.versions.is_empty() {
+            return Ok(0);
+        }
+        let now = self.clock.now();
+        let alert = Alert::package(
+            ArtifactRef {
+                registry: watched.artifact.registry.clone(),
+                name: watched.artifact.name.clone(),
+            },
+            "package_missing",
+            &format!("{}", snapshot.versions.len()),
+            format!(
+                "the registry no longer has the package ({} versions were known)",
+                snapshot.versions.len()
+            ),
+            rfc3339(now),
+        );
+        Ok(usize::from(self.store.enqueue(&alert, now).await?))
+    }
+}
+
+/// The alert for a package-level signal; its fingerprint makes the id unique per change.
+fn package_alert(artifact: &ArtifactRef, signal: &Signal, now: i64) -> Alert {
+    let fingerprint = match signal {
+        Signal::VersionUnpublished(v) => v.clone(),
+        Signal::LatestMovedBackwards { from, to } => format!("{from}->{to}"),
+        Signal::NewMaintainer(names) => names.join(","),
+        other => other.code().to_owned(),
+    };
+    Alert::package(
+        artifact.clone(),
+        signal.code(),
+        &fingerprint,
+        signal.describe(),
+        rfc3339(now),
+    )
+}

@@ -1,0 +1,136 @@
+//! The watched set as use-cases: add an artifact (its backfill is due at once), change its
+//! policy (every stored version is judged again), remove it, and sync a config file into
+//! the store. The API and the IaC custom resource call the same functions.
+//!
+//! An artifact removed (from the API, or from the config file that declared it) stops being
+//! watched, and its versions, verdicts, poll state and due work are deleted with it. The
+//! ids of alerts already sent stay known, so adding it again never repeats an alert.
+
+use super::MonitorError;
+use crate::domain::{Artifact, ArtifactSource, DueItem, DueWork, WatchedArtifact};
+use crate::ports::{ArtifactStore, WatchStore};
+
+/// What [`watch`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchChange {
+    /// A new artifact: its first read (the backfill) is due now.
+    Added,
+    /// Its policy changed: every version is due to be judged again.
+    PolicyChanged,
+    /// Already watched under this policy.
+    Unchanged,
+}
+
+/// Adds `artifact` to the watched set, or changes its policy.
+pub async fn watch<S: ArtifactStore + WatchStore>(
+    store: &S,
+    artifact: Artifact,
+    source: ArtifactSource,
+    now: i64,
+) -> Result<WatchChange, MonitorError> {
+    artifact
+        .policy
+        .to_policy()
+        .map_err(|e| MonitorError::Invalid(format!("{}: {e}", artifact.key())))?;
+    let key = artifact.key();
+    let (watched, change) = match store.artifact(&key).await? {
+        None => (
+            WatchedArtifact::new(artifact, source, now),
+            WatchChange::Added,
+        ),
+        Some(existing) if existing.artifact.policy == artifact.policy => {
+            if existing.source == source {
+                return Ok(WatchChange::Unchanged);
+            }
+            let moved = WatchedArtifact { source, ..existing };
+            store.put_artifact(&moved).await?;
+            return Ok(WatchChange::Unchanged);
+        }
+        Some(existing) => (
+            WatchedArtifact {
+                artifact,
+                policy_rev: existing.policy_rev + 1,
+                source,
+                ..existing
+            },
+            WatchChange::PolicyChanged,
+        ),
+    };
+    store.put_artifact(&watched).await?;
+    // Written after the artifact: a crash in between leaves an artifact without its read,
+    // which the sweep's first read of it makes up for (a read of an artifact never read is
+    // its backfill).
+    store
+        .schedule(&[DueItem {
+            artifact: key,
+            work: DueWork::Read {
+                rejudge: change == WatchChange::PolicyChanged,
+            },
+            due_at: now,
+        }])
+        .await?;
+    Ok(change)
+}
+
+/// Removes an artifact from the watched set; `false` when it was not watched.
+pub async fn unwatch<S: ArtifactStore>(store: &S, key: &str) -> Result<bool, MonitorError> {
+    Ok(store.delete_artifact(key).await?)
+}
+
+/// What [`sync_config`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub unchanged: usize,
+    /// Declared by a config file before, not any more: no longer watched.
+    pub removed: Vec<String>,
+}
+
+/// Artifacts listed from the store at a time.
+const PAGE: usize = 1000;
+
+/// Makes the store's config-declared artifacts exactly those of `file`: new ones are added,
+/// changed policies applied, artifacts a config file declared before and `artifacts` no
+/// longer lists are removed. Artifacts added through the API are left alone.
+pub async fn sync_config<S: ArtifactStore + WatchStore>(
+    store: &S,
+    artifacts: Vec<Artifact>,
+    file: &str,
+    now: i64,
+) -> Result<SyncReport, MonitorError> {
+    let mut report = SyncReport::default();
+    let listed: std::collections::HashSet<String> = artifacts.iter().map(Artifact::key).collect();
+    for artifact in artifacts {
+        let key = artifact.key();
+        let source = ArtifactSource::Config {
+            file: file.to_owned(),
+        };
+        match watch(store, artifact, source, now).await? {
+            WatchChange::Added => report.added.push(key),
+            WatchChange::PolicyChanged => report.changed.push(key),
+            WatchChange::Unchanged => report.unchanged += 1,
+        }
+    }
+    let mut after: Option<String> = None;
+    let mut stale = Vec::new();
+    loop {
+        let page = store.artifacts_after(after.as_deref(), PAGE).await?;
+        let Some(last) = page.last().map(WatchedArtifact::key) else {
+            break;
+        };
+        stale.extend(
+            page.iter()
+                .filter(|a| matches!(a.source, ArtifactSource::Config { .. }))
+                .map(WatchedArtifact::key)
+                .filter(|key| !listed.contains(key)),
+        );
+        after = Some(last);
+    }
+    for key in stale {
+        if unwatch(store, &key).await? {
+            report.removed.push(key);
+        }
+    }
+    Ok(report)
+}
