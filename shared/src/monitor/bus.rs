@@ -1,7 +1,7 @@
 //! The in-process bus: `VersionPublished` events handed straight to judging, in the same
 //! tick. The AWS deployment puts an EventBridge bus behind the same `Events` port.
 
-use super::Judge;
+use super::judge::Judge;
 use crate::domain::VersionPublished;
 use crate::ports::{
     ArtifactStore, Clock, Emitted, Events, FailedEvent, Registry, Runs, VerdictStore, WatchStore,

@@ -1,7 +1,8 @@
 //! Draining the alert outbox: print each alert once, deliver it to the sink, and keep it
 //! until the sink accepted it.
 
-use super::{Detector, MonitorError};
+use super::detect::Detector;
+use super::error::MonitorError;
 use crate::domain::Alert;
 use crate::ports::{Alerts, Clock, Registry, Store};
 

@@ -7,7 +7,8 @@
 //! package-level alerts were written in one transaction against the revision read (of two
 //! overlapping reads only one commits, and only the winner emits).
 
-use super::{MonitorConfig, MonitorError};
+use super::config::MonitorConfig;
+use super::error::MonitorError;
 use crate::domain::format_time as rfc3339;
 use crate::domain::{
     Alert, ArtifactRef, DueItem, EmitReason, Packument, PollState, Signal, Snapshot,

@@ -3,8 +3,9 @@
 //! summaries, in priority order and within the tick's request allowance and deadline.
 //! What is not reached stays due for the next tick.
 
+use super::detect::Detector;
 use super::detect::{DetectReport, Read};
-use super::{Detector, MonitorError};
+use super::error::MonitorError;
 use crate::domain::format_time as rfc3339;
 use crate::domain::{Alert, ArtifactRef, DueItem, DueWork, EmitReason, Verdict, summarise_id};
 use crate::ports::{Allowance, Clock, Emitted, Events, Registry, Store};

@@ -6,7 +6,8 @@
 //! same verdicts. A registry failure is an error (the event stays due and comes back); GitHub
 //! trouble is part of the verdict (`pending`, due again later).
 
-use super::{MonitorConfig, MonitorError};
+use super::config::MonitorConfig;
+use super::error::MonitorError;
 use crate::domain::format_time as rfc3339;
 use crate::domain::{
     Alert, Compliance, DueItem, EmitReason, Facts, JudgedVersion, PackageName, Provenance,

@@ -7,9 +7,10 @@
 //! never prints.
 
 use super::deliver::{Delivery, DeliveryReport};
+use super::detect::Detector;
 use super::due::{DuePlan, DueReport};
+use super::error::MonitorError;
 use super::watch::{FeedReport, SweepReport, WatchConfig};
-use super::{Detector, MonitorError};
 use crate::domain::{Alert, DueCounts};
 use crate::ports::{Alerts, Allowance, Changes, Clock, Events, Registry, Store};
 use std::collections::HashSet;

@@ -11,8 +11,9 @@
 //! - [`Detector::sweep`] reads the next artifacts after the stored cursor, conditionally
 //!   (a 304 for an unchanged package), wrapping around.
 
+use super::detect::Detector;
 use super::detect::{DetectReport, Read};
-use super::{Detector, MonitorError};
+use super::error::MonitorError;
 use crate::domain::{WatchedArtifact, artifact_key};
 use crate::ports::{Changes, Clock, Events, Registry, Store};
 use futures_util::StreamExt as _;

@@ -6,7 +6,7 @@
 //! watched, and its versions, verdicts, poll state and due work are deleted with it. The
 //! ids of alerts already sent stay known, so adding it again never repeats an alert.
 
-use super::MonitorError;
+use super::error::MonitorError;
 use crate::domain::{Artifact, ArtifactSource, DueItem, DueWork, WatchedArtifact};
 use crate::ports::{ArtifactStore, WatchStore};
 

@@ -1,16 +1,23 @@
-//! One package, start to finish, in one process: detect, then judge everything due for it
-//! at once. `check` uses it (judge every version of one package now), and so do tests that
-//! drive the engine step by step; `serve` runs ticks instead.
+//! The local composition: detection and judging over the same adapters, joined by the
+//! in-process bus, for `serve`, `check` and the tests. Besides the tick it offers one
+//! package start to finish in one process ([`Monitor::poll`]: detect, then judge everything
+//! due for it at once), which `check` uses.
 
+use super::bus::LocalBus;
+use super::config::MonitorConfig;
 use super::deliver::{Delivery, DeliveryReport};
+use super::detect::Detector;
 use super::detect::{PollOutcome, Read};
+use super::error::MonitorError;
+use super::judge::Judge;
 use super::tick::{TickPlan, TickReport};
 use super::watch::{FeedReport, SweepReport, WatchConfig};
 use super::watchlist::{WatchChange, watch};
-use super::{Monitor, MonitorError};
 use crate::domain::{Alert, Artifact, ArtifactSource, DueWork, JudgedVersion, VersionPublished};
-use crate::ports::{Alerts, Changes, Clock, Events, Registry, Runs, Store, WatchStore};
+use crate::ports::{Alerts, Changes, Clock, Events, Registry, Runs, Store};
+use crate::provenance::ProvenanceVerifier;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// The result of polling one package.
 #[derive(Debug, Clone)]
@@ -25,6 +32,69 @@ pub struct PollReport {
     pub alerts: usize,
     /// Versions are left pending or unjudged: they are due again.
     pub retry_pending: bool,
+}
+
+/// The local composition: detection and judging over the same adapters, joined by the
+/// in-process bus.
+#[derive(Debug)]
+pub struct Monitor<R, G, S, C> {
+    pub detector: Detector<R, S, C>,
+    pub judge: Judge<R, G, S, C>,
+    /// The store both use (a handle: clones share the data).
+    pub store: S,
+    /// Judgements at most at once on the in-process bus.
+    pub concurrency: usize,
+}
+
+impl<R, G, S, C> Monitor<R, G, S, C>
+where
+    R: Registry + Clone,
+    G: Runs,
+    S: Store + Clone,
+    C: Clock + Clone,
+{
+    pub fn new(
+        registry: R,
+        runs: Option<G>,
+        store: S,
+        clock: C,
+        verifier: Arc<ProvenanceVerifier>,
+    ) -> Self {
+        let config = MonitorConfig::default();
+        Self {
+            detector: Detector {
+                registry: registry.clone(),
+                store: store.clone(),
+                clock: clock.clone(),
+                config: config.clone(),
+            },
+            judge: Judge {
+                registry,
+                runs,
+                store: store.clone(),
+                clock,
+                verifier,
+                config,
+            },
+            store,
+            concurrency: 16,
+        }
+    }
+
+    /// The same monitor with other tunables.
+    pub fn with_config(mut self, config: MonitorConfig) -> Self {
+        self.detector.config = config.clone();
+        self.judge.config = config;
+        self
+    }
+
+    /// The in-process bus: events judged at once.
+    pub fn bus(&self) -> LocalBus<'_, R, G, S, C> {
+        LocalBus {
+            judge: &self.judge,
+            concurrency: self.concurrency,
+        }
+    }
 }
 
 impl<R, G, S, C> Monitor<R, G, S, C>
@@ -186,7 +256,3 @@ where
             .await
     }
 }
-
-/// Keeps the trait in scope for `store.due_of`.
-#[allow(dead_code)]
-fn _ports<S: WatchStore>() {}
