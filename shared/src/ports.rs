@@ -303,6 +303,14 @@ pub trait Outbox: Send + Sync {
         &self,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
+    /// Claims the undelivered alert `id` for delivery until `until`, unless another
+    /// deliverer holds a claim that has not expired at `now`; `false`: leave it alone.
+    fn claim(
+        &self,
+        id: &str,
+        now: i64,
+        until: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Notes that the alert was printed locally.
     fn mark_printed(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Notes a failed delivery attempt.

@@ -109,6 +109,10 @@ pub struct OutboxEntry {
     pub attempts: u32,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// A deliverer holds the entry until then (seconds since the epoch): another one
+    /// leaves it alone, so two overlapping drains never both send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_until: Option<i64>,
 }
 
 /// Where following the registry's changes feed and the safety-net sweep stand.

@@ -21,7 +21,12 @@ pub struct DeliveryReport {
     pub delivered: usize,
     /// The sink refused or could not be reached; those alerts stay in the outbox.
     pub failed: Vec<(String, String)>,
+    /// Alerts another drain (an overlapping tick) was delivering: left to it.
+    pub held_elsewhere: usize,
 }
+
+/// How long a drain holds an alert it is delivering before another may take it over.
+const CLAIM_SECS: i64 = 120;
 
 impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
     /// Drains the outbox, page after page (`limit` alerts a page), until it is empty.
@@ -36,10 +41,14 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         loop {
             let page = self.store.outbox(delivery.limit.max(1)).await?;
             let full = page.len() >= delivery.limit.max(1);
+            let held_before = report.held_elsewhere;
+            let size = page.len();
             if !self
                 .deliver_page(page, &delivery, &print, &mut report)
                 .await?
                 || !full
+                // Every entry of the page is another deliverer's: it drains them.
+                || report.held_elsewhere - held_before == size
             {
                 return Ok(report);
             }
@@ -56,6 +65,11 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
     ) -> Result<bool, MonitorError> {
         for entry in page {
             let id = entry.alert.id.clone();
+            let now = self.clock.now();
+            if !self.store.claim(&id, now, now + CLAIM_SECS).await? {
+                report.held_elsewhere += 1;
+                continue;
+            }
             let Some(sink) = delivery.sink else {
                 // Printing is the delivery: one write notes both.
                 if !entry.printed {

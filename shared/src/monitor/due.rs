@@ -124,21 +124,34 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
                     }
                 }
             }
-            let done: Vec<_> = futures_util::stream::iter(reads)
+            let reading = futures_util::stream::iter(reads)
                 .map(|(key, rejudge)| async move {
                     let result = self.due_read(&key, rejudge, bus).await;
                     (key, result)
                 })
                 .buffered(plan.concurrency.max(1))
-                .collect()
-                .await;
-            report.reads.extend(done);
+                .collect::<Vec<_>>();
+            // Cut at the deadline: a read in flight is dropped before its commit (or its
+            // commit lands whole); what was not done is still due.
+            match tokio::time::timeout_at(plan.deadline, reading).await {
+                Ok(done) => report.reads.extend(done),
+                Err(_) => {
+                    report.stopped_early = true;
+                    break;
+                }
+            }
             if !events.is_empty() {
                 // Due again later if the verdict never arrives (a lost event, a crash).
                 self.store
                     .postpone(&handed, now + self.config.redeliver_after_secs)
                     .await?;
-                let emitted = bus.publish(events).await;
+                let Ok(emitted) = tokio::time::timeout_at(plan.deadline, bus.publish(events)).await
+                else {
+                    // Cut: what was not judged is due again at once, for the next tick.
+                    self.store.postpone(&handed, now).await?;
+                    report.stopped_early = true;
+                    break;
+                };
                 report.emitted.accepted += emitted.accepted;
                 report.emitted.judged.extend(emitted.judged);
                 report.emitted.failed.extend(emitted.failed);

@@ -109,7 +109,15 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         let keys: Vec<String> = names.iter().map(|n| artifact_key("npm", n)).collect();
         let mut hits: Vec<WatchedArtifact> = Vec::new();
         for chunk in keys.chunks(LOOKUP_BATCH) {
-            hits.extend(self.store.artifacts_named(chunk).await?);
+            // An artifact not read yet waits for its first read in the due queue, paced
+            // by the budget: a burst of newly added packages in the feed is no stampede.
+            hits.extend(
+                self.store
+                    .artifacts_named(chunk)
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.backfill.started),
+            );
         }
         report.hits = self.detect_all(&hits, Read::Fresh, bus, concurrency).await;
         if let Some(e) = report.hits.iter().find_map(|(_, r)| match r {

@@ -499,9 +499,27 @@ pub fn enqueue(
             printed: false,
             attempts: 0,
             last_error: None,
+            claimed_until: None,
         },
     )?;
     Ok(true)
+}
+
+pub fn claim(
+    tx: &mut (impl KvWrite + ?Sized),
+    id: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool, StoreError> {
+    let mut won = false;
+    update_outbox(tx, id, |entry| {
+        if entry.claimed_until.is_none_or(|held| held <= now) {
+            entry.claimed_until = Some(until);
+            won = true;
+        }
+        true
+    })?;
+    Ok(won)
 }
 
 pub fn outbox(tx: &(impl KvRead + ?Sized), limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
@@ -697,6 +715,12 @@ impl<E: KvEngine> crate::ports::Outbox for E {
         self.read(Box::new(move |tx| outbox(tx, limit))).await
     }
 
+    async fn claim(&self, id: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(Box::new(move |tx| claim(tx, &id, now, until)))
+            .await
+    }
+
     async fn mark_printed(&self, id: &str) -> Result<(), StoreError> {
         let id = id.to_owned();
         self.write(Box::new(move |tx| {
@@ -714,6 +738,7 @@ impl<E: KvEngine> crate::ports::Outbox for E {
             update_outbox(tx, &id, |entry| {
                 entry.attempts = entry.attempts.saturating_add(1);
                 entry.last_error = Some(error);
+                entry.claimed_until = None;
                 true
             })
         }))

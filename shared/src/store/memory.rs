@@ -6,7 +6,8 @@ use crate::ports::StoreError;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-type Data = BTreeMap<(Table, String), Vec<u8>>;
+type Key = (Table, String);
+type Data = BTreeMap<Key, Vec<u8>>;
 
 /// An in-memory store. Clones share the same data.
 #[derive(Debug, Clone, Default)]
@@ -70,12 +71,16 @@ impl KvRead for Snapshot<'_> {
     }
 }
 
-/// Writes go to a copy that replaces the data only when the closure succeeds.
-struct Staged(Data);
+/// Writes go straight to the data, each with an undo entry; a closure that fails has its
+/// writes undone, newest first, so the data is as before.
+struct Staged<'a> {
+    data: &'a mut Data,
+    undo: Vec<(Key, Option<Vec<u8>>)>,
+}
 
-impl KvRead for Staged {
+impl KvRead for Staged<'_> {
     fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.0.get(&(table, key.to_owned())).cloned())
+        Ok(self.data.get(&(table, key.to_owned())).cloned())
     }
     fn scan(
         &self,
@@ -83,7 +88,7 @@ impl KvRead for Staged {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(scan(&self.0, table, prefix, limit))
+        Ok(scan(self.data, table, prefix, limit))
     }
     fn scan_after(
         &self,
@@ -91,17 +96,22 @@ impl KvRead for Staged {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(scan_after(&self.0, table, after, limit))
+        Ok(scan_after(self.data, table, after, limit))
     }
 }
 
-impl KvWrite for Staged {
+impl KvWrite for Staged<'_> {
     fn put(&mut self, table: Table, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
-        self.0.insert((table, key.to_owned()), value);
+        let key = (table, key.to_owned());
+        let previous = self.data.insert(key.clone(), value);
+        self.undo.push((key, previous));
         Ok(())
     }
     fn delete(&mut self, table: Table, key: &str) -> Result<(), StoreError> {
-        self.0.remove(&(table, key.to_owned()));
+        let key = (table, key.to_owned());
+        if let Some(previous) = self.data.remove(&key) {
+            self.undo.push((key, Some(previous)));
+        }
         Ok(())
     }
 }
@@ -128,9 +138,48 @@ impl KvEngine for MemoryStore {
         f: Box<dyn FnOnce(&mut dyn KvWrite) -> Result<T, StoreError> + Send>,
     ) -> Result<T, StoreError> {
         let mut data = self.lock()?;
-        let mut staged = Staged(data.clone());
-        let result = f(&mut staged)?;
-        *data = staged.0;
-        Ok(result)
+        let mut staged = Staged {
+            data: &mut data,
+            undo: Vec::new(),
+        };
+        match f(&mut staged) {
+            Ok(result) => Ok(result),
+            Err(e) => {
+                for (key, previous) in staged.undo.into_iter().rev() {
+                    match previous {
+                        Some(value) => staged.data.insert(key, value),
+                        None => staged.data.remove(&key),
+                    };
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_the_data_as_before() {
+        let store = MemoryStore::new();
+        store
+            .write(Box::new(|tx| tx.put(Table::Meta, "a", b"1".to_vec())))
+            .await
+            .unwrap();
+        let failed: Result<(), _> = store
+            .write(Box::new(|tx| {
+                tx.put(Table::Meta, "a", b"2".to_vec())?;
+                tx.put(Table::Meta, "b", b"3".to_vec())?;
+                tx.delete(Table::Meta, "a")?;
+                Err(StoreError::Conflict("lost".into()))
+            }))
+            .await;
+        assert!(failed.is_err());
+        let data = store.lock().unwrap();
+        assert_eq!(data.get(&(Table::Meta, "a".into())), Some(&b"1".to_vec()));
+        assert_eq!(data.get(&(Table::Meta, "b".into())), None);
+        assert_eq!(data.len(), 1);
     }
 }
