@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor::adapters::{GithubRuns, NpmRegistry};
-use artifact_monitor::domain::{Alert, AlertKind, Artifact, Compliance, Confidence, PolicySpec};
+use artifact_monitor::domain::{
+    Alert, AlertKind, Artifact, Compliance, Confidence, PolicySpec, Reason, Severity,
+};
 use artifact_monitor::monitor::{Monitor, PollOutcome};
 use artifact_monitor::ports::{Outbox as _, VerdictStore as _, WatchStore as _};
 use artifact_monitor::provenance::ProvenanceVerifier;
@@ -106,7 +108,7 @@ impl World {
         &self,
         artifact: &Artifact,
         version: &str,
-    ) -> (Compliance, Confidence, Vec<String>) {
+    ) -> (Compliance, Confidence, Vec<Reason>) {
         let record = self
             .monitor
             .store
@@ -122,8 +124,8 @@ impl World {
     }
 }
 
-fn codes(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
+fn codes(list: &[&str]) -> Vec<Reason> {
+    list.iter().map(|s| s.parse().unwrap()).collect()
 }
 
 #[tokio::test]
@@ -142,7 +144,7 @@ async fn backfill_is_summarised_once_and_a_compliant_release_is_quiet() {
     );
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].kind, AlertKind::Backfill);
-    assert_eq!(alerts[0].severity, "critical");
+    assert_eq!(alerts[0].severity, Severity::Critical);
 
     w.publish_sigstore_2_3_1().await;
     let report = w.monitor.poll(&artifact, false).await.unwrap();
@@ -206,7 +208,7 @@ async fn a_release_without_provenance_after_releases_with_it_alerts() {
     let alerts = w.alerts().await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].id, "npm/sigstore@2.3.2#non_compliant");
-    assert_eq!(alerts[0].severity, "critical");
+    assert_eq!(alerts[0].severity, Severity::Critical);
     assert_eq!(
         alerts[0].published_at.as_deref(),
         Some("2024-05-16T17:30:00Z")
@@ -282,7 +284,7 @@ async fn provenance_from_another_repository_workflow_ref_or_event_is_non_complia
             (Compliance::NonCompliant, Confidence::High),
             "{code}"
         );
-        assert!(reasons.contains(&code.to_owned()), "{code}: {reasons:?}");
+        assert!(reasons.iter().any(|r| r == code), "{code}: {reasons:?}");
         let alerts = w.alerts().await;
         assert_eq!(alerts.len(), 1, "{code}");
         assert_eq!(alerts[0].kind, AlertKind::Version);
@@ -658,16 +660,13 @@ async fn package_changes_raise_signals() {
         ])
     );
     let alerts = w.alerts().await;
-    let kinds: Vec<_> = alerts
-        .iter()
-        .map(|a| (a.kind, a.reasons[0].clone()))
-        .collect();
+    let kinds: Vec<_> = alerts.iter().map(|a| (a.kind, a.reasons[0])).collect();
     assert!(
-        kinds.contains(&(AlertKind::Version, "no_provenance".into())),
+        kinds.contains(&(AlertKind::Version, Reason::NoProvenance)),
         "{kinds:?}"
     );
     assert!(
-        kinds.contains(&(AlertKind::Package, "new_maintainer".into())),
+        kinds.contains(&(AlertKind::Package, Reason::NewMaintainer)),
         "{kinds:?}"
     );
     // latest moved back to 1.0.0, and 1.1.0 unpublished.
@@ -676,12 +675,7 @@ async fn package_changes_raise_signals() {
         doc["versions"].as_object_mut().unwrap().remove("1.1.0");
     });
     w.monitor.poll(&artifact, false).await.unwrap();
-    let reasons: Vec<_> = w
-        .alerts()
-        .await
-        .into_iter()
-        .map(|a| a.reasons[0].clone())
-        .collect();
+    let reasons: Vec<_> = w.alerts().await.into_iter().map(|a| a.reasons[0]).collect();
     assert_eq!(
         reasons,
         codes(&["version_unpublished", "latest_moved_backwards"])
@@ -794,7 +788,7 @@ async fn the_outbox_is_drained_page_after_page_in_order() {
                 registry: "npm".into(),
                 name: "octo-pkg".into(),
             },
-            "version_unpublished",
+            Reason::VersionUnpublished,
             &format!("1.0.{i}"),
             format!("version 1.0.{i} was unpublished"),
             "2026-11-27T12:00:00Z".into(),

@@ -306,7 +306,10 @@ async fn duplicated_replayed_and_out_of_order_events_give_one_verdict_and_one_al
     let verdicts = |versions: Vec<artifact_monitor::domain::VersionRecord>| -> Vec<(String, Compliance, Vec<String>)> {
         versions
             .into_iter()
-            .map(|r| (r.version, r.verdict.compliance, r.verdict.reasons))
+            .map(|r| {
+                let reasons = r.verdict.reasons.iter().map(|c| c.to_string()).collect();
+                (r.version, r.verdict.compliance, reasons)
+            })
             .collect()
     };
     let first = verdicts(w.store.versions("npm/sigstore").await.unwrap());

@@ -10,5 +10,6 @@ pub mod adapters;
 pub mod domain;
 pub mod monitor;
 pub mod ports;
+#[cfg(feature = "verify")]
 pub mod provenance;
 pub mod store;

@@ -87,7 +87,7 @@ pub fn verdict(compliance: Compliance, reasons: &[&str]) -> Verdict {
     Verdict {
         compliance,
         confidence: Confidence::High,
-        reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
+        reasons: reasons.iter().map(|r| r.parse().unwrap()).collect(),
         details: reasons.iter().map(|r| format!("because {r}")).collect(),
         evidence: VerdictEvidence::default(),
         logs_url: None,
@@ -203,7 +203,11 @@ pub async fn poll_state_is_written_against_the_revision_read(store: &impl Store)
         fresh_read_at: Some(5),
         reread: true,
     };
-    let alert = alert_for("alpha", "1.0.0", &verdict(Compliance::NonCompliant, &["x"]));
+    let alert = alert_for(
+        "alpha",
+        "1.0.0",
+        &verdict(Compliance::NonCompliant, &["no_run"]),
+    );
     store
         .schedule(&[DueItem {
             artifact: "npm/alpha".to_owned(),

@@ -7,7 +7,7 @@ use crate::policy_args::PolicyArgs;
 use crate::remote_args::{RemoteArgs, Remotes};
 use artifact_monitor::adapters::SystemClock;
 use artifact_monitor::domain::format_time as rfc3339;
-use artifact_monitor::domain::{Artifact, Compliance, VersionRecord};
+use artifact_monitor::domain::{Artifact, Compliance, Reason, VersionRecord};
 use artifact_monitor::monitor::{Monitor, PollReport};
 use artifact_monitor::ports::VerdictStore;
 use artifact_monitor::provenance::ProvenanceVerifier;
@@ -162,7 +162,7 @@ fn print_table(artifact: &Artifact, versions: &[VersionRecord], report: &PollRep
             v.published_at.map(rfc3339).unwrap_or_else(|| "-".into()),
             v.verdict.compliance.as_str().into(),
             v.verdict.confidence.as_str().into(),
-            v.verdict.reasons.join(","),
+            Reason::join(&v.verdict.reasons, ","),
             v.verdict.logs_url.clone().unwrap_or_else(|| "-".into()),
         ]);
     }

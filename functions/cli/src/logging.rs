@@ -158,7 +158,7 @@ pub fn tick(report: &TickReport) {
                 compliance = j.compliance.as_str(), confidence = j.confidence.as_str(),
                 alerts = j.alerts,
                 "artifact-monitor: {}@{}: {} ({}), {} alert(s)",
-                j.artifact, j.version, j.compliance.as_str(), j.reasons.join(","), j.alerts,
+                j.artifact, j.version, j.compliance.as_str(), artifact_monitor::domain::Reason::join(&j.reasons, ","), j.alerts,
             );
         }
     }

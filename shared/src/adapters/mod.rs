@@ -1,16 +1,26 @@
 //! Adapters: the ports implemented over real technologies. Only this module (and
 //! `provenance`, `store`) imports HTTP, crypto or database crates.
 
+#[cfg(feature = "http")]
 pub mod changes;
+#[cfg(feature = "http")]
 pub mod github;
+#[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "http")]
 pub mod npm;
+#[cfg(feature = "http")]
 pub mod webhook;
 
+#[cfg(feature = "http")]
 pub use changes::{DEFAULT_CHANGES_FEED, NpmChanges};
+#[cfg(feature = "http")]
 pub use github::{DEFAULT_GITHUB_API, GithubRuns};
+#[cfg(feature = "http")]
 pub use http::{HttpClient, HttpConfig, RequestBudget};
+#[cfg(feature = "http")]
 pub use npm::{DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, NpmRegistry};
+#[cfg(feature = "http")]
 pub use webhook::Webhook;
 
 /// The system clock.

@@ -1,6 +1,6 @@
 //! Alerts: what the monitor tells people, one per (artifact, version, verdict) and never two.
 
-use super::{Compliance, Confidence, Verdict, VerdictEvidence};
+use super::{Compliance, Confidence, Reason, Severity, Verdict, VerdictEvidence};
 use serde::{Deserialize, Serialize};
 
 /// What an alert is about.
@@ -24,7 +24,7 @@ pub struct Alert {
     pub id: String,
     pub kind: AlertKind,
     /// `critical` (non-compliant), `warning` (signals, unverifiable) or `info`.
-    pub severity: String,
+    pub severity: Severity,
     /// A short human line.
     pub subject: String,
     pub artifact: AlertArtifact,
@@ -34,7 +34,7 @@ pub struct Alert {
     pub compliance: Option<Compliance>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<Confidence>,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     pub details: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<VerdictEvidence>,
@@ -59,9 +59,9 @@ impl Alert {
         detected_at: String,
     ) -> Self {
         let severity = if verdict.compliance == Compliance::NonCompliant {
-            "critical"
+            Severity::Critical
         } else {
-            "warning"
+            Severity::Warning
         };
         Self {
             id: format!(
@@ -72,14 +72,14 @@ impl Alert {
                 verdict.compliance.as_str()
             ),
             kind: AlertKind::Version,
-            severity: severity.to_owned(),
+            severity,
             subject: format!(
                 "{}@{} is {} ({} confidence): {}",
                 artifact.name,
                 version,
                 verdict.compliance.as_str().replace('_', "-"),
                 verdict.confidence.as_str(),
-                verdict.reasons.join(", ")
+                Reason::join(&verdict.reasons, ", ")
             ),
             artifact,
             version: Some(version.to_owned()),
@@ -108,12 +108,12 @@ impl Alert {
             alert.artifact.registry, alert.artifact.name, version
         );
         alert.kind = AlertKind::Unverifiable;
-        alert.severity = "warning".to_owned();
+        alert.severity = Severity::Warning;
         alert.subject = format!(
             "{}@{} could not be verified: {}",
             alert.artifact.name,
             version,
-            verdict.reasons.join(", ")
+            Reason::join(&verdict.reasons, ", ")
         );
         alert
     }
@@ -121,7 +121,7 @@ impl Alert {
     /// A package-level alert; `fingerprint` makes its id unique per change.
     pub fn package(
         artifact: AlertArtifact,
-        code: &str,
+        code: Reason,
         fingerprint: &str,
         detail: String,
         detected_at: String,
@@ -132,13 +132,13 @@ impl Alert {
                 artifact.registry, artifact.name
             ),
             kind: AlertKind::Package,
-            severity: "warning".to_owned(),
+            severity: Severity::Warning,
             subject: format!("{}: {detail}", artifact.name),
             artifact,
             version: None,
             compliance: None,
             confidence: None,
-            reasons: vec![code.to_owned()],
+            reasons: vec![code],
             details: vec![detail],
             evidence: None,
             logs_url: None,
@@ -164,13 +164,13 @@ impl Alert {
                 format!(
                     "{version}: {} ({})",
                     v.compliance.as_str(),
-                    v.reasons.join(", ")
+                    Reason::join(&v.reasons, ", ")
                 )
             })
             .collect();
-        let mut reasons: Vec<String> = findings
+        let mut reasons: Vec<Reason> = findings
             .iter()
-            .flat_map(|(_, v)| v.reasons.iter().cloned())
+            .flat_map(|(_, v)| v.reasons.iter().copied())
             .collect();
         reasons.sort();
         reasons.dedup();
@@ -178,11 +178,10 @@ impl Alert {
             id: format!("{}/{}#backfill", artifact.registry, artifact.name),
             kind: AlertKind::Backfill,
             severity: if non_compliant > 0 {
-                "critical"
+                Severity::Critical
             } else {
-                "warning"
-            }
-            .to_owned(),
+                Severity::Warning
+            },
             subject: format!(
                 "{}: {} of {judged} existing versions need attention ({non_compliant} non-compliant)",
                 artifact.name,

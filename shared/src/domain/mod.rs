@@ -11,6 +11,7 @@ mod github;
 mod package;
 mod packument;
 mod policy;
+mod reason;
 mod records;
 mod run;
 mod verdict;
@@ -31,6 +32,7 @@ pub use packument::{
     format_time, parse_time,
 };
 pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPattern};
+pub use reason::{Reason, Severity};
 pub use records::{
     FeedState, JudgedVersion, OutboxEntry, PollState, Recorded, Transition, Validators,
     VersionRecord,

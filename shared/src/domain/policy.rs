@@ -262,17 +262,18 @@ pub enum PolicyViolation {
 
 impl PolicyViolation {
     /// A stable machine-readable reason code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> super::Reason {
+        use super::Reason;
         match self {
-            Self::Repository { .. } => "repository_mismatch",
-            Self::RepositoryId { .. } => "repository_id_mismatch",
-            Self::OwnerId { .. } => "owner_id_mismatch",
-            Self::Workflow { .. } => "workflow_mismatch",
-            Self::Ref { .. } => "ref_not_allowed",
-            Self::Event { .. } => "event_not_allowed",
-            Self::Runner { .. } => "runner_not_github_hosted",
-            Self::Environment { .. } => "environment_mismatch",
-            Self::ReusableWorkflow { .. } => "reusable_workflow_not_allowed",
+            Self::Repository { .. } => Reason::RepositoryMismatch,
+            Self::RepositoryId { .. } => Reason::RepositoryIdMismatch,
+            Self::OwnerId { .. } => Reason::OwnerIdMismatch,
+            Self::Workflow { .. } => Reason::WorkflowMismatch,
+            Self::Ref { .. } => Reason::RefNotAllowed,
+            Self::Event { .. } => Reason::EventNotAllowed,
+            Self::Runner { .. } => Reason::RunnerNotGithubHosted,
+            Self::Environment { .. } => Reason::EnvironmentMismatch,
+            Self::ReusableWorkflow { .. } => Reason::ReusableWorkflowNotAllowed,
         }
     }
 }
@@ -389,7 +390,7 @@ mod tests {
         policy
     }
 
-    fn codes(policy: &ReleasePolicy, evidence: &Evidence) -> Vec<&'static str> {
+    fn codes(policy: &ReleasePolicy, evidence: &Evidence) -> Vec<super::super::Reason> {
         policy
             .evaluate(evidence)
             .iter()

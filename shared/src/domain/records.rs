@@ -1,7 +1,7 @@
 //! What the monitor stores: per-version records with their verdict history, per-artifact
 //! poll state, and alert outbox entries.
 
-use super::{Alert, Compliance, Confidence, Publisher, Snapshot, Verdict};
+use super::{Alert, Compliance, Confidence, Publisher, Reason, Snapshot, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// HTTP validators of the last full read, for a conditional request next time.
@@ -45,7 +45,7 @@ pub struct Transition {
     pub at: i64,
     pub from: Compliance,
     pub to: Compliance,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
 }
 
 /// One version of an artifact and its current verdict.
@@ -144,7 +144,7 @@ pub struct JudgedVersion {
     pub version: String,
     pub compliance: Compliance,
     pub confidence: Confidence,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     pub recorded: Recorded,
     /// Alerts newly enqueued with it.
     pub alerts: usize,

@@ -6,7 +6,7 @@
 //! evidence. It fails closed: anything short of a proof of an authorised release is either
 //! non-compliant or, when only a transient lookup is missing, pending.
 
-use super::{Evidence, PolicyViolation, ReleasePolicy, RunFacts};
+use super::{Evidence, PolicyViolation, Reason, ReleasePolicy, RunFacts};
 use serde::{Deserialize, Serialize};
 
 /// How long GitHub keeps workflow runs by default: a run missing for a release older than
@@ -97,14 +97,14 @@ pub enum Signal {
 }
 
 impl Signal {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Reason {
         match self {
-            Self::PublisherChanged { .. } => "publisher_changed",
-            Self::NewMaintainer(_) => "new_maintainer",
-            Self::InstallScriptsAdded(_) => "install_scripts_added",
-            Self::LatestMovedBackwards { .. } => "latest_moved_backwards",
-            Self::VersionUnpublished(_) => "version_unpublished",
-            Self::VersionBurst { .. } => "version_burst",
+            Self::PublisherChanged { .. } => Reason::PublisherChanged,
+            Self::NewMaintainer(_) => Reason::NewMaintainer,
+            Self::InstallScriptsAdded(_) => Reason::InstallScriptsAdded,
+            Self::LatestMovedBackwards { .. } => Reason::LatestMovedBackwards,
+            Self::VersionUnpublished(_) => Reason::VersionUnpublished,
+            Self::VersionBurst { .. } => Reason::VersionBurst,
         }
     }
 
@@ -129,14 +129,14 @@ impl Signal {
 }
 
 /// Reason codes that alert on their own, whatever the compliance.
-pub const ALERTING_REASONS: &[&str] = &[
-    "publisher_changed",
-    "new_maintainer",
-    "install_scripts_added",
-    "latest_moved_backwards",
-    "version_unpublished",
-    "version_burst",
-    "run_not_found",
+pub const ALERTING_REASONS: &[Reason] = &[
+    Reason::PublisherChanged,
+    Reason::NewMaintainer,
+    Reason::InstallScriptsAdded,
+    Reason::LatestMovedBackwards,
+    Reason::VersionUnpublished,
+    Reason::VersionBurst,
+    Reason::RunNotFound,
 ];
 
 /// Everything the engine looks at for one version.
@@ -179,7 +179,7 @@ pub struct Verdict {
     pub compliance: Compliance,
     pub confidence: Confidence,
     /// Stable machine-readable codes, most important first.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     /// One human sentence per finding.
     pub details: Vec<String>,
     pub evidence: VerdictEvidence,
@@ -192,10 +192,7 @@ impl Verdict {
     /// Whether this verdict alone warrants an alert on a newly published version.
     pub fn alerts(&self) -> bool {
         self.compliance == Compliance::NonCompliant
-            || self
-                .reasons
-                .iter()
-                .any(|r| ALERTING_REASONS.contains(&r.as_str()))
+            || self.reasons.iter().any(|r| ALERTING_REASONS.contains(r))
     }
 
     /// Same decision (ignoring wording and evidence details): recording it again is a no-op.
@@ -207,15 +204,15 @@ impl Verdict {
 }
 
 struct Builder {
-    reasons: Vec<String>,
+    reasons: Vec<Reason>,
     details: Vec<String>,
     evidence: VerdictEvidence,
     logs_url: Option<String>,
 }
 
 impl Builder {
-    fn reason(&mut self, code: &str, detail: impl Into<String>) {
-        self.reasons.push(code.to_owned());
+    fn reason(&mut self, code: Reason, detail: impl Into<String>) {
+        self.reasons.push(code);
         self.details.push(detail.into());
     }
 
@@ -242,7 +239,7 @@ pub fn decide(policy: &ReleasePolicy, facts: Facts<'_>) -> Verdict {
     let (compliance, confidence) = match facts.provenance {
         Provenance::Invalid { kind, message } => {
             b.reason(
-                "provenance_invalid",
+                Reason::ProvenanceInvalid,
                 format!("provenance does not verify ({kind}): {message}"),
             );
             b.evidence.provenance_error = Some(ProvenanceFailure { kind, message });
@@ -255,7 +252,7 @@ pub fn decide(policy: &ReleasePolicy, facts: Facts<'_>) -> Verdict {
             b.logs_url = evidence.run_url.clone();
             let decided = if violations.is_empty() {
                 b.reason(
-                    "provenance_verified",
+                    Reason::ProvenanceVerified,
                     "provenance verifies and matches the policy",
                 );
                 judge_named_run(
@@ -277,14 +274,14 @@ pub fn decide(policy: &ReleasePolicy, facts: Facts<'_>) -> Verdict {
         }
         Provenance::Absent if facts.earlier_had_provenance => {
             b.reason(
-                "provenance_dropped",
+                Reason::ProvenanceDropped,
                 "no provenance, although earlier versions of this artifact had it",
             );
             (Compliance::NonCompliant, Confidence::High)
         }
         Provenance::Absent => {
             b.reason(
-                "no_provenance",
+                Reason::NoProvenance,
                 "the registry lists no provenance for this version",
             );
             judge_nearby_runs(policy, &facts, facts.nearby_runs.clone(), &mut b)
@@ -317,7 +314,7 @@ fn judge_named_run(
             b.logs_url = Some(run.html_url.clone());
             let verdict = if same_repository && allowed_workflow && same_run {
                 b.reason(
-                    "run_verified",
+                    Reason::RunVerified,
                     format!(
                         "run {} of {} exists and used an authorised workflow",
                         run.id, run.workflow_path
@@ -326,7 +323,7 @@ fn judge_named_run(
                 (Compliance::Compliant, Confidence::High)
             } else {
                 b.reason(
-                    "run_mismatch",
+                Reason::RunMismatch,
                     format!(
                         "the run the provenance names is run {} of {} in {}, not an authorised workflow",
                         run.id, run.workflow_path, run.repository
@@ -341,13 +338,13 @@ fn judge_named_run(
             let old = published_at.is_some_and(|t| now.saturating_sub(t) > RUN_RETENTION_SECS);
             if old {
                 b.reason(
-                    "run_expired",
+                Reason::RunExpired,
                     "the run is gone, as GitHub deletes runs after its retention period; provenance alone vouches for this version",
                 );
                 (Compliance::Compliant, Confidence::Medium)
             } else {
                 b.reason(
-                    "run_not_found",
+                Reason::RunNotFound,
                     "GitHub does not know the run the provenance names (deleted, or a retention shorter than 90 days)",
                 );
                 (Compliance::Compliant, Confidence::Low)
@@ -355,14 +352,14 @@ fn judge_named_run(
         }
         RunLookup::NotChecked => {
             b.reason(
-                "run_not_checked",
+                Reason::RunNotChecked,
                 "the run was not looked up (no GitHub access configured)",
             );
             (Compliance::Compliant, Confidence::Medium)
         }
         RunLookup::Unavailable(why) => {
             b.reason(
-                "github_unavailable",
+                Reason::GithubUnavailable,
                 format!("GitHub could not be asked about the run: {why}"),
             );
             (Compliance::Pending, Confidence::Medium)
@@ -379,14 +376,14 @@ fn judge_nearby_runs(
     let runs = match search {
         RunSearch::NotChecked => {
             b.reason(
-                "run_not_checked",
+                Reason::RunNotChecked,
                 "no run was looked up (no GitHub access configured), so nothing vouches for this version",
             );
             return (Compliance::NonCompliant, Confidence::Low);
         }
         RunSearch::Unavailable(why) => {
             b.reason(
-                "github_unavailable",
+                Reason::GithubUnavailable,
                 format!("GitHub could not be asked for runs: {why}"),
             );
             return (Compliance::Pending, Confidence::Low);
@@ -395,7 +392,7 @@ fn judge_nearby_runs(
     };
     let Some(published_at) = facts.published_at else {
         b.reason(
-            "publish_time_unknown",
+            Reason::PublishTimeUnknown,
             "the registry gives no publish time, so no run can be matched",
         );
         return (Compliance::NonCompliant, Confidence::Low);
@@ -408,7 +405,7 @@ fn judge_nearby_runs(
     });
     if let Some(run) = matching {
         b.reason(
-            "run_matches",
+            Reason::RunMatches,
             format!(
                 "run {} of {} was under way at the publish time and built {}",
                 run.id, run.workflow_path, run.head_sha
@@ -419,7 +416,7 @@ fn judge_nearby_runs(
         (Compliance::Compliant, Confidence::Medium)
     } else if let Some(run) = runs.first() {
         b.reason(
-            "run_mismatch",
+                Reason::RunMismatch,
             format!(
                 "{} run(s) of the authorised workflow near the publish time, none under way then for this version's commit or tag on an allowed runner",
                 runs.len()
@@ -430,7 +427,7 @@ fn judge_nearby_runs(
         (Compliance::NonCompliant, Confidence::Low)
     } else {
         b.reason(
-            "no_run",
+            Reason::NoRun,
             "no run of the authorised workflow near the publish time",
         );
         (Compliance::NonCompliant, Confidence::Medium)

@@ -1,6 +1,7 @@
 //! One test per row of DESIGN §3's decision table, plus the extra signals.
 
 use super::*;
+use crate::domain::Reason;
 use crate::domain::{PolicySpec, RunFacts};
 
 const NOW: i64 = 1_790_000_000;
@@ -67,14 +68,14 @@ fn verified() -> Provenance {
     }
 }
 
-fn decided(f: Facts<'_>) -> (Compliance, Confidence, Vec<String>) {
+fn decided(f: Facts<'_>) -> (Compliance, Confidence, Vec<Reason>) {
     let v = decide(&policy(), f);
     assert_eq!(v.reasons.len(), v.details.len());
     (v.compliance, v.confidence, v.reasons)
 }
 
-fn codes(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
+fn codes(list: &[&str]) -> Vec<Reason> {
+    list.iter().map(|s| s.parse().unwrap()).collect()
 }
 
 use Compliance::*;
@@ -324,9 +325,6 @@ fn signals_alert_on_a_compliant_version() {
     f.signals = vec![Signal::InstallScriptsAdded(vec!["postinstall".into()])];
     let v = decide(&policy(), f);
     assert_eq!(v.compliance, Compliant);
-    assert_eq!(
-        v.reasons.last().map(String::as_str),
-        Some("install_scripts_added")
-    );
+    assert_eq!(v.reasons.last().copied(), Some(Reason::InstallScriptsAdded));
     assert!(v.alerts());
 }

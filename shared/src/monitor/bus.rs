@@ -1,20 +1,24 @@
 //! The in-process bus: `VersionPublished` events handed straight to judging, in the same
 //! tick. The AWS deployment puts an EventBridge bus behind the same `Events` port.
 
-use super::judge::Judge;
 use crate::domain::VersionPublished;
-use crate::ports::{
-    ArtifactStore, Clock, Emitted, Events, FailedEvent, Registry, Runs, VerdictStore, WatchStore,
+use crate::ports::{Emitted, Events, FailedEvent};
+#[cfg(feature = "verify")]
+use {
+    super::judge::Judge,
+    crate::ports::{ArtifactStore, Clock, Registry, Runs, VerdictStore, WatchStore},
+    futures_util::StreamExt as _,
 };
-use futures_util::StreamExt as _;
 
 /// Judges every event as it is published, at most `concurrency` at once.
+#[cfg(feature = "verify")]
 #[derive(Debug)]
 pub struct LocalBus<'a, R, G, S, C> {
     pub judge: &'a Judge<R, G, S, C>,
     pub concurrency: usize,
 }
 
+#[cfg(feature = "verify")]
 impl<R, G, S, C> Events for LocalBus<'_, R, G, S, C>
 where
     R: Registry,

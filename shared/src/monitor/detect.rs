@@ -287,7 +287,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
                 registry: watched.artifact.registry.clone(),
                 name: watched.artifact.name.clone(),
             },
-            "package_missing",
+            crate::domain::Reason::PackageMissing,
             &format!("{}", snapshot.versions.len()),
             format!(
                 "the registry no longer has the package ({} versions were known)",
@@ -305,7 +305,7 @@ fn package_alert(artifact: &ArtifactRef, signal: &Signal, now: i64) -> Alert {
         Signal::VersionUnpublished(v) => v.clone(),
         Signal::LatestMovedBackwards { from, to } => format!("{from}->{to}"),
         Signal::NewMaintainer(names) => names.join(","),
-        other => other.code().to_owned(),
+        other => other.code().as_str().to_owned(),
     };
     Alert::package(
         artifact.clone(),

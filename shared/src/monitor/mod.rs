@@ -22,19 +22,25 @@ mod deliver;
 mod detect;
 mod due;
 mod error;
+#[cfg(feature = "verify")]
 mod judge;
+#[cfg(feature = "verify")]
 mod local;
 mod tick;
 mod watch;
 pub mod watchlist;
 
-pub use bus::{LocalBus, NoBus};
+#[cfg(feature = "verify")]
+pub use bus::LocalBus;
+pub use bus::NoBus;
 pub use config::MonitorConfig;
 pub use deliver::{Delivery, DeliveryReport};
 pub use detect::{DetectReport, Detector, PollOutcome, Read};
 pub use due::{DuePlan, DueReport};
 pub use error::MonitorError;
+#[cfg(feature = "verify")]
 pub use judge::Judge;
+#[cfg(feature = "verify")]
 pub use local::{Monitor, PollReport};
 pub use tick::{TickPlan, TickReport};
 pub use watch::{FeedReport, SweepReport, WatchConfig};

@@ -7,7 +7,9 @@
 
 mod kv;
 mod memory;
+#[cfg(feature = "embedded")]
 mod redb_store;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "embedded")]
 pub use redb_store::RedbStore;
