@@ -571,3 +571,61 @@ async fn a_tick_cut_by_its_deadline_resumes_where_it_stopped() {
         "each backfill summarised once: {summaries:?}"
     );
 }
+
+#[tokio::test]
+async fn a_version_a_fresh_read_gives_no_time_for_is_read_again_soon() {
+    let w = world().await;
+    let monitor = w.monitor(4);
+    w.npm.create("octo-pkg", &["octocat"]);
+    w.watch(&octo("octo-pkg")).await;
+    tick(&w, &monitor, None, LONG).await;
+    w.clock.advance(60);
+    w.publish("octo-pkg", "1.0.0");
+    // The fresh read (past the caches) serves the new version before its publish time.
+    let now = jiff::Timestamp::from_second(w.clock.now())
+        .unwrap()
+        .to_string();
+    let early = serde_json::json!({
+        "name": "octo-pkg",
+        "versions": {"1.0.0": manifest("octo-pkg", "1.0.0", OTHER_INTEGRITY, false)},
+        "time": {"modified": now},
+        "maintainers": [{"name": "octocat"}],
+    });
+    w.npm.fail_next(
+        "/octo-pkg?write=true",
+        Reply::json(200, serde_json::to_vec(&early).unwrap()),
+    );
+    let (report, alerts) = tick(&w, &monitor, None, LONG).await;
+    assert!(alerts.is_empty(), "not judged without its publish time");
+    assert_eq!(report.left.reads, 1, "a re-read is due: {report:?}");
+    let (_, alerts) = tick(&w, &monitor, None, LONG).await;
+    assert!(alerts.is_empty(), "not before the retry delay");
+    w.clock.advance(61);
+    let (report, alerts) = tick(&w, &monitor, None, LONG).await;
+    assert_eq!(ids(&alerts), ["npm/octo-pkg@1.0.0#non_compliant"]);
+    assert_eq!(report.left, Default::default());
+}
+
+#[tokio::test]
+async fn a_read_that_failed_is_tried_again_next_tick_not_next_round() {
+    let w = world().await;
+    let monitor = w.monitor(4);
+    for name in ["a-pkg", "b-pkg"] {
+        w.npm.create(name, &["octocat"]);
+        w.watch(&octo(name)).await;
+    }
+    tick(&w, &monitor, None, LONG).await;
+    // A publish the feed misses (the feed is down), and the sweep's read of it fails.
+    w.clock.advance(60);
+    w.publish("a-pkg", "1.0.0");
+    for _ in 0..4 {
+        w.npm.fail_next("/registry/_changes", Reply::status(503));
+        w.npm.fail_next("/a-pkg", Reply::status(500));
+    }
+    let (report, alerts) = tick(&w, &monitor, None, LONG).await;
+    assert!(alerts.is_empty());
+    assert_eq!(report.left.reads, 1, "{report:?}");
+    w.clock.advance(61);
+    let (_, alerts) = tick(&w, &monitor, None, LONG).await;
+    assert_eq!(ids(&alerts), ["npm/a-pkg@1.0.0#non_compliant"]);
+}

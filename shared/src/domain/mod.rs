@@ -5,6 +5,7 @@
 mod alert;
 mod artifact;
 mod changes;
+mod detection;
 mod event;
 mod evidence;
 mod github;
@@ -23,6 +24,7 @@ pub use changes::{
     BURST_COUNT, BURST_WINDOW_SECS, Changes, Snapshot, TagMove, VersionContext, diff,
     lists_provenance, version_contexts, version_signals,
 };
+pub use detection::{Found, ReadKind, versions_to_judge};
 pub use event::{ArtifactRef, EmitReason, VERSION_PUBLISHED_SCHEMA, VersionPublished};
 pub use evidence::{Evidence, RunnerEnvironment};
 pub use github::{RefPattern, RepositoryName, WorkflowPath, WorkflowRef};

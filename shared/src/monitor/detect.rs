@@ -11,9 +11,8 @@ use super::config::MonitorConfig;
 use super::error::MonitorError;
 use crate::domain::format_time as rfc3339;
 use crate::domain::{
-    Alert, ArtifactRef, DueItem, EmitReason, Packument, PollState, Signal, Snapshot,
-    VERSION_PUBLISHED_SCHEMA, Validators, VersionPublished, WatchedArtifact, diff,
-    version_contexts,
+    Alert, ArtifactRef, DueItem, DueWork, EmitReason, Packument, PollState, ReadKind, Signal,
+    Snapshot, Validators, WatchedArtifact, diff, versions_to_judge,
 };
 use crate::ports::{Clock, Emitted, Events, PackumentFetch, PollCommit, Registry, Store};
 
@@ -164,45 +163,20 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             registry: artifact.registry.clone(),
             name: artifact.name.clone(),
         };
+        let kind = match read {
+            _ if baseline => ReadKind::First,
+            Read::Rejudge => ReadKind::Rejudge,
+            other => ReadKind::Update {
+                fresh: other == Read::Fresh,
+            },
+        };
         let known = state.snapshot.as_ref().map(|s| &s.versions);
+        let found = versions_to_judge(&packument, &reference, known, kind, watched.policy_rev, now);
+        let left_out = found.left_out;
         let mut due = Vec::new();
         let mut emit = Vec::new();
-        let mut left_out = Vec::new();
-        for (version, context) in version_contexts(&packument) {
-            let is_new = known.is_none_or(|k| !k.contains(version));
-            let reason = if baseline {
-                EmitReason::Backfill
-            } else if read == Read::Rejudge {
-                EmitReason::Rejudge
-            } else if is_new {
-                EmitReason::New
-            } else {
-                continue;
-            };
-            if read == Read::Fresh && packument.published_at(version).is_none() {
-                // Scheduled once a full read gives its publish time.
-                left_out.push(version.to_owned());
-                continue;
-            }
-            let manifest = &packument.versions[version];
-            let event = VersionPublished {
-                schema_version: VERSION_PUBLISHED_SCHEMA,
-                artifact: reference.clone(),
-                version: version.to_owned(),
-                integrity: manifest.dist.integrity.clone(),
-                tarball: manifest.dist.tarball.clone(),
-                git_head: manifest.git_head.clone(),
-                published_at: packument.published_at(version),
-                publisher: manifest.publisher.clone(),
-                has_attestations: manifest.dist.attestations.is_some(),
-                earlier_had_provenance: context.earlier_had_provenance,
-                signals: context.signals,
-                reason,
-                backfill: baseline,
-                policy_rev: watched.policy_rev,
-                detected_at: now,
-            };
-            if reason == EmitReason::New {
+        for event in found.events {
+            if event.reason == EmitReason::New {
                 // Handed to the bus now; due again only if its verdict never arrives.
                 due.push(DueItem::judge(
                     event.clone(),
@@ -252,10 +226,20 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             },
             reread: !left_out.is_empty(),
         };
+        // Versions a fresh read left out are read again soon, not when the sweep comes by.
+        let reread_soon = !left_out.is_empty();
+        if reread_soon {
+            due.push(DueItem {
+                artifact: key.clone(),
+                work: DueWork::Read { rejudge: false },
+                due_at: now + self.config.retry_pending_secs,
+            });
+        }
         let commit = PollCommit {
             due,
             alerts,
             read_done: match read {
+                _ if reread_soon => None,
                 Read::Rejudge => Some(true),
                 _ => Some(false),
             },

@@ -14,8 +14,8 @@
 use super::detect::Detector;
 use super::detect::{DetectReport, Read};
 use super::error::MonitorError;
-use crate::domain::{WatchedArtifact, artifact_key};
-use crate::ports::{Changes, Clock, Events, Registry, Store};
+use crate::domain::{DueItem, DueWork, WatchedArtifact, artifact_key};
+use crate::ports::{Changes, Clock, Events, Registry, Store, StoreError};
 use futures_util::StreamExt as _;
 use std::collections::{BTreeSet, HashSet};
 
@@ -121,7 +121,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         }
         report.hits = self.detect_all(&hits, Read::Fresh, bus, concurrency).await;
         if let Some(e) = report.hits.iter().find_map(|(_, r)| match r {
-            Err(MonitorError::Store(e)) if !matches!(e, crate::ports::StoreError::Conflict(_)) => {
+            Err(MonitorError::Store(e)) if !matches!(e, StoreError::Conflict(_)) => {
                 Some(e.to_string())
             }
             _ => None,
@@ -202,10 +202,32 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         concurrency: usize,
     ) -> Vec<(String, Result<DetectReport, MonitorError>)> {
         futures_util::stream::iter(artifacts)
-            .map(|watched| async move { (watched.key(), self.detect(watched, read, bus).await) })
+            .map(|watched| async move {
+                let result = self.detect(watched, read, bus).await;
+                if let Err(e) = &result {
+                    self.read_again_soon(&watched.key(), e).await;
+                }
+                (watched.key(), result)
+            })
             .buffered(concurrency.max(1))
             .collect()
             .await
+    }
+
+    /// A read that failed for a reason that can pass (the registry, the store) is due
+    /// again after the retry delay, not when the sweep comes round to the package again.
+    async fn read_again_soon(&self, key: &str, error: &MonitorError) {
+        let lost_race = matches!(error, MonitorError::Store(StoreError::Conflict(_)));
+        if !error.retryable() || lost_race {
+            return;
+        }
+        let item = DueItem {
+            artifact: key.to_owned(),
+            work: DueWork::Read { rejudge: false },
+            due_at: self.clock.now() + self.config.retry_pending_secs,
+        };
+        // Best effort: if the store is down too, the sweep still comes round.
+        let _ = self.store.schedule(&[item]).await;
     }
 }
 

@@ -49,9 +49,20 @@ fn scan(data: &Data, table: Table, prefix: &str, limit: usize) -> Vec<(String, V
         .collect()
 }
 
-impl KvRead for Snapshot<'_> {
+/// Reads are the same from a snapshot and from a write in progress: both see the data.
+trait Sees {
+    fn data(&self) -> &Data;
+}
+
+impl Sees for Snapshot<'_> {
+    fn data(&self) -> &Data {
+        self.0
+    }
+}
+
+impl<T: Sees> KvRead for T {
     fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.0.get(&(table, key.to_owned())).cloned())
+        Ok(self.data().get(&(table, key.to_owned())).cloned())
     }
     fn scan(
         &self,
@@ -59,7 +70,7 @@ impl KvRead for Snapshot<'_> {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(scan(self.0, table, prefix, limit))
+        Ok(scan(self.data(), table, prefix, limit))
     }
     fn scan_after(
         &self,
@@ -67,7 +78,7 @@ impl KvRead for Snapshot<'_> {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(scan_after(self.0, table, after, limit))
+        Ok(scan_after(self.data(), table, after, limit))
     }
 }
 
@@ -78,25 +89,9 @@ struct Staged<'a> {
     undo: Vec<(Key, Option<Vec<u8>>)>,
 }
 
-impl KvRead for Staged<'_> {
-    fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.data.get(&(table, key.to_owned())).cloned())
-    }
-    fn scan(
-        &self,
-        table: Table,
-        prefix: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(scan(self.data, table, prefix, limit))
-    }
-    fn scan_after(
-        &self,
-        table: Table,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(scan_after(self.data, table, after, limit))
+impl Sees for Staged<'_> {
+    fn data(&self) -> &Data {
+        self.data
     }
 }
 

@@ -1,0 +1,163 @@
+//! Which versions of a freshly read packument are to be judged, and the event for each:
+//! detection's decision, pure, so every entry point applies the same rule.
+
+use super::{
+    ArtifactRef, EmitReason, Packument, VERSION_PUBLISHED_SCHEMA, VersionPublished,
+    version_contexts,
+};
+use std::collections::BTreeSet;
+
+/// How the packument came to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadKind {
+    /// The artifact's first read: every version is backfill.
+    First,
+    /// After a policy change: every version is judged again.
+    Rejudge,
+    /// A later read: versions the last one did not have are new. `fresh`: past the caches,
+    /// where a version without a publish time waits for a full read.
+    Update { fresh: bool },
+}
+
+/// What a read found to judge.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    /// In publish order.
+    pub events: Vec<VersionPublished>,
+    /// New versions left for a later full read (a fresh read gave no publish time).
+    pub left_out: Vec<String>,
+}
+
+/// The versions of `packument` to judge after a read of kind `kind`, `known` being the
+/// versions of the last fully processed read.
+pub fn versions_to_judge(
+    packument: &Packument,
+    artifact: &ArtifactRef,
+    known: Option<&BTreeSet<String>>,
+    kind: ReadKind,
+    policy_rev: u64,
+    now: i64,
+) -> Found {
+    let mut found = Found::default();
+    for (version, context) in version_contexts(packument) {
+        let reason = match kind {
+            ReadKind::First => EmitReason::Backfill,
+            ReadKind::Rejudge => EmitReason::Rejudge,
+            ReadKind::Update { .. } if known.is_none_or(|k| !k.contains(version)) => {
+                EmitReason::New
+            }
+            ReadKind::Update { .. } => continue,
+        };
+        let published_at = packument.published_at(version);
+        if kind == (ReadKind::Update { fresh: true }) && published_at.is_none() {
+            found.left_out.push(version.to_owned());
+            continue;
+        }
+        let manifest = &packument.versions[version];
+        found.events.push(VersionPublished {
+            schema_version: VERSION_PUBLISHED_SCHEMA,
+            artifact: artifact.clone(),
+            version: version.to_owned(),
+            integrity: manifest.dist.integrity.clone(),
+            tarball: manifest.dist.tarball.clone(),
+            git_head: manifest.git_head.clone(),
+            published_at,
+            publisher: manifest.publisher.clone(),
+            has_attestations: manifest.dist.attestations.is_some(),
+            earlier_had_provenance: context.earlier_had_provenance,
+            signals: context.signals,
+            reason,
+            backfill: kind == ReadKind::First,
+            policy_rev,
+            detected_at: now,
+        });
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packument() -> Packument {
+        Packument::parse(
+            br#"{"name":"p","time":{"1.0.0":"2026-01-01T00:00:00Z","1.1.0":"2026-02-01T00:00:00Z"},
+            "versions":{"1.0.0":{"dist":{"integrity":"sha512-a","attestations":{"url":"u","provenance":{}}}},"1.1.0":{},"2.0.0":{}}}"#,
+        )
+        .unwrap()
+    }
+
+    fn artifact() -> ArtifactRef {
+        ArtifactRef {
+            registry: "npm".into(),
+            name: "p".into(),
+        }
+    }
+
+    fn versions(found: &Found) -> Vec<(&str, EmitReason)> {
+        found
+            .events
+            .iter()
+            .map(|e| (e.version.as_str(), e.reason))
+            .collect()
+    }
+
+    #[test]
+    fn the_first_read_is_all_backfill_a_later_one_only_what_is_new() {
+        let p = packument();
+        let first = versions_to_judge(&p, &artifact(), None, ReadKind::First, 1, 5);
+        assert_eq!(
+            versions(&first),
+            [
+                ("1.0.0", EmitReason::Backfill),
+                ("1.1.0", EmitReason::Backfill),
+                ("2.0.0", EmitReason::Backfill)
+            ]
+        );
+        assert!(
+            first
+                .events
+                .iter()
+                .all(|e| e.backfill && e.detected_at == 5)
+        );
+        assert!(first.events[1].earlier_had_provenance);
+        assert!(first.events[0].has_attestations);
+        let known: BTreeSet<String> = ["1.0.0".to_owned()].into();
+        let later = ReadKind::Update { fresh: false };
+        let update = versions_to_judge(&p, &artifact(), Some(&known), later, 1, 6);
+        assert_eq!(
+            versions(&update),
+            [("1.1.0", EmitReason::New), ("2.0.0", EmitReason::New)]
+        );
+        assert!(update.events.iter().all(|e| !e.backfill));
+    }
+
+    #[test]
+    fn a_fresh_read_leaves_versions_without_a_publish_time_for_later() {
+        let known: BTreeSet<String> = ["1.0.0".to_owned()].into();
+        let fresh = ReadKind::Update { fresh: true };
+        let found = versions_to_judge(&packument(), &artifact(), Some(&known), fresh, 1, 6);
+        assert_eq!(versions(&found), [("1.1.0", EmitReason::New)]);
+        assert_eq!(found.left_out, ["2.0.0"]);
+    }
+
+    #[test]
+    fn rejudging_takes_every_version_under_the_new_policy() {
+        let known: BTreeSet<String> = ["1.0.0".to_owned(), "1.1.0".to_owned()].into();
+        let found = versions_to_judge(
+            &packument(),
+            &artifact(),
+            Some(&known),
+            ReadKind::Rejudge,
+            3,
+            6,
+        );
+        assert_eq!(found.events.len(), 3);
+        assert!(
+            found
+                .events
+                .iter()
+                .all(|e| e.reason == EmitReason::Rejudge && e.policy_rev == 3)
+        );
+    }
+}
