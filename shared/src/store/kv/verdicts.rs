@@ -1,0 +1,92 @@
+//! Recording a verdict: the version, its history, its alert, its due item and the
+//! backfill's count, in one transaction.
+
+use super::due::{put_due, remove_due};
+use super::outbox::enqueue;
+use super::{KvWrite, Table, get, put, version_key};
+use crate::domain::{
+    DueItem, DueWork, Recorded, Transition, VersionRecord, WatchedArtifact, judge_id,
+};
+use crate::ports::{RecordOutcome, StoreError, VerdictWrite};
+
+pub fn record(
+    tx: &mut (impl KvWrite + ?Sized),
+    key: &str,
+    write: VerdictWrite<'_>,
+    now: i64,
+) -> Result<RecordOutcome, StoreError> {
+    let record = write.record;
+    let vkey = version_key(key, &record.version);
+    let stored: Option<VersionRecord> = get(tx, Table::Versions, &vkey)?;
+    let mut outcome = RecordOutcome {
+        recorded: Recorded::New,
+        alerts: 0,
+        backfill_complete: false,
+    };
+    let to_store = match stored {
+        Some(stored) if stored.verdict.same_decision(&record.verdict) => {
+            outcome.recorded = Recorded::Unchanged;
+            (stored.policy_rev < record.policy_rev).then_some(VersionRecord {
+                policy_rev: record.policy_rev,
+                ..stored
+            })
+        }
+        Some(stored) => {
+            let mut next = record.clone();
+            next.detected_at = stored.detected_at;
+            next.backfill = stored.backfill;
+            next.pending_since = stored.pending_since.or(record.pending_since);
+            next.history = stored.history.clone();
+            next.history.push(Transition {
+                at: now,
+                from: stored.verdict.compliance,
+                to: record.verdict.compliance,
+                reasons: stored.verdict.reasons.clone(),
+            });
+            outcome.recorded = Recorded::Changed;
+            Some(next)
+        }
+        None => Some(record.clone()),
+    };
+    if let Some(mut to_store) = to_store {
+        if to_store.verdict.compliance != crate::domain::Compliance::Pending {
+            to_store.pending_since = None;
+        }
+        put(tx, Table::Versions, &vkey, &to_store)?;
+    }
+    if outcome.recorded != Recorded::Unchanged
+        && let Some(alert) = write.alert
+        && enqueue(tx, alert, now)?
+    {
+        outcome.alerts += 1;
+    }
+    for notice in write.notices {
+        if enqueue(tx, notice, now)? {
+            outcome.alerts += 1;
+        }
+    }
+    match write.retry {
+        Some(item) => put_due(tx, item, true)?,
+        None => remove_due(tx, &judge_id(key, &record.version))?,
+    }
+    if outcome.recorded == Recorded::New
+        && record.backfill
+        && let Some(mut artifact) = get::<WatchedArtifact>(tx, Table::Artifacts, key)?
+    {
+        artifact.backfill.judged += 1;
+        if artifact.backfill.complete() && artifact.backfill.judged == artifact.backfill.total {
+            outcome.backfill_complete = true;
+            put_due(
+                tx,
+                &DueItem {
+                    artifact: key.to_owned(),
+                    work: DueWork::Summarise,
+                    due_at: now,
+                },
+                false,
+            )?;
+        }
+        put(tx, Table::Artifacts, key, &artifact)?;
+    }
+    Ok(outcome)
+}
