@@ -4,10 +4,12 @@
 //! are never part of a report.
 
 use crate::serve_settings::{LogFormat, Settings};
+use artifact_monitor::domain::{Compliance, Reason};
 use artifact_monitor::monitor::watchlist::SyncReport;
 use artifact_monitor::monitor::{
     DeliveryReport, DetectReport, MonitorError, PollOutcome, TickReport,
 };
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -151,16 +153,31 @@ pub fn tick(report: &TickReport) {
         Some(Err(e)) => warn!(error = %e, "artifact-monitor: sweep: {e}"),
         None => {}
     }
+    // One line per artifact with what was judged, one per version that alerted.
+    let mut by_artifact: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     for j in &judged {
-        if j.alerts > 0 || j.compliance != artifact_monitor::domain::Compliance::Compliant {
+        let counts = by_artifact.entry(j.artifact.as_str()).or_default();
+        counts[match j.compliance {
+            Compliance::Compliant => 0,
+            Compliance::NonCompliant => 1,
+            Compliance::Pending => 2,
+        }] += 1;
+        counts[3] += j.alerts;
+        if j.alerts > 0 {
             info!(
                 artifact = %j.artifact, version = %j.version,
                 compliance = j.compliance.as_str(), confidence = j.confidence.as_str(),
-                alerts = j.alerts,
-                "artifact-monitor: {}@{}: {} ({}), {} alert(s)",
-                j.artifact, j.version, j.compliance.as_str(), artifact_monitor::domain::Reason::join(&j.reasons, ","), j.alerts,
+                "artifact-monitor: {}@{}: {} ({}), alerted",
+                j.artifact, j.version, j.compliance.as_str(), Reason::join(&j.reasons, ","),
             );
         }
+    }
+    for (key, [compliant, non_compliant, pending, alerts]) in &by_artifact {
+        info!(
+            artifact = %key, compliant, non_compliant, pending, alerts,
+            "artifact-monitor: {key}: {} version(s) judged: {compliant} compliant, {non_compliant} non-compliant, {pending} pending; {alerts} alert(s)",
+            compliant + non_compliant + pending,
+        );
     }
     for f in &failed {
         warn!(artifact = %f.artifact, version = %f.version, error = %f.error,

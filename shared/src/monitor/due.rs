@@ -129,7 +129,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
                     let result = self.due_read(&key, rejudge, bus).await;
                     (key, result)
                 })
-                .buffered(plan.concurrency.max(1))
+                .buffer_unordered(plan.concurrency.max(1))
                 .collect::<Vec<_>>();
             // Cut at the deadline: a read in flight is dropped before its commit (or its
             // commit lands whole); what was not done is still due.

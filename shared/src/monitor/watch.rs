@@ -201,17 +201,22 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         bus: &E,
         concurrency: usize,
     ) -> Vec<(String, Result<DetectReport, MonitorError>)> {
-        futures_util::stream::iter(artifacts)
-            .map(|watched| async move {
+        let mut done: Vec<_> = futures_util::stream::iter(artifacts.iter().enumerate())
+            .map(|(i, watched)| async move {
                 let result = self.detect(watched, read, bus).await;
                 if let Err(e) = &result {
                     self.read_again_soon(&watched.key(), e).await;
                 }
-                (watched.key(), result)
+                (i, watched.key(), result)
             })
-            .buffered(concurrency.max(1))
+            // Unordered: one slow read does not hold back the ones behind it.
+            .buffer_unordered(concurrency.max(1))
             .collect()
-            .await
+            .await;
+        done.sort_by_key(|(i, _, _)| *i);
+        done.into_iter()
+            .map(|(_, key, result)| (key, result))
+            .collect()
     }
 
     /// A read that failed for a reason that can pass (the registry, the store) is due
