@@ -386,3 +386,52 @@ async fn serve_refuses_a_bad_config() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("allow_any_runner"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_json_lines_on_request_and_drops_artifacts_removed_from_the_config() {
+    let (npm, github) = sigstore_world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &npm, &github);
+    let data = dir.path().join("data");
+    let mut first = serve_once(&config, &data, None);
+    first.args(["--log-format", "json"]);
+    let output = run(first).await;
+    assert!(output.status.success());
+    let lines: Vec<Value> = String::from_utf8(output.stderr)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let tick = lines
+        .iter()
+        .find(|l| l["message"].as_str().unwrap().contains("tick done"))
+        .unwrap();
+    assert!(tick["duration_ms"].is_u64(), "{tick}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["artifact"] == "npm/sigstore" && l["backfill"] == true),
+        "{lines:?}"
+    );
+
+    // The same store, a config without sigstore: it is no longer watched.
+    let other = dir.path().join("other.toml");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("name = \"sigstore\"", "name = \"@sigstore/verify\""),
+    )
+    .unwrap();
+    npm.create("@sigstore/verify", &["bdehamer"]);
+    let output = run(serve_once(other.to_str().unwrap(), &data, None)).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("npm/sigstore: no longer in the config file; no longer watched"),
+        "{stderr}"
+    );
+    npm.server.clear_log();
+    run(serve_once(other.to_str().unwrap(), &data, None)).await;
+    assert_eq!(npm.packument_requests("sigstore"), Vec::<u16>::new());
+}
