@@ -1,9 +1,35 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: formatting, lints, unit and integration tests.
-# Installs nothing beyond the Rust toolchain the machine already has; later test suites that
-# need services (moto) start them from here.
+# Installs what the tests need beyond the Rust toolchain: moto (the AWS emulator, into
+# .venv, once), and starts one moto server on a free loopback port for the run, stopped
+# when the script ends whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+MOTO_VERSION="5.2.5"
+if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  echo "== installing moto $MOTO_VERSION into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+log=$(mktemp)
+moto_pid=""
+cleanup() {
+  if [ -n "$moto_pid" ]; then kill "$moto_pid" 2>/dev/null || true; fi
+  rm -f "$log"
+}
+trap cleanup EXIT
+
+port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+.venv/bin/moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+moto_pid=$!
+for _ in $(seq 1 100); do
+  if .venv/bin/python -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+export ARTIFACT_MONITOR_AWS_ENDPOINT="http://127.0.0.1:$port"
+echo "== moto $MOTO_VERSION on $ARTIFACT_MONITOR_AWS_ENDPOINT"
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
@@ -12,8 +38,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== the library without its optional adapters (what an API-only function links)"
 cargo check -p artifact-monitor --no-default-features --locked
 echo "== cargo test"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 # cargo prints one summary per test binary, the last often a doc-test run with none;
 # close with the totals over all of them.

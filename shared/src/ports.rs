@@ -140,12 +140,16 @@ pub enum StoreError {
     /// written; read again and redo, or leave the work to the winner.
     #[error("lost a write race: {0}")]
     Conflict(String),
+    /// A record is larger than the store can hold, even compressed: refused whole, never
+    /// cut short.
+    #[error("too large to store: {0}")]
+    TooLarge(String),
 }
 
 impl StoreError {
     /// Whether trying again later can succeed.
     pub fn retryable(&self) -> bool {
-        !matches!(self, Self::Corrupt(_))
+        !matches!(self, Self::Corrupt(_) | Self::TooLarge(_))
     }
 }
 

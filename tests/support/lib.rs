@@ -42,6 +42,7 @@ pub fn package_of_response_file(file_name: &str) -> (String, String) {
     (name.to_owned(), version.to_owned())
 }
 
+pub mod aws;
 pub mod counting;
 pub mod fake_http;
 pub mod fakes;

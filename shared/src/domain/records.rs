@@ -79,6 +79,49 @@ pub struct VersionRecord {
 }
 
 impl VersionRecord {
+    /// What recording `record` over `stored` does, the rule every store applies: the same
+    /// decision writes nothing (but a newer policy revision); a changed one keeps the old
+    /// in the history, with the first detection time and the backfill mark; a decided
+    /// verdict is no longer pending. Returns what to write, if anything.
+    pub fn apply(
+        stored: Option<VersionRecord>,
+        record: &VersionRecord,
+        now: i64,
+    ) -> (Recorded, Option<VersionRecord>) {
+        let (recorded, next) = match stored {
+            Some(stored) if stored.verdict.same_decision(&record.verdict) => {
+                let newer = stored.policy_rev < record.policy_rev;
+                let next = newer.then_some(VersionRecord {
+                    policy_rev: record.policy_rev,
+                    ..stored
+                });
+                (Recorded::Unchanged, next)
+            }
+            Some(stored) => {
+                let mut next = record.clone();
+                next.detected_at = stored.detected_at;
+                next.backfill = stored.backfill;
+                next.pending_since = stored.pending_since.or(record.pending_since);
+                next.history = stored.history.clone();
+                next.history.push(Transition {
+                    at: now,
+                    from: stored.verdict.compliance,
+                    to: record.verdict.compliance,
+                    reasons: stored.verdict.reasons.clone(),
+                });
+                (Recorded::Changed, Some(next))
+            }
+            None => (Recorded::New, Some(record.clone())),
+        };
+        let next = next.map(|mut next| {
+            if next.verdict.compliance != Compliance::Pending {
+                next.pending_since = None;
+            }
+            next
+        });
+        (recorded, next)
+    }
+
     /// The version had verified provenance (whatever the policy said of it).
     pub fn had_provenance(&self) -> bool {
         self.verdict.evidence.provenance.is_some()

@@ -4,9 +4,7 @@
 use super::due::{put_due, remove_due};
 use super::outbox::enqueue;
 use super::{KvWrite, Table, get, put, version_key};
-use crate::domain::{
-    DueItem, DueWork, Recorded, Transition, VersionRecord, WatchedArtifact, judge_id,
-};
+use crate::domain::{DueItem, DueWork, Recorded, VersionRecord, WatchedArtifact, judge_id};
 use crate::ports::{RecordOutcome, StoreError, VerdictWrite};
 
 pub fn record(
@@ -23,35 +21,9 @@ pub fn record(
         alerts: 0,
         backfill_complete: false,
     };
-    let to_store = match stored {
-        Some(stored) if stored.verdict.same_decision(&record.verdict) => {
-            outcome.recorded = Recorded::Unchanged;
-            (stored.policy_rev < record.policy_rev).then_some(VersionRecord {
-                policy_rev: record.policy_rev,
-                ..stored
-            })
-        }
-        Some(stored) => {
-            let mut next = record.clone();
-            next.detected_at = stored.detected_at;
-            next.backfill = stored.backfill;
-            next.pending_since = stored.pending_since.or(record.pending_since);
-            next.history = stored.history.clone();
-            next.history.push(Transition {
-                at: now,
-                from: stored.verdict.compliance,
-                to: record.verdict.compliance,
-                reasons: stored.verdict.reasons.clone(),
-            });
-            outcome.recorded = Recorded::Changed;
-            Some(next)
-        }
-        None => Some(record.clone()),
-    };
-    if let Some(mut to_store) = to_store {
-        if to_store.verdict.compliance != crate::domain::Compliance::Pending {
-            to_store.pending_since = None;
-        }
+    let (recorded, to_store) = VersionRecord::apply(stored, record, now);
+    outcome.recorded = recorded;
+    if let Some(to_store) = to_store {
         put(tx, Table::Versions, &vkey, &to_store)?;
     }
     if outcome.recorded != Recorded::Unchanged

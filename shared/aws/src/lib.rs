@@ -1,0 +1,8 @@
+//! The AWS adapters of artifact-monitor: the store ports over DynamoDB, alerts to SNS and
+//! `VersionPublished` events over EventBridge. Only the binaries that deploy to AWS link
+//! this crate; it depends on the library without its Sigstore verifier, HTTP adapters or
+//! embedded store.
+
+pub mod dynamo;
+
+pub use dynamo::DynamoStore;
