@@ -6,7 +6,7 @@
 use crate::domain::{
     Alert, DueCounts, DueItem, FeedState, JudgedVersion, OutboxEntry, PackageName, PollState,
     Recorded, RepositoryName, RunFacts, Validators, VersionPublished, VersionRecord,
-    WatchedArtifact, WorkflowPath,
+    VersionVerified, WatchedArtifact, WorkflowPath,
 };
 use std::future::Future;
 
@@ -352,9 +352,20 @@ pub struct FailedEvent {
     pub error: String,
 }
 
-/// The bus that carries `VersionPublished` from detection to judging.
+/// The bus that carries `VersionPublished` from detection to judging, and tells the world
+/// `VersionVerified` once judged.
 pub trait Events: Send + Sync {
     fn publish(&self, events: Vec<VersionPublished>) -> impl Future<Output = Emitted> + Send;
+
+    /// Announces verdicts; a bus with no one listening takes them and does nothing.
+    fn verified(&self, events: Vec<VersionVerified>) -> impl Future<Output = Emitted> + Send {
+        async move {
+            Emitted {
+                accepted: events.len(),
+                ..Emitted::default()
+            }
+        }
+    }
 }
 
 /// How many registry requests may be spent now (a request budget).

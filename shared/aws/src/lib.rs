@@ -4,5 +4,9 @@
 //! embedded store.
 
 pub mod dynamo;
+pub mod eventbridge;
+pub mod sns;
 
 pub use dynamo::DynamoStore;
+pub use eventbridge::EventBridgeEvents;
+pub use sns::SnsAlerts;

@@ -3,6 +3,9 @@
 use super::{Compliance, Confidence, Reason, Severity, Verdict, VerdictEvidence};
 use serde::{Deserialize, Serialize};
 
+/// Findings a backfill summary names one by one; the rest are counted.
+pub const BACKFILL_DETAILS: usize = 20;
+
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -158,8 +161,11 @@ impl Alert {
             .iter()
             .filter(|(_, v)| v.compliance == Compliance::NonCompliant)
             .count();
-        let details = findings
+        // The first findings by name, the rest counted: an alert stays small (SNS takes
+        // 256 KB, an item 400 KB) whatever the package's history.
+        let mut details: Vec<String> = findings
             .iter()
+            .take(BACKFILL_DETAILS)
             .map(|(version, v)| {
                 format!(
                     "{version}: {} ({})",
@@ -168,6 +174,12 @@ impl Alert {
                 )
             })
             .collect();
+        if findings.len() > BACKFILL_DETAILS {
+            details.push(format!(
+                "and {} more version(s): every verdict is stored with its evidence",
+                findings.len() - BACKFILL_DETAILS
+            ));
+        }
         let mut reasons: Vec<Reason> = findings
             .iter()
             .flat_map(|(_, v)| v.reasons.iter().copied())
@@ -198,5 +210,36 @@ impl Alert {
             published_at: None,
             detected_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::VerdictEvidence;
+
+    #[test]
+    fn a_backfill_summary_names_the_first_findings_and_counts_the_rest() {
+        let verdict = Verdict {
+            compliance: Compliance::NonCompliant,
+            confidence: Confidence::Medium,
+            reasons: vec![Reason::NoProvenance, Reason::NoRun],
+            details: vec![],
+            evidence: VerdictEvidence::default(),
+            logs_url: None,
+        };
+        let findings: Vec<(String, Verdict)> = (0..500)
+            .map(|i| (format!("1.0.{i}"), verdict.clone()))
+            .collect();
+        let artifact = AlertArtifact {
+            registry: "npm".into(),
+            name: "p".into(),
+        };
+        let alert = Alert::backfill(artifact, 600, &findings, "2026-12-01T00:00:00Z".into());
+        assert_eq!(alert.details.len(), BACKFILL_DETAILS + 1);
+        assert!(alert.details[BACKFILL_DETAILS].starts_with("and 480 more"));
+        assert_eq!(alert.severity, Severity::Critical);
+        assert!(alert.subject.contains("500 of 600"));
+        assert!(serde_json::to_vec(&alert).unwrap().len() < 8 * 1024);
     }
 }

@@ -7,11 +7,13 @@
 //! `Version Published` EventBridge event (schema in `infra/`). The shape is versioned by
 //! [`VERSION_PUBLISHED_SCHEMA`]; a reader refuses a version it does not know.
 
-use super::{Publisher, Signal};
+use super::{Compliance, Confidence, JudgedVersion, Publisher, Reason, Signal};
 use serde::{Deserialize, Serialize};
 
 /// The schema version of [`VersionPublished`] this code writes and reads.
 pub const VERSION_PUBLISHED_SCHEMA: u32 = 1;
+/// The schema version of [`VersionVerified`].
+pub const VERSION_VERIFIED_SCHEMA: u32 = 1;
 
 /// Which artifact an event, alert or record is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -115,6 +117,44 @@ impl VersionPublished {
         Self {
             reason,
             ..self.clone()
+        }
+    }
+}
+
+/// A verdict reached: the body of a `Version Verified` event, for machines that act on
+/// verdicts (a security hub, a chat channel, another account's bus).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionVerified {
+    pub schema_version: u32,
+    pub artifact: ArtifactRef,
+    pub version: String,
+    pub compliance: Compliance,
+    pub confidence: Confidence,
+    pub reasons: Vec<Reason>,
+    /// The id of the alert this verdict raised (subscribers deduplicate on it).
+    #[serde(default)]
+    pub alert_id: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub published_at: Option<String>,
+    #[serde(default)]
+    pub logs_url: Option<String>,
+}
+
+impl VersionVerified {
+    /// The event for a verdict of `artifact`.
+    pub fn of(artifact: ArtifactRef, judged: &JudgedVersion) -> Self {
+        Self {
+            schema_version: VERSION_VERIFIED_SCHEMA,
+            artifact,
+            version: judged.version.clone(),
+            compliance: judged.compliance,
+            confidence: judged.confidence,
+            reasons: judged.reasons.clone(),
+            alert_id: judged.alert_id.clone(),
+            published_at: judged.published_at.map(super::format_time),
+            logs_url: judged.logs_url.clone(),
         }
     }
 }

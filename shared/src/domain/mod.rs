@@ -25,7 +25,10 @@ pub use changes::{
     lists_provenance, version_contexts, version_signals,
 };
 pub use detection::{Found, ReadKind, versions_to_judge};
-pub use event::{ArtifactRef, EmitReason, VERSION_PUBLISHED_SCHEMA, VersionPublished};
+pub use event::{
+    ArtifactRef, EmitReason, VERSION_PUBLISHED_SCHEMA, VERSION_VERIFIED_SCHEMA, VersionPublished,
+    VersionVerified,
+};
 pub use evidence::{Evidence, RunnerEnvironment};
 pub use github::{RefPattern, RepositoryName, WorkflowPath, WorkflowRef};
 pub use package::{PackageName, PackageNameError, npm_purl, sri_sha512};

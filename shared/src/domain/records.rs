@@ -191,4 +191,12 @@ pub struct JudgedVersion {
     pub recorded: Recorded,
     /// Alerts newly enqueued with it.
     pub alerts: usize,
+    /// The id of the verdict's alert (whether enqueued now or before), when it alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<String>,
+    /// Seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs_url: Option<String>,
 }

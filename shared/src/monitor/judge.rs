@@ -138,9 +138,12 @@ where
             version: event.version.clone(),
             compliance: verdict.compliance,
             confidence: verdict.confidence,
-            reasons: verdict.reasons,
+            reasons: verdict.reasons.clone(),
             recorded: outcome.recorded,
             alerts: outcome.alerts,
+            alert_id: alert.map(|a| a.id),
+            published_at: event.published_at,
+            logs_url: verdict.logs_url,
         }))
     }
 
