@@ -292,6 +292,23 @@ pub trait WatchStore: Send + Sync {
     fn settle(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// How much work is due, by kind.
     fn due_counts(&self) -> impl Future<Output = Result<DueCounts, StoreError>> + Send;
+
+    /// Takes the lease `name` for `owner` until `until` (seconds since the epoch), unless
+    /// another owner holds it unexpired at `now`; the holder may extend it. `false`: held
+    /// elsewhere (a scheduled poller whose previous tick still runs).
+    fn take_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Gives the lease back, if `owner` holds it.
+    fn release_lease(
+        &self,
+        name: &str,
+        owner: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The alert outbox: alerts enqueued once, ever, and kept until delivered.

@@ -141,6 +141,20 @@ impl<S: WatchStore> WatchStore for CountingStore<S> {
         self.read();
         self.inner.due_counts().await
     }
+    async fn take_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        self.write();
+        self.inner.take_lease(name, owner, now, until).await
+    }
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        self.write();
+        self.inner.release_lease(name, owner).await
+    }
 }
 
 impl<S: Outbox> Outbox for CountingStore<S> {

@@ -490,6 +490,57 @@ pub async fn the_last_backfill_verdict_makes_the_summary_due_once(store: &impl S
     assert_eq!(store.due_counts().await.unwrap().summaries, 1);
 }
 
+pub async fn a_lease_is_held_by_one_owner_until_it_expires(store: &impl Store) {
+    assert!(
+        store
+            .take_lease("poller", "tick-a", 100, 160)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_lease("poller", "tick-b", 120, 180)
+            .await
+            .unwrap()
+    );
+    // The holder may extend it; another lease is independent.
+    assert!(
+        store
+            .take_lease("poller", "tick-a", 150, 210)
+            .await
+            .unwrap()
+    );
+    assert!(store.take_lease("other", "tick-b", 150, 210).await.unwrap());
+    assert!(
+        !store
+            .take_lease("poller", "tick-b", 200, 260)
+            .await
+            .unwrap()
+    );
+    // Expired: anyone may take it.
+    assert!(
+        store
+            .take_lease("poller", "tick-b", 210, 270)
+            .await
+            .unwrap()
+    );
+    // Only the holder gives it back.
+    store.release_lease("poller", "tick-a").await.unwrap();
+    assert!(
+        !store
+            .take_lease("poller", "tick-c", 220, 280)
+            .await
+            .unwrap()
+    );
+    store.release_lease("poller", "tick-b").await.unwrap();
+    assert!(
+        store
+            .take_lease("poller", "tick-c", 220, 280)
+            .await
+            .unwrap()
+    );
+}
+
 pub async fn versions_are_listed_per_artifact(store: &impl Store) {
     let ok = verdict(Compliance::Compliant, &["provenance_verified"]);
     for (key, version) in [("npm/a", "1.0.0"), ("npm/ab", "9.9.9"), ("npm/a", "0.1.0")] {
@@ -594,6 +645,7 @@ pub async fn run_all<S: Store, F: std::future::Future<Output = S>>(fresh: impl F
     due_work_comes_by_priority_then_time(&fresh().await).await;
     the_last_backfill_verdict_makes_the_summary_due_once(&fresh().await).await;
     versions_are_listed_per_artifact(&fresh().await).await;
+    a_lease_is_held_by_one_owner_until_it_expires(&fresh().await).await;
     the_outbox_delivers_in_order_and_never_twice(&fresh().await).await;
     feed_state_round_trips(&fresh().await).await;
 }

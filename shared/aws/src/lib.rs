@@ -3,10 +3,12 @@
 //! this crate; it depends on the library without its Sigstore verifier, HTTP adapters or
 //! embedded store.
 
+pub mod config;
 pub mod dynamo;
 pub mod eventbridge;
 pub mod sns;
 
+pub use config::{AwsSettings, sdk_config};
 pub use dynamo::DynamoStore;
 pub use eventbridge::EventBridgeEvents;
 pub use sns::SnsAlerts;

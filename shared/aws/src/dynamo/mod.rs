@@ -54,6 +54,8 @@ const BATCH_ROUNDS: usize = 8;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Items per Query page (DynamoDB also ends a page at 1 MB).
+    page_size: usize,
 }
 
 fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
@@ -101,7 +103,14 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            page_size: 1000,
         }
+    }
+
+    /// The same store reading `size` items per Query page (tests use small pages).
+    pub fn with_page_size(mut self, size: usize) -> Self {
+        self.page_size = size.max(1);
+        self
     }
 
     pub fn table(&self) -> &str {
@@ -132,7 +141,8 @@ impl DynamoStore {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let page_limit = limit.map(|l| (l - out.len()).clamp(1, 1000) as i32);
+            let left = limit.map_or(self.page_size, |l| l - out.len());
+            let page_limit = Some(left.clamp(1, self.page_size) as i32);
             let mut request = self
                 .client
                 .query()
@@ -840,6 +850,62 @@ impl WatchStore for DynamoStore {
             self.add_counts(counts).await?;
         }
         Ok(())
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let mut item = key(format!("LEASE#{name}"), "LEASE");
+        item.insert("owner".to_owned(), s(owner));
+        // The table's TTL attribute: DynamoDB removes expired leases in the background;
+        // the condition below never trusts that it did.
+        item.insert("expires_at".to_owned(), n(until));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_at <= :now OR #owner = :owner",
+            )
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(service_error(&other)),
+            },
+        }
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("LEASE#{name}"), "LEASE")))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                DeleteItemError::ConditionalCheckFailedException(_) => Ok(()),
+                other => Err(service_error(&other)),
+            },
+        }
     }
 
     async fn due_counts(&self) -> Result<DueCounts, StoreError> {

@@ -3,7 +3,8 @@
 use super::{
     KvRead, KvWrite, Table, artifacts_after, artifacts_named, claim, commit_poll, delete_artifact,
     due, due_counts, due_of, enqueue, feed_state, get, outbox, postpone, put_artifact,
-    put_feed_state, record, remove_due, schedule, update_outbox, version_key, versions,
+    put_feed_state, record, release_lease, remove_due, schedule, take_lease, update_outbox,
+    version_key, versions,
 };
 use crate::domain::{
     Alert, DueCounts, DueItem, FeedState, OutboxEntry, PollState, VersionRecord, WatchedArtifact,
@@ -161,6 +162,26 @@ impl<E: KvEngine> crate::ports::WatchStore for E {
 
     async fn due_counts(&self) -> Result<DueCounts, StoreError> {
         self.read(Box::new(|tx| due_counts(tx))).await
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let (name, owner) = (name.to_owned(), owner.to_owned());
+        self.write(Box::new(move |tx| {
+            take_lease(tx, &name, &owner, now, until)
+        }))
+        .await
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        let (name, owner) = (name.to_owned(), owner.to_owned());
+        self.write(Box::new(move |tx| release_lease(tx, &name, &owner)))
+            .await
     }
 }
 

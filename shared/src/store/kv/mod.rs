@@ -255,3 +255,52 @@ pub fn put_feed_state(
     next.rev = state.rev + 1;
     put(tx, Table::Meta, FEED_STATE, &next)
 }
+
+/// A lease as stored.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Lease {
+    owner: String,
+    expires_at: i64,
+}
+
+fn lease_key(name: &str) -> String {
+    format!("lease:{name}")
+}
+
+pub fn take_lease(
+    tx: &mut (impl KvWrite + ?Sized),
+    name: &str,
+    owner: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool, StoreError> {
+    let key = lease_key(name);
+    if let Some(held) = get::<Lease>(tx, Table::Meta, &key)?
+        && held.owner != owner
+        && held.expires_at > now
+    {
+        return Ok(false);
+    }
+    put(
+        tx,
+        Table::Meta,
+        &key,
+        &Lease {
+            owner: owner.to_owned(),
+            expires_at: until,
+        },
+    )?;
+    Ok(true)
+}
+
+pub fn release_lease(
+    tx: &mut (impl KvWrite + ?Sized),
+    name: &str,
+    owner: &str,
+) -> Result<(), StoreError> {
+    let key = lease_key(name);
+    if get::<Lease>(tx, Table::Meta, &key)?.is_some_and(|held| held.owner == owner) {
+        tx.delete(Table::Meta, &key)?;
+    }
+    Ok(())
+}
