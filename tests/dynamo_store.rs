@@ -159,3 +159,85 @@ async fn a_poll_state_at_the_item_limit_is_compressed_and_one_beyond_it_is_refus
     assert_eq!(store.poll_state("npm/alpha").await.unwrap().unwrap().rev, 1);
     assert_eq!(store.due_counts().await.unwrap(), DueCounts::default());
 }
+
+use artifact_monitor::adapters::{GithubRuns, NpmChanges, NpmRegistry, Webhook};
+use artifact_monitor::domain::{Alert, ArtifactSource};
+use artifact_monitor::monitor::{Delivery, Monitor, TickPlan, WatchConfig, watchlist};
+use artifact_monitor::ports::Clock;
+use artifact_monitor::provenance::ProvenanceVerifier;
+use artifact_monitor_aws::DynamoStore;
+use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest};
+use artifact_monitor_tests::world::{OTHER_INTEGRITY, fast_http, octo};
+use std::sync::{Arc, Mutex};
+
+type AwsMonitor = Monitor<NpmRegistry, GithubRuns, DynamoStore, FixedClock>;
+
+async fn tick_on(monitor: &AwsMonitor, feed: &NpmChanges) -> Vec<String> {
+    let plan = TickPlan {
+        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(120),
+        allowance: None,
+        reserve: 0.0,
+        max_due: usize::MAX,
+        max_sweep: 100,
+        concurrency: 4,
+        watch: WatchConfig::default(),
+    };
+    let printed = Mutex::new(Vec::new());
+    let print = |alert: &Alert| printed.lock().unwrap().push(alert.id.clone());
+    let delivery = Delivery::<Webhook> {
+        sink: None,
+        limit: 100,
+    };
+    monitor.tick(Some(feed), delivery, &print, plan).await;
+    printed.into_inner().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_ticks_overlapping_on_dynamodb_alert_once() {
+    let npm = FakeNpm::start().await;
+    let github = FakeGithub::start().await;
+    let feed = NpmChanges::new(&npm.feed_url(), fast_http()).unwrap();
+    let clock = FixedClock::at("2026-11-27T12:00:00Z");
+    let store = dynamo_store().await;
+    let verifier = Arc::new(ProvenanceVerifier::embedded().unwrap());
+    let monitor = || {
+        Monitor::new(
+            NpmRegistry::new(npm.url(), fast_http(), 1 << 24).unwrap(),
+            Some(GithubRuns::new(github.url(), None, fast_http()).unwrap()),
+            store.clone(),
+            clock.clone(),
+            Arc::clone(&verifier),
+        )
+    };
+    let (a, b) = (monitor(), monitor());
+    for name in ["octo-pkg", "other-pkg"] {
+        npm.create(name, &["octocat"]);
+        watchlist::watch(&store, octo(name), ArtifactSource::Api, clock.now())
+            .await
+            .unwrap();
+    }
+    assert!(tick_on(&a, &feed).await.is_empty());
+    clock.advance(60);
+    let at = jiff::Timestamp::from_second(clock.now())
+        .unwrap()
+        .to_string();
+    for (name, version) in [("octo-pkg", "1.0.0"), ("other-pkg", "2.0.0")] {
+        npm.publish(name, manifest(name, version, OTHER_INTEGRITY, false), &at);
+    }
+    let (first, second) = tokio::join!(tick_on(&a, &feed), tick_on(&b, &feed));
+    let mut all: Vec<String> = first.into_iter().chain(second).collect();
+    all.extend(tick_on(&a, &feed).await);
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            "npm/octo-pkg@1.0.0#non_compliant",
+            "npm/other-pkg@2.0.0#non_compliant"
+        ]
+    );
+    for (key, version) in [("npm/octo-pkg", "1.0.0"), ("npm/other-pkg", "2.0.0")] {
+        let record = store.version(key, version).await.unwrap().unwrap();
+        assert!(record.history.is_empty(), "judged once");
+    }
+    assert_eq!(store.due_counts().await.unwrap(), DueCounts::default());
+}
