@@ -241,3 +241,29 @@ async fn two_ticks_overlapping_on_dynamodb_alert_once() {
     }
     assert_eq!(store.due_counts().await.unwrap(), DueCounts::default());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_larger_than_a_transaction_is_written_whole() {
+    use artifact_monitor::domain::{DueItem, EmitReason};
+    use artifact_monitor_tests::store_contract::event;
+    let store = dynamo_store().await;
+    store.put_artifact(&watched("alpha")).await.unwrap();
+    let due: Vec<DueItem> = (0..250)
+        .map(|i| DueItem::judge(event("alpha", &format!("1.0.{i}"), EmitReason::Backfill), 1))
+        .collect();
+    let commit = PollCommit {
+        due,
+        backfill_total: Some(250),
+        read_done: Some(false),
+        ..PollCommit::default()
+    };
+    store
+        .commit_poll("npm/alpha", &PollState::default(), &commit, 1)
+        .await
+        .unwrap();
+    assert_eq!(store.due_of("npm/alpha").await.unwrap().len(), 250);
+    assert_eq!(store.due(1, 1000).await.unwrap().len(), 250);
+    assert_eq!(store.due_counts().await.unwrap().judgements, 250);
+    let progress = store.artifact("npm/alpha").await.unwrap().unwrap().backfill;
+    assert_eq!((progress.total, progress.started), (250, true));
+}

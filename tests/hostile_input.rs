@@ -81,7 +81,10 @@ proptest! {
     #[test]
     fn truncated_documents_are_rejected(which in 0..DOCUMENTS.len(), cut in 0.0f64..1.0) {
         let document = read(DOCUMENTS[which]);
-        let end = ((document.len() as f64) * cut) as usize;
+        // Cut into the document itself: trailing whitespace (a final newline) is not part
+        // of the JSON, and a file without it is the same document.
+        let content = document.len() - document.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+        let end = ((content as f64) * cut) as usize;
         prop_assert!(verifier().verify_document(&document[..end], &Expectation::none()).is_err());
     }
 

@@ -40,6 +40,9 @@ use std::time::Duration;
 
 /// Attempts of a transaction that lost a condition to a concurrent writer.
 const MAX_ATTEMPTS: usize = 5;
+/// Due items and alerts a poll commit writes inside its transaction (DynamoDB takes 100
+/// actions; the state, the artifact and the due read take three).
+const IN_TRANSACTION: usize = 90;
 /// Keys per BatchGetItem (DynamoDB's limit).
 const BATCH_GET: usize = 100;
 /// Requests per BatchWriteItem (DynamoDB's limit).
@@ -661,12 +664,18 @@ impl WatchStore for DynamoStore {
                 state.rev
             )));
         }
-        // The work first (idempotent: the same ids whoever writes them), so a crash before
+        // A small commit (a few new versions: the usual case) goes into the state's own
+        // transaction, so a writer that loses the revision writes nothing at all. A large
+        // one (a backfill) cannot (100 actions a transaction): its work is written first,
+        // idempotently (the same ids whoever writes them), so a crash or a lost race before
         // the state commit repeats the read instead of losing what it found.
-        self.schedule(&commit.due).await?;
+        let inline = commit.due.len() + commit.alerts.len() <= IN_TRANSACTION;
         let mut enqueued = 0;
-        for alert in &commit.alerts {
-            enqueued += usize::from(self.enqueue(alert, now).await?);
+        if !inline {
+            self.schedule(&commit.due).await?;
+            for alert in &commit.alerts {
+                enqueued += usize::from(self.enqueue(alert, now).await?);
+            }
         }
         for attempt in 0..MAX_ATTEMPTS {
             let mut actions = Vec::new();
@@ -678,6 +687,30 @@ impl WatchStore for DynamoStore {
             item.insert(name, doc);
             actions.push(self.put_at_rev(item, state.rev, state.rev + 1)?);
             let mut counts = [0i64; 3];
+            if inline {
+                enqueued = 0;
+                let existing = self.due_items(&commit.due).await?;
+                for due in &commit.due {
+                    let merged = match existing.get(&due.id()) {
+                        Some(old) => due.clone().replacing(old),
+                        None => {
+                            Self::add(&mut counts, Self::counts_of(due), 1);
+                            due.clone()
+                        }
+                    };
+                    actions.push(self.put(due_item(&merged)?, None, None)?);
+                }
+                for alert in &commit.alerts {
+                    if !self.alert_known(&alert.id).await? {
+                        actions.push(self.put(
+                            Self::alert_item(alert, now)?,
+                            Some("attribute_not_exists(pk)"),
+                            None,
+                        )?);
+                        enqueued += 1;
+                    }
+                }
+            }
             if let Some(rejudged) = commit.read_done {
                 let read_key = key(pk.clone(), "D#R");
                 if let Some(existing) = self.get(read_key.clone()).await? {
