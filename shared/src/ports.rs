@@ -5,7 +5,7 @@
 
 use crate::domain::{
     Alert, DueCounts, DueItem, FeedState, JudgedVersion, OutboxEntry, PackageName, PollState,
-    Recorded, RepositoryName, RunFacts, Validators, VersionPublished, VersionRecord,
+    Recorded, RepositoryName, RunFacts, Summary, Validators, VersionPublished, VersionRecord,
     VersionVerified, WatchedArtifact, WorkflowPath,
 };
 use std::future::Future;
@@ -178,6 +178,16 @@ pub trait ArtifactStore: Send + Sync {
     /// Removes an artifact with its versions, poll state and due work; returns whether it
     /// existed. Alert ids stay known (an alert is never enqueued twice).
     fn delete_artifact(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// How the watched artifacts stand (counts kept with the writes).
+    fn summary(&self) -> impl Future<Output = Result<Summary, StoreError>> + Send;
+}
+
+/// One page of a list, and where the next one starts (`None`: this was the last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque to callers; valid only for the list it came from.
+    pub next: Option<String>,
 }
 
 /// A verdict to record, with what goes with it in the same transaction.
@@ -216,6 +226,14 @@ pub trait VerdictStore: Send + Sync {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Vec<VersionRecord>, StoreError>> + Send;
+    /// At most `limit` versions of an artifact, newest publish first (versions without a
+    /// publish time last), starting after the page `after` ended.
+    fn versions_page(
+        &self,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<VersionRecord>, StoreError>> + Send;
 
     /// Records a version's verdict in one transaction with its alert, its notices, its due
     /// judgement (settled or rescheduled) and the artifact's backfill progress. The same

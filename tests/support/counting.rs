@@ -2,10 +2,11 @@
 //! say what an operation cost ("a duplicated event costs one read").
 
 use artifact_monitor::domain::{
-    Alert, DueCounts, DueItem, FeedState, OutboxEntry, PollState, VersionRecord, WatchedArtifact,
+    Alert, DueCounts, DueItem, FeedState, OutboxEntry, PollState, Summary, VersionRecord,
+    WatchedArtifact,
 };
 use artifact_monitor::ports::{
-    ArtifactStore, Outbox, PollCommit, RecordOutcome, StoreError, VerdictStore, VerdictWrite,
+    ArtifactStore, Outbox, Page, PollCommit, RecordOutcome, StoreError, VerdictStore, VerdictWrite,
     WatchStore,
 };
 use std::sync::Arc;
@@ -72,6 +73,10 @@ impl<S: ArtifactStore> ArtifactStore for CountingStore<S> {
         self.write();
         self.inner.delete_artifact(key).await
     }
+    async fn summary(&self) -> Result<Summary, StoreError> {
+        self.read();
+        self.inner.summary().await
+    }
 }
 
 impl<S: VerdictStore> VerdictStore for CountingStore<S> {
@@ -82,6 +87,15 @@ impl<S: VerdictStore> VerdictStore for CountingStore<S> {
     async fn versions(&self, key: &str) -> Result<Vec<VersionRecord>, StoreError> {
         self.read();
         self.inner.versions(key).await
+    }
+    async fn versions_page(
+        &self,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<VersionRecord>, StoreError> {
+        self.read();
+        self.inner.versions_page(key, after, limit).await
     }
     async fn record(
         &self,

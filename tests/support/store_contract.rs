@@ -541,6 +541,117 @@ pub async fn a_lease_is_held_by_one_owner_until_it_expires(store: &impl Store) {
     );
 }
 
+pub async fn counts_and_the_summary_move_with_the_verdicts(store: &impl Store) {
+    store.put_artifact(&watched("alpha")).await.unwrap();
+    store.put_artifact(&watched("beta")).await.unwrap();
+    let summary = store.summary().await.unwrap();
+    assert_eq!(
+        (summary.total, summary.pending, summary.compliant),
+        (2, 2, 0),
+        "an artifact with nothing judged is pending"
+    );
+    let ok = verdict(Compliance::Compliant, &["provenance_verified"]);
+    let bad = verdict(Compliance::NonCompliant, &["no_provenance", "no_run"]);
+    record_with(
+        store,
+        "npm/alpha",
+        &record("1.0.0", ok.clone(), 100),
+        None,
+        100,
+    )
+    .await;
+    let summary = store.summary().await.unwrap();
+    assert_eq!((summary.compliant, summary.pending), (1, 1));
+    record_with(
+        store,
+        "npm/alpha",
+        &record("1.1.0", bad.clone(), 200),
+        None,
+        200,
+    )
+    .await;
+    record_with(store, "npm/alpha", &record("1.1.0", bad, 210), None, 210).await;
+    let alpha = store.artifact("npm/alpha").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            alpha.versions.total,
+            alpha.versions.compliant,
+            alpha.versions.non_compliant
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(alpha.last_published, Some(190));
+    let summary = store.summary().await.unwrap();
+    assert_eq!(
+        (
+            summary.total,
+            summary.compliant,
+            summary.non_compliant,
+            summary.pending
+        ),
+        (2, 0, 1, 1)
+    );
+    // A flip back to compliant moves the counts, and the artifact's status with them.
+    record_with(store, "npm/alpha", &record("1.1.0", ok, 300), None, 300).await;
+    let summary = store.summary().await.unwrap();
+    assert_eq!((summary.compliant, summary.non_compliant), (1, 0));
+    // A new definition keeps what the store counted.
+    let mut changed = watched("alpha");
+    changed.artifact.policy.allowed_events = Some(vec!["release".to_owned()]);
+    changed.policy_rev = 2;
+    store.put_artifact(&changed).await.unwrap();
+    let alpha = store.artifact("npm/alpha").await.unwrap().unwrap();
+    assert_eq!(alpha.versions.compliant, 2);
+    assert_eq!(alpha.policy_rev, 2);
+    assert!(store.delete_artifact("npm/beta").await.unwrap());
+    let summary = store.summary().await.unwrap();
+    assert_eq!(
+        (summary.total, summary.compliant, summary.pending),
+        (1, 1, 0)
+    );
+}
+
+pub async fn versions_are_paged_newest_first(store: &impl Store) {
+    store.put_artifact(&watched("alpha")).await.unwrap();
+    let ok = verdict(Compliance::Compliant, &["provenance_verified"]);
+    for (version, published) in [
+        ("1.0.0", Some(100)),
+        ("0.9.0", Some(50)),
+        ("2.0.0", Some(300)),
+        ("1.5.0", Some(200)),
+        ("0.0.1", None),
+    ] {
+        let mut r = record(version, ok.clone(), 400);
+        r.published_at = published;
+        record_with(store, "npm/alpha", &r, None, 400).await;
+    }
+    record_with(store, "npm/beta", &record("9.0.0", ok, 1), None, 1).await;
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .versions_page("npm/alpha", cursor.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.into_iter().map(|r| r.version));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["2.0.0", "1.5.0", "1.0.0", "0.9.0", "0.0.1"]);
+    let first = store.versions_page("npm/alpha", None, 2).await.unwrap();
+    let next = first.next.unwrap();
+    assert!(
+        store
+            .versions_page("npm/beta", Some(&next), 2)
+            .await
+            .is_err(),
+        "a cursor is only good for its own list"
+    );
+}
+
 pub async fn versions_are_listed_per_artifact(store: &impl Store) {
     let ok = verdict(Compliance::Compliant, &["provenance_verified"]);
     for (key, version) in [("npm/a", "1.0.0"), ("npm/ab", "9.9.9"), ("npm/a", "0.1.0")] {
@@ -646,6 +757,8 @@ pub async fn run_all<S: Store, F: std::future::Future<Output = S>>(fresh: impl F
     the_last_backfill_verdict_makes_the_summary_due_once(&fresh().await).await;
     versions_are_listed_per_artifact(&fresh().await).await;
     a_lease_is_held_by_one_owner_until_it_expires(&fresh().await).await;
+    counts_and_the_summary_move_with_the_verdicts(&fresh().await).await;
+    versions_are_paged_newest_first(&fresh().await).await;
     the_outbox_delivers_in_order_and_never_twice(&fresh().await).await;
     feed_state_round_trips(&fresh().await).await;
 }

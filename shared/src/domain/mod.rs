@@ -49,6 +49,6 @@ pub use verdict::{
     decide,
 };
 pub use watch::{
-    ArtifactSource, BackfillProgress, DueCounts, DueItem, DuePriority, DueWork, WatchedArtifact,
-    judge_id, read_id, summarise_id,
+    ArtifactSource, BackfillProgress, DueCounts, DueItem, DuePriority, DueWork, Summary,
+    VersionCounts, WatchedArtifact, judge_id, read_id, summarise_id,
 };

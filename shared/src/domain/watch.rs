@@ -1,7 +1,7 @@
 //! The watched set and the work that is due: what the store keeps so that every entry point
 //! (a local `serve`, a scheduled Lambda) finds the same state and the same queue.
 
-use super::{Artifact, VersionPublished};
+use super::{Artifact, Compliance, VersionPublished};
 use serde::{Deserialize, Serialize};
 
 /// Where an artifact's definition comes from, and so who may change it.
@@ -47,6 +47,107 @@ pub struct WatchedArtifact {
     pub source: ArtifactSource,
     #[serde(default)]
     pub backfill: BackfillProgress,
+    /// How its versions stand, kept with every verdict written (never counted by a scan).
+    #[serde(default)]
+    pub versions: VersionCounts,
+    /// The latest publish time among its recorded versions (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_published: Option<i64>,
+    /// When its packument was last read in full (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_read_at: Option<i64>,
+}
+
+/// How many versions of an artifact stand where (the dashboard's ring chart).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionCounts {
+    pub total: u64,
+    pub compliant: u64,
+    pub non_compliant: u64,
+    pub pending: u64,
+}
+
+impl VersionCounts {
+    /// An artifact is non-compliant when any version is, pending when none is but some
+    /// version is pending (or none was judged yet), compliant when every version is.
+    pub fn status(&self) -> Compliance {
+        if self.non_compliant > 0 {
+            Compliance::NonCompliant
+        } else if self.pending > 0 || self.total == 0 {
+            Compliance::Pending
+        } else {
+            Compliance::Compliant
+        }
+    }
+
+    fn slot(&mut self, compliance: Compliance) -> &mut u64 {
+        match compliance {
+            Compliance::Compliant => &mut self.compliant,
+            Compliance::NonCompliant => &mut self.non_compliant,
+            Compliance::Pending => &mut self.pending,
+        }
+    }
+
+    /// A version's verdict went from `from` (none: a first verdict) to `to`.
+    pub fn moved(&mut self, from: Option<Compliance>, to: Compliance) {
+        match from {
+            Some(from) => {
+                let old = self.slot(from);
+                *old = old.saturating_sub(1);
+            }
+            None => self.total += 1,
+        }
+        *self.slot(to) += 1;
+    }
+}
+
+/// How the watched artifacts stand: `GET /summary`, kept with the writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: u64,
+    pub compliant: u64,
+    pub non_compliant: u64,
+    pub pending: u64,
+}
+
+impl Summary {
+    fn slot(&mut self, status: Compliance) -> &mut u64 {
+        match status {
+            Compliance::Compliant => &mut self.compliant,
+            Compliance::NonCompliant => &mut self.non_compliant,
+            Compliance::Pending => &mut self.pending,
+        }
+    }
+
+    /// An artifact with this status was added (`+1`) or removed (`-1`).
+    pub fn count(&mut self, status: Compliance, delta: i64) {
+        self.total = self.total.saturating_add_signed(delta);
+        let slot = self.slot(status);
+        *slot = slot.saturating_add_signed(delta);
+    }
+
+    /// An artifact's status changed.
+    pub fn moved(&mut self, from: Compliance, to: Compliance) {
+        if from != to {
+            let old = self.slot(from);
+            *old = old.saturating_sub(1);
+            *self.slot(to) += 1;
+        }
+    }
+}
+
+impl WatchedArtifact {
+    /// `self` as a new definition of an artifact already stored as `stored`: what the store
+    /// keeps (the backfill's progress, the counters, the times) is taken from `stored`.
+    pub fn keeping_state_of(self, stored: &WatchedArtifact) -> Self {
+        Self {
+            backfill: stored.backfill.clone(),
+            versions: stored.versions,
+            last_published: stored.last_published,
+            last_read_at: stored.last_read_at,
+            ..self
+        }
+    }
 }
 
 fn first_rev() -> u64 {
@@ -65,6 +166,9 @@ impl WatchedArtifact {
             added_at: now,
             source,
             backfill: BackfillProgress::default(),
+            versions: VersionCounts::default(),
+            last_published: None,
+            last_read_at: None,
         }
     }
 
@@ -193,4 +297,35 @@ pub struct DueCounts {
     pub judgements: u64,
     /// Backfill summaries to send.
     pub summaries: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_artifact_is_as_compliant_as_its_worst_version() {
+        let mut counts = VersionCounts::default();
+        assert_eq!(counts.status(), Compliance::Pending, "nothing judged yet");
+        counts.moved(None, Compliance::Compliant);
+        counts.moved(None, Compliance::Pending);
+        assert_eq!(counts.status(), Compliance::Pending);
+        counts.moved(Some(Compliance::Pending), Compliance::Compliant);
+        assert_eq!(counts.status(), Compliance::Compliant);
+        counts.moved(None, Compliance::NonCompliant);
+        assert_eq!(counts.status(), Compliance::NonCompliant);
+        assert_eq!(
+            (counts.total, counts.compliant, counts.non_compliant),
+            (3, 2, 1)
+        );
+        let mut summary = Summary::default();
+        summary.count(Compliance::Pending, 1);
+        summary.moved(Compliance::Pending, Compliance::NonCompliant);
+        assert_eq!(
+            (summary.total, summary.pending, summary.non_compliant),
+            (1, 0, 1)
+        );
+        summary.count(Compliance::NonCompliant, -1);
+        assert_eq!(summary, Summary::default());
+    }
 }

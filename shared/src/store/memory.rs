@@ -155,6 +155,81 @@ impl KvEngine for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{
+        Artifact, ArtifactSource, Compliance, Confidence, PolicySpec, Verdict, VerdictEvidence,
+        VersionRecord, WatchedArtifact,
+    };
+    use crate::ports::{ArtifactStore, VerdictStore};
+
+    #[tokio::test]
+    async fn data_from_before_the_counters_gets_them_and_its_index() {
+        let store = MemoryStore::new();
+        let artifact = WatchedArtifact::new(
+            Artifact::npm("p", PolicySpec::new("o/r", &[".github/workflows/r.yml"])).unwrap(),
+            ArtifactSource::Api,
+            1,
+        );
+        let record = |version: &str, compliance, at| VersionRecord {
+            version: version.to_owned(),
+            published_at: Some(at),
+            integrity: None,
+            tarball: None,
+            publisher: None,
+            detected_at: at,
+            pending_since: None,
+            backfill: false,
+            verdict: Verdict {
+                compliance,
+                confidence: Confidence::High,
+                reasons: vec![],
+                details: vec![],
+                evidence: VerdictEvidence::default(),
+                logs_url: None,
+            },
+            policy_rev: 1,
+            history: vec![],
+        };
+        let versions = [
+            record("1.0.0", Compliance::Compliant, 10),
+            record("2.0.0", Compliance::NonCompliant, 20),
+        ];
+        // As an older version wrote it: entries only, no counters, no index.
+        store
+            .write(Box::new(move |tx| {
+                tx.put(
+                    Table::Artifacts,
+                    "npm/p",
+                    serde_json::to_vec(&artifact).unwrap(),
+                )?;
+                for v in &versions {
+                    tx.put(
+                        Table::Versions,
+                        &super::super::kv::version_key("npm/p", &v.version),
+                        serde_json::to_vec(v).unwrap(),
+                    )?;
+                }
+                Ok(())
+            }))
+            .await
+            .unwrap();
+        store
+            .write(Box::new(|tx| super::super::kv::migrate(tx)))
+            .await
+            .unwrap();
+        let summary = store.summary().await.unwrap();
+        assert_eq!((summary.total, summary.non_compliant), (1, 1));
+        let p = store.artifact("npm/p").await.unwrap().unwrap();
+        assert_eq!((p.versions.total, p.last_published), (2, Some(20)));
+        let page = store.versions_page("npm/p", None, 10).await.unwrap();
+        let order: Vec<_> = page.items.iter().map(|r| r.version.as_str()).collect();
+        assert_eq!(order, ["2.0.0", "1.0.0"]);
+        // Once migrated, never again.
+        store
+            .write(Box::new(|tx| super::super::kv::migrate(tx)))
+            .await
+            .unwrap();
+        assert_eq!(store.summary().await.unwrap().total, 1);
+    }
 
     #[tokio::test]
     async fn a_failed_write_leaves_the_data_as_before() {

@@ -39,7 +39,10 @@ impl RedbStore {
         for table in Table::ALL {
             tx.open_table(definition(table)).map_err(unavailable)?;
         }
-        tx.commit().map_err(unavailable)?;
+        // Data written by an older version gets its counters and indexes.
+        let mut tx = WriteTx(tx);
+        super::kv::migrate(&mut tx)?;
+        tx.0.commit().map_err(unavailable)?;
         Ok(Self { db: Arc::new(db) })
     }
 }

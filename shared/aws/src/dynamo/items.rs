@@ -4,11 +4,12 @@
 //! | --- | --- | --- | --- | --- |
 //! | artifact | `A#npm/<name>` | `META` | `ARTIFACTS` / `npm/<name>` | – |
 //! | poll state | `A#…` | `POLL` | – | – |
-//! | version | `A#…` | `V#<version>` | – | – |
+//! | version | `A#…` | `V#<version>` | `A#…` / `T#<published:013>#<version>` (newest first) | – |
 //! | due work | `A#…` | `D#R`, `D#S`, `D#J#<version>` | – | `DUE#<priority>` / `<due_at:020>#<id>` |
 //! | feed state | `FEED#npm` | `STATE` | – | – |
 //! | alert | `ALERT#<id>` | `ALERT` | – | `OUTBOX` / `<enqueued_at:020>#<id>` until delivered |
 //! | due counters | `COUNTS` | `DUE` | – | – |
+//! | summary | `SUMMARY` | `SUMMARY` | – | – |
 //!
 //! Documents are JSON in `doc`; one larger than [`COMPRESS_ABOVE`] is stored gzip'd in
 //! `docz`, and one still larger than [`MAX_DOC_BYTES`] compressed is refused loudly
@@ -61,6 +62,8 @@ pub fn alert_pk(id: &str) -> String {
 pub const FEED_PK: &str = "FEED#npm";
 pub const FEED_SK: &str = "STATE";
 pub const COUNTS_PK: &str = "COUNTS";
+/// The summary of artifact counts (pk and sk alike).
+pub const SUMMARY_PK: &str = "SUMMARY";
 pub const COUNTS_SK: &str = "DUE";
 
 /// The sort key of a due item within its artifact's partition.

@@ -17,11 +17,11 @@ mod table;
 pub use table::create_table;
 
 use artifact_monitor::domain::{
-    Alert, DueCounts, DueItem, DueWork, FeedState, OutboxEntry, PollState, Recorded, VersionRecord,
-    WatchedArtifact,
+    Alert, Compliance, DueCounts, DueItem, DueWork, FeedState, OutboxEntry, PollState, Recorded,
+    Summary, VersionRecord, WatchedArtifact,
 };
 use artifact_monitor::ports::{
-    ArtifactStore, Outbox, PollCommit, RecordOutcome, StoreError, VerdictStore, VerdictWrite,
+    ArtifactStore, Outbox, Page, PollCommit, RecordOutcome, StoreError, VerdictStore, VerdictWrite,
     WatchStore,
 };
 use aws_sdk_dynamodb::Client;
@@ -32,8 +32,8 @@ use aws_sdk_dynamodb::types::{
 };
 use items::{
     ARTIFACTS, COUNTS_PK, COUNTS_SK, FEED_PK, FEED_SK, GSI1, GSI2, Item, META, OUTBOX, POLL,
-    alert_pk, artifact_pk, doc_attr, due_item, due_key_of_id, due_sk, key, n, num, read_doc,
-    rev_of, s, version_sk,
+    SUMMARY_PK, alert_pk, artifact_pk, doc_attr, due_item, due_key_of_id, due_sk, key, n, num,
+    read_doc, rev_of, s, version_sk,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -330,6 +330,34 @@ impl DynamoStore {
         }
     }
 
+    /// The summary's change when an artifact's status goes from `from` to `to` (`None`:
+    /// the artifact is added, `delta` 1, or removed, `delta` -1, with status `from`).
+    fn summary_change(
+        &self,
+        from: Compliance,
+        to: Option<Compliance>,
+        delta: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(SUMMARY_PK, SUMMARY_PK)));
+        let update = match to {
+            None => update
+                .update_expression("ADD #total :d, #from :d")
+                .expression_attribute_names("#total", "total")
+                .expression_attribute_names("#from", from.as_str())
+                .expression_attribute_values(":d", n(delta)),
+            Some(to) => update
+                .update_expression("ADD #from :minus, #to :plus")
+                .expression_attribute_names("#from", from.as_str())
+                .expression_attribute_names("#to", to.as_str())
+                .expression_attribute_values(":minus", n(-1))
+                .expression_attribute_values(":plus", n(1)),
+        };
+        let update = build(update.build())?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     async fn add_counts(&self, delta: [i64; 3]) -> Result<(), StoreError> {
         if delta == [0, 0, 0] {
             return Ok(());
@@ -423,9 +451,27 @@ impl ArtifactStore for DynamoStore {
         for attempt in 0..MAX_ATTEMPTS {
             let old = self.get(key(artifact_pk(&artifact.key()), META)).await?;
             let rev = old.as_ref().map_or(0, rev_of);
-            let action = self.put_at_rev(artifact_item(artifact)?, rev, rev + 1)?;
-            match self.transact(vec![action]).await? {
-                Ok(()) => return old.as_ref().map(read_doc).transpose(),
+            let previous: Option<WatchedArtifact> = old.as_ref().map(read_doc).transpose()?;
+            let mut actions = Vec::new();
+            let next = match &previous {
+                // The store's own state (progress, counters) is not the caller's to overwrite.
+                Some(stored) => artifact.clone().keeping_state_of(stored),
+                None => {
+                    let fresh = WatchedArtifact {
+                        policy_rev: artifact.policy_rev,
+                        ..WatchedArtifact::new(
+                            artifact.artifact.clone(),
+                            artifact.source.clone(),
+                            artifact.added_at,
+                        )
+                    };
+                    actions.push(self.summary_change(fresh.versions.status(), None, 1)?);
+                    fresh
+                }
+            };
+            actions.insert(0, self.put_at_rev(artifact_item(&next)?, rev, rev + 1)?);
+            match self.transact(actions).await? {
+                Ok(()) => return Ok(previous),
                 Err(_) => jitter(attempt).await,
             }
         }
@@ -433,6 +479,22 @@ impl ArtifactStore for DynamoStore {
             "artifact {} kept changing while written",
             artifact.key()
         )))
+    }
+
+    async fn summary(&self) -> Result<Summary, StoreError> {
+        let item = self.get(key(SUMMARY_PK, SUMMARY_PK)).await?;
+        let read = |name: &str| {
+            item.as_ref()
+                .and_then(|i| num::<i64>(i, name))
+                .unwrap_or(0)
+                .max(0) as u64
+        };
+        Ok(Summary {
+            total: read("total"),
+            compliant: read("compliant"),
+            non_compliant: read("non_compliant"),
+            pending: read("pending"),
+        })
     }
 
     async fn artifact(&self, key_: &str) -> Result<Option<WatchedArtifact>, StoreError> {
@@ -487,7 +549,7 @@ impl ArtifactStore for DynamoStore {
                 None,
             )
             .await?;
-        let mut existed = false;
+        let mut meta = None;
         let mut counts = [0i64; 3];
         let mut requests = Vec::new();
         for item in &items {
@@ -495,16 +557,43 @@ impl ArtifactStore for DynamoStore {
                 Some(AttributeValue::S(sk)) => sk.clone(),
                 _ => continue,
             };
-            existed |= sk == META;
+            if sk == META {
+                meta = Some(item.clone());
+                continue;
+            }
             if sk.starts_with("D#") {
                 let due: DueItem = read_doc(item)?;
                 Self::add(&mut counts, Self::counts_of(&due), -1);
             }
             requests.push(delete_request(key(pk.clone(), sk))?);
         }
+        // Everything but the artifact first: a crash in between leaves a watched artifact
+        // with less data, which a repeated delete finishes.
         self.batch_write(requests).await?;
         self.add_counts(counts).await?;
-        Ok(existed)
+        let Some(meta) = meta else {
+            return Ok(false);
+        };
+        let artifact: WatchedArtifact = read_doc(&meta)?;
+        let rev = rev_of(&meta);
+        let delete = build(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, META)))
+                .condition_expression("rev = :rev")
+                .expression_attribute_values(":rev", n(rev))
+                .build(),
+        )?;
+        let actions = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.summary_change(artifact.versions.status(), None, -1)?,
+        ];
+        match self.transact(actions).await? {
+            Ok(()) => Ok(true),
+            Err(_) => Err(StoreError::Conflict(format!(
+                "{key_} changed while it was removed; remove it again"
+            ))),
+        }
     }
 }
 
@@ -533,6 +622,56 @@ impl VerdictStore for DynamoStore {
             .collect()
     }
 
+    async fn versions_page(
+        &self,
+        key_: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<VersionRecord>, StoreError> {
+        let pk = artifact_pk(key_);
+        let start = match after {
+            None => None,
+            Some(cursor) => {
+                let start: HashMap<String, String> = serde_json::from_str(cursor)
+                    .map_err(|_| StoreError::Corrupt("not a cursor of this store".to_owned()))?;
+                if start.get("gsi1pk") != Some(&pk) {
+                    return Err(StoreError::Corrupt("a cursor of another list".to_owned()));
+                }
+                Some(start.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>())
+            }
+        };
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :p AND begins_with(gsi1sk, :t)")
+            .expression_attribute_values(":p", s(pk))
+            .expression_attribute_values(":t", s("T#"))
+            .scan_index_forward(false)
+            .set_exclusive_start_key(start)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items = page
+            .items()
+            .iter()
+            .map(read_doc)
+            .collect::<Result<_, _>>()?;
+        let next = match page.last_evaluated_key() {
+            Some(last) => {
+                let keys: HashMap<&str, &str> = last
+                    .iter()
+                    .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str())))
+                    .collect();
+                Some(serde_json::to_string(&keys).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            }
+            None => None,
+        };
+        Ok(Page { items, next })
+    }
+
     async fn record(
         &self,
         key_: &str,
@@ -547,6 +686,7 @@ impl VerdictStore for DynamoStore {
                 .await?;
             let stored: Option<VersionRecord> = stored_item.as_ref().map(read_doc).transpose()?;
             let stored_rev = stored_item.as_ref().map_or(0, rev_of);
+            let before = stored.as_ref().map(|r| r.verdict.compliance);
             let (recorded, to_store) = VersionRecord::apply(stored, record, now);
             let mut outcome = RecordOutcome {
                 recorded,
@@ -558,6 +698,16 @@ impl VerdictStore for DynamoStore {
                 let mut item = key(pk.clone(), version_sk(&record.version));
                 let (name, doc) = doc_attr(next)?;
                 item.insert(name, doc);
+                // Listed newest first in GSI1 (a version without a time sorts last).
+                item.insert("gsi1pk".to_owned(), s(pk.clone()));
+                item.insert(
+                    "gsi1sk".to_owned(),
+                    s(format!(
+                        "T#{:013}#{}",
+                        next.published_at.unwrap_or(0).max(0),
+                        next.version
+                    )),
+                );
                 actions.push(self.put_at_rev(item, stored_rev, stored_rev + 1)?);
             }
             let alert = write.alert.filter(|_| recorded != Recorded::Unchanged);
@@ -596,11 +746,22 @@ impl VerdictStore for DynamoStore {
                 }
                 None => {}
             }
-            if recorded == Recorded::New && record.backfill {
-                let meta = self.get(key(pk.clone(), META)).await?;
-                if let Some(meta) = meta {
-                    let mut artifact: WatchedArtifact = read_doc(&meta)?;
-                    let rev = rev_of(&meta);
+            // The artifact's counters and progress move with the verdict, in one transaction.
+            if let Some(next) = to_store
+                .as_ref()
+                .filter(|_| recorded != Recorded::Unchanged)
+                && let Some(meta) = self.get(key(pk.clone(), META)).await?
+            {
+                let mut artifact: WatchedArtifact = read_doc(&meta)?;
+                let rev = rev_of(&meta);
+                let status = artifact.versions.status();
+                artifact.versions.moved(before, next.verdict.compliance);
+                artifact.last_published = artifact.last_published.max(next.published_at);
+                let now_status = artifact.versions.status();
+                if now_status != status {
+                    actions.push(self.summary_change(status, Some(now_status), 0)?);
+                }
+                if recorded == Recorded::New && record.backfill {
                     artifact.backfill.judged += 1;
                     if artifact.backfill.complete()
                         && artifact.backfill.judged == artifact.backfill.total
@@ -614,8 +775,8 @@ impl VerdictStore for DynamoStore {
                         Self::add(&mut counts, Self::counts_of(&summary), 1);
                         actions.push(self.put(due_item(&summary)?, None, None)?);
                     }
-                    actions.push(self.put_at_rev(artifact_item(&artifact)?, rev, rev + 1)?);
                 }
+                actions.push(self.put_at_rev(artifact_item(&artifact)?, rev, rev + 1)?);
             }
             if actions.is_empty() {
                 return Ok(outcome);
@@ -721,13 +882,14 @@ impl WatchStore for DynamoStore {
                     }
                 }
             }
-            if let Some(total) = commit.backfill_total
-                && let Some(meta) = self.get(key(pk.clone(), META)).await?
-            {
+            if let Some(meta) = self.get(key(pk.clone(), META)).await? {
                 let mut artifact: WatchedArtifact = read_doc(&meta)?;
                 let rev = rev_of(&meta);
-                artifact.backfill.total = total;
-                artifact.backfill.started = true;
+                if let Some(total) = commit.backfill_total {
+                    artifact.backfill.total = total;
+                    artifact.backfill.started = true;
+                }
+                artifact.last_read_at = Some(now);
                 actions.push(self.put_at_rev(artifact_item(&artifact)?, rev, rev + 1)?);
             }
             match self.transact(actions).await? {

@@ -3,13 +3,14 @@
 use super::{
     KvRead, KvWrite, Table, artifacts_after, artifacts_named, claim, commit_poll, delete_artifact,
     due, due_counts, due_of, enqueue, feed_state, get, outbox, postpone, put_artifact,
-    put_feed_state, record, release_lease, remove_due, schedule, take_lease, update_outbox,
-    version_key, versions,
+    put_feed_state, record, release_lease, remove_due, schedule, summary, take_lease,
+    update_outbox, version_key, versions, versions_page,
 };
 use crate::domain::{
-    Alert, DueCounts, DueItem, FeedState, OutboxEntry, PollState, VersionRecord, WatchedArtifact,
+    Alert, DueCounts, DueItem, FeedState, OutboxEntry, PollState, Summary, VersionRecord,
+    WatchedArtifact,
 };
-use crate::ports::{PollCommit, RecordOutcome, StoreError, VerdictWrite};
+use crate::ports::{Page, PollCommit, RecordOutcome, StoreError, VerdictWrite};
 
 type ReadFn<T> = Box<dyn FnOnce(&dyn KvRead) -> Result<T, StoreError> + Send>;
 type WriteFn<T> = Box<dyn FnOnce(&mut dyn KvWrite) -> Result<T, StoreError> + Send>;
@@ -66,6 +67,10 @@ impl<E: KvEngine> crate::ports::ArtifactStore for E {
         self.write(Box::new(move |tx| delete_artifact(tx, &key)))
             .await
     }
+
+    async fn summary(&self) -> Result<Summary, StoreError> {
+        self.read(Box::new(|tx| summary(tx))).await
+    }
 }
 
 impl<E: KvEngine> crate::ports::VerdictStore for E {
@@ -78,6 +83,19 @@ impl<E: KvEngine> crate::ports::VerdictStore for E {
     async fn versions(&self, key: &str) -> Result<Vec<VersionRecord>, StoreError> {
         let key = key.to_owned();
         self.read(Box::new(move |tx| versions(tx, &key))).await
+    }
+
+    async fn versions_page(
+        &self,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<VersionRecord>, StoreError> {
+        let (key, after) = (key.to_owned(), after.map(str::to_owned));
+        self.read(Box::new(move |tx| {
+            versions_page(tx, &key, after.as_deref(), limit)
+        }))
+        .await
     }
 
     async fn record(

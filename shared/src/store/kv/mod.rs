@@ -16,8 +16,10 @@ pub use engine::KvEngine;
 pub use outbox::{claim, enqueue, outbox, update_outbox};
 pub use verdicts::record;
 
-use crate::domain::{DueWork, FeedState, PollState, VersionRecord, WatchedArtifact, read_id};
-use crate::ports::{PollCommit, StoreError};
+use crate::domain::{
+    DueWork, FeedState, PollState, Summary, VersionRecord, WatchedArtifact, read_id,
+};
+use crate::ports::{Page, PollCommit, StoreError};
 use due::StoredDue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -40,10 +42,12 @@ pub enum Table {
     Due,
     /// `<priority><due_at>\0<id>` → id
     DueIndex,
+    /// `npm/<name>\0<inverted publish time>\0<version>` → version: newest first
+    VersionsByTime,
 }
 
 impl Table {
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Artifacts,
         Table::Versions,
         Table::PollState,
@@ -52,6 +56,7 @@ impl Table {
         Table::Meta,
         Table::Due,
         Table::DueIndex,
+        Table::VersionsByTime,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +69,7 @@ impl Table {
             Table::Meta => "meta",
             Table::Due => "due",
             Table::DueIndex => "due_index",
+            Table::VersionsByTime => "versions_by_time",
         }
     }
 }
@@ -148,9 +154,114 @@ pub fn put_artifact(
     artifact: &WatchedArtifact,
 ) -> Result<Option<WatchedArtifact>, StoreError> {
     let key = artifact.key();
-    let previous = get(tx, Table::Artifacts, &key)?;
-    put(tx, Table::Artifacts, &key, artifact)?;
+    let previous: Option<WatchedArtifact> = get(tx, Table::Artifacts, &key)?;
+    let next = match &previous {
+        // The store's own state (progress, counters) is not the caller's to overwrite.
+        Some(stored) => artifact.clone().keeping_state_of(stored),
+        None => {
+            let fresh = WatchedArtifact::new(
+                artifact.artifact.clone(),
+                artifact.source.clone(),
+                artifact.added_at,
+            );
+            let fresh = WatchedArtifact {
+                policy_rev: artifact.policy_rev,
+                ..fresh
+            };
+            change_summary(tx, |s| s.count(fresh.versions.status(), 1))?;
+            fresh
+        }
+    };
+    put(tx, Table::Artifacts, &key, &next)?;
     Ok(previous)
+}
+
+pub(super) const SUMMARY: &str = "summary";
+
+pub fn summary(tx: &(impl KvRead + ?Sized)) -> Result<Summary, StoreError> {
+    Ok(get(tx, Table::Meta, SUMMARY)?.unwrap_or_default())
+}
+
+pub(super) fn change_summary(
+    tx: &mut (impl KvWrite + ?Sized),
+    change: impl FnOnce(&mut Summary),
+) -> Result<(), StoreError> {
+    let mut current = summary(tx)?;
+    change(&mut current);
+    put(tx, Table::Meta, SUMMARY, &current)
+}
+
+/// The key of a version in the newest-first index.
+pub fn time_key(artifact: &str, published_at: Option<i64>, version: &str) -> String {
+    let inverted = match published_at {
+        Some(at) => (i64::MAX - at.max(0)) as u64,
+        None => u64::MAX,
+    };
+    format!("{artifact}\0{inverted:020}\0{version}")
+}
+
+pub fn versions_page(
+    tx: &(impl KvRead + ?Sized),
+    key: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Page<VersionRecord>, StoreError> {
+    let prefix = versions_prefix(key);
+    let start = after.unwrap_or(&prefix);
+    if !start.starts_with(&prefix) {
+        return Err(StoreError::Corrupt("a cursor of another list".to_owned()));
+    }
+    let mut entries: Vec<(String, Vec<u8>)> = tx
+        .scan_after(Table::VersionsByTime, Some(start), limit.saturating_add(1))?
+        .into_iter()
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .collect();
+    let more = entries.len() > limit;
+    entries.truncate(limit);
+    let mut items = Vec::with_capacity(entries.len());
+    for (_, version) in &entries {
+        let version = String::from_utf8_lossy(version).into_owned();
+        if let Some(record) = get(tx, Table::Versions, &version_key(key, &version))? {
+            items.push(record);
+        }
+    }
+    let next = more
+        .then(|| entries.last().map(|(k, _)| k.clone()))
+        .flatten();
+    Ok(Page { items, next })
+}
+
+/// The schema of the embedded store's data: 2 added the counters, the summary and the
+/// newest-first index.
+const SCHEMA: u64 = 2;
+
+/// Brings data written by an older version up to [`SCHEMA`]: counters, summary and the
+/// index rebuilt from the versions themselves. Runs in one transaction; a no-op after.
+pub fn migrate(tx: &mut (impl KvWrite + ?Sized)) -> Result<(), StoreError> {
+    let schema: u64 = get(tx, Table::Meta, "schema")?.unwrap_or(0);
+    if schema >= SCHEMA {
+        return Ok(());
+    }
+    let mut totals = Summary::default();
+    let artifacts: Vec<WatchedArtifact> = scan_all(tx, Table::Artifacts, "")?;
+    for mut artifact in artifacts {
+        let key = artifact.key();
+        artifact.versions = Default::default();
+        artifact.last_published = None;
+        for record in versions(tx, &key)? {
+            artifact.versions.moved(None, record.verdict.compliance);
+            artifact.last_published = artifact.last_published.max(record.published_at);
+            tx.put(
+                Table::VersionsByTime,
+                &time_key(&key, record.published_at, &record.version),
+                record.version.clone().into_bytes(),
+            )?;
+        }
+        totals.count(artifact.versions.status(), 1);
+        put(tx, Table::Artifacts, &key, &artifact)?;
+    }
+    put(tx, Table::Meta, SUMMARY, &totals)?;
+    put(tx, Table::Meta, "schema", &SCHEMA)
 }
 
 pub fn artifacts_named(
@@ -178,7 +289,14 @@ pub fn artifacts_after(
 }
 
 pub fn delete_artifact(tx: &mut (impl KvWrite + ?Sized), key: &str) -> Result<bool, StoreError> {
-    let existed = tx.get(Table::Artifacts, key)?.is_some();
+    let stored: Option<WatchedArtifact> = get(tx, Table::Artifacts, key)?;
+    let existed = stored.is_some();
+    if let Some(stored) = stored {
+        change_summary(tx, |s| s.count(stored.versions.status(), -1))?;
+    }
+    for (index_key, _) in tx.scan(Table::VersionsByTime, &versions_prefix(key), usize::MAX)? {
+        tx.delete(Table::VersionsByTime, &index_key)?;
+    }
     tx.delete(Table::Artifacts, key)?;
     tx.delete(Table::PollState, key)?;
     for (version_key, _) in tx.scan(Table::Versions, &versions_prefix(key), usize::MAX)? {
@@ -226,11 +344,12 @@ pub fn commit_poll(
             remove_due(tx, &id)?;
         }
     }
-    if let Some(total) = commit.backfill_total
-        && let Some(mut artifact) = get::<WatchedArtifact>(tx, Table::Artifacts, key)?
-    {
-        artifact.backfill.total = total;
-        artifact.backfill.started = true;
+    if let Some(mut artifact) = get::<WatchedArtifact>(tx, Table::Artifacts, key)? {
+        if let Some(total) = commit.backfill_total {
+            artifact.backfill.total = total;
+            artifact.backfill.started = true;
+        }
+        artifact.last_read_at = Some(now);
         put(tx, Table::Artifacts, key, &artifact)?;
     }
     Ok(enqueued)

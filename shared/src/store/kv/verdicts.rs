@@ -3,7 +3,7 @@
 
 use super::due::{put_due, remove_due};
 use super::outbox::enqueue;
-use super::{KvWrite, Table, get, put, version_key};
+use super::{KvWrite, Table, change_summary, get, put, time_key, version_key};
 use crate::domain::{DueItem, DueWork, Recorded, VersionRecord, WatchedArtifact, judge_id};
 use crate::ports::{RecordOutcome, StoreError, VerdictWrite};
 
@@ -16,6 +16,7 @@ pub fn record(
     let record = write.record;
     let vkey = version_key(key, &record.version);
     let stored: Option<VersionRecord> = get(tx, Table::Versions, &vkey)?;
+    let before = stored.as_ref().map(|r| r.verdict.compliance);
     let mut outcome = RecordOutcome {
         recorded: Recorded::New,
         alerts: 0,
@@ -23,8 +24,25 @@ pub fn record(
     };
     let (recorded, to_store) = VersionRecord::apply(stored, record, now);
     outcome.recorded = recorded;
-    if let Some(to_store) = to_store {
-        put(tx, Table::Versions, &vkey, &to_store)?;
+    if let Some(to_store) = &to_store {
+        put(tx, Table::Versions, &vkey, to_store)?;
+        if recorded == Recorded::New {
+            tx.put(
+                Table::VersionsByTime,
+                &time_key(key, to_store.published_at, &to_store.version),
+                to_store.version.clone().into_bytes(),
+            )?;
+        }
+    }
+    let mut artifact: Option<WatchedArtifact> = get(tx, Table::Artifacts, key)?;
+    if let (Some(artifact), Some(to_store)) = (&mut artifact, &to_store)
+        && recorded != Recorded::Unchanged
+    {
+        let status = artifact.versions.status();
+        artifact.versions.moved(before, to_store.verdict.compliance);
+        artifact.last_published = artifact.last_published.max(to_store.published_at);
+        let now_status = artifact.versions.status();
+        change_summary(tx, |s| s.moved(status, now_status))?;
     }
     if outcome.recorded != Recorded::Unchanged
         && let Some(alert) = write.alert
@@ -43,7 +61,7 @@ pub fn record(
     }
     if outcome.recorded == Recorded::New
         && record.backfill
-        && let Some(mut artifact) = get::<WatchedArtifact>(tx, Table::Artifacts, key)?
+        && let Some(artifact) = &mut artifact
     {
         artifact.backfill.judged += 1;
         if artifact.backfill.complete() && artifact.backfill.judged == artifact.backfill.total {
@@ -58,7 +76,11 @@ pub fn record(
                 false,
             )?;
         }
-        put(tx, Table::Artifacts, key, &artifact)?;
+    }
+    if let Some(artifact) = &artifact
+        && recorded != Recorded::Unchanged
+    {
+        put(tx, Table::Artifacts, key, artifact)?;
     }
     Ok(outcome)
 }
