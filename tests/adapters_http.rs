@@ -296,3 +296,69 @@ async fn a_stalled_answer_times_out() {
     assert!(error.to_string().contains("timed out"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_refused_and_names_where_it_pointed() {
+    let elsewhere =
+        FakeServer::start(|_| Reply::json(200, r#"{"name":"left-pad","versions":{}}"#)).await;
+    let target = format!("{}/left-pad", elsewhere.url);
+    let registry_server = FakeServer::start(move |request| match request.path() {
+        // Within the origin: followed.
+        "/moved" => Reply::status(301).with_header("location", "/moved-here"),
+        "/moved-here" => Reply::json(200, r#"{"name":"moved","versions":{}}"#),
+        // A loop within the origin: a permanent failure after a few hops.
+        "/loop" => Reply::status(302).with_header("location", "/loop"),
+        // Another origin (here another port; a metadata address alike): refused.
+        _ => Reply::status(302).with_header("location", &target),
+    })
+    .await;
+    let registry = NpmRegistry::new(&registry_server.url, fast(), 1 << 20).unwrap();
+    let name = PackageName::parse("left-pad").unwrap();
+    let error = registry
+        .packument(&name, &Validators::default())
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, RemoteError::Invalid(..)), "{text}");
+    assert!(
+        text.contains("redirect to another origin refused"),
+        "{text}"
+    );
+    assert!(text.contains("127.0.0.1"), "names the target: {text}");
+    assert_eq!(elsewhere.requests().len(), 0, "nothing fetched from there");
+    assert_eq!(registry_server.requests().len(), 1, "not retried");
+    let error = registry.attestations(&name, "1.0.0").await.unwrap_err();
+    assert!(error.to_string().contains("another origin"), "{error}");
+    assert_eq!(elsewhere.requests().len(), 0);
+
+    let moved = PackageName::parse("moved").unwrap();
+    assert!(matches!(
+        registry
+            .packument(&moved, &Validators::default())
+            .await
+            .unwrap(),
+        PackumentFetch::Modified { .. }
+    ));
+    registry_server.clear_log();
+    let looping = PackageName::parse("loop").unwrap();
+    let error = registry
+        .packument(&looping, &Validators::default())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("more than 3 redirects"),
+        "{error}"
+    );
+    assert_eq!(
+        registry_server.requests().len(),
+        4,
+        "one chain, never retried"
+    );
+
+    // GitHub too.
+    let github = GithubRuns::new(&registry_server.url, None, fast()).unwrap();
+    let repo = RepositoryName::parse("o/r").unwrap();
+    let error = github.run(&repo, 1).await.unwrap_err();
+    assert!(error.to_string().contains("another origin"), "{error}");
+    assert_eq!(elsewhere.requests().len(), 0);
+}

@@ -1,14 +1,14 @@
 //! `artifact-monitor check`: judge every existing version of one package once and print a
 //! table (or, with `--json`, one object). Exit 0 when every version is compliant, 1 when any
-//! is not (non-compliant or pending), 2 on a usage error or when the package could not be
-//! read at all.
+//! is not (non-compliant or pending) or the package has no version at all, 2 on a usage
+//! error, a package the registry does not have, or one that could not be read.
 
 use crate::policy_args::PolicyArgs;
 use crate::remote_args::{RemoteArgs, Remotes};
 use artifact_monitor::adapters::SystemClock;
 use artifact_monitor::domain::format_time as rfc3339;
 use artifact_monitor::domain::{Artifact, Compliance, Reason, VersionRecord};
-use artifact_monitor::monitor::{Monitor, PollReport};
+use artifact_monitor::monitor::{Monitor, PollOutcome, PollReport};
 use artifact_monitor::ports::VerdictStore;
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::MemoryStore;
@@ -77,6 +77,13 @@ async fn check(args: &CheckArgs, artifact: Artifact, remotes: Remotes) -> ExitCo
         Ok(report) => report,
         Err(e) => return usage(format!("could not check {}: {e}", artifact.name)),
     };
+    // A typo must not pass a CI gate: a package the registry does not have is an error.
+    if report.outcome == PollOutcome::Missing {
+        return usage(format!(
+            "the registry has no package named {} (404)",
+            artifact.name
+        ));
+    }
     let mut versions = match store.versions(&artifact.key()).await {
         Ok(versions) => versions,
         Err(e) => return usage(e),
@@ -86,6 +93,14 @@ async fn check(args: &CheckArgs, artifact: Artifact, remotes: Remotes) -> ExitCo
         print_json(&artifact, &versions, &report);
     } else {
         print_table(&artifact, &versions, &report);
+    }
+    if versions.is_empty() && report.failed.is_empty() {
+        // Nothing vouches for a package without versions: not compliant (exit 1).
+        eprintln!(
+            "artifact-monitor check: {} has no versions (all unpublished, or none yet)",
+            artifact.name
+        );
+        return ExitCode::from(1);
     }
     let all_compliant = report.failed.is_empty()
         && versions

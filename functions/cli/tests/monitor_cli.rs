@@ -153,9 +153,30 @@ async fn check_usage_errors_exit_2() {
     let output = run(missing).await;
     assert_eq!(
         output.status.code(),
-        Some(0),
-        "a package with no versions has nothing non-compliant"
+        Some(2),
+        "a package the registry does not have is an error, not a pass"
     );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no package named no-such-package"));
+    npm.create("empty-pkg", &["octocat"]);
+    let mut empty = binary();
+    empty.args([
+        "check",
+        "empty-pkg",
+        "--repository",
+        "o/r",
+        "--workflow",
+        ".github/workflows/r.yml",
+        "--registry",
+        npm.url(),
+        "--no-github",
+    ]);
+    let output = run(empty).await;
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "no version: nothing vouches for it"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("has no versions"));
 }
 
 fn write_config(dir: &Path, npm: &FakeNpm, github: &FakeGithub) -> String {

@@ -163,13 +163,66 @@ enum Attempt {
     Fail(RemoteError),
 }
 
+/// Redirects followed within one answer at most.
+const MAX_REDIRECTS: usize = 3;
+
+/// Why a redirect was not followed.
+#[derive(Debug)]
+struct RedirectRefused(String);
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
+/// `scheme://host:port` of a URL, bounded and printable (it comes from a hostile answer).
+fn origin(url: &reqwest::Url) -> String {
+    let host: String = url
+        .host_str()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(100)
+        .collect();
+    format!(
+        "{}://{host}:{}",
+        url.scheme(),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// Redirects are followed only within the origin (scheme, host and port) the request was
+/// sent to, and only a few: an answer that points at another host (a metadata address, a
+/// private network, a look-alike registry) is an error that names where it pointed, never
+/// a document fetched from there.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let from = attempt.previous().first().map(origin);
+        let to = origin(attempt.url());
+        if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(RedirectRefused(format!(
+                "more than {MAX_REDIRECTS} redirects (last to {to})"
+            )))
+        } else if from.as_deref() != Some(to.as_str()) {
+            attempt.error(RedirectRefused(format!(
+                "redirect to another origin refused: {to}"
+            )))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 impl HttpClient {
     pub fn new(service: &'static str, config: HttpConfig) -> Result<Self, RemoteError> {
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .user_agent(config.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(same_origin_redirects())
             .build()
             .map_err(|e| RemoteError::Unreachable(service, format!("cannot build client: {e}")))?;
         Ok(Self {
@@ -312,6 +365,10 @@ impl HttpClient {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut response = match request.send().await {
             Ok(response) => response,
+            // A refused redirect is the answer, not a transient failure: never retried.
+            Err(e) if e.is_redirect() => {
+                return Attempt::Fail(RemoteError::Invalid(service, describe(&e)));
+            }
             // Never echo the URL's query or headers: they may carry tokens.
             Err(e) => return Attempt::Retry(RemoteError::Unreachable(service, describe(&e)), None),
         };
