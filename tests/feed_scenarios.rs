@@ -324,3 +324,49 @@ async fn a_restart_resumes_from_the_stored_sequence_without_duplicates() {
     assert_eq!(versions.len(), 1);
     assert!(versions[0].history.is_empty(), "judged once");
 }
+
+#[tokio::test]
+async fn a_broken_sequence_never_wedges_the_feed() {
+    let w = feedworld().await;
+    let monitor = w.monitor(MemoryStore::new());
+    let artifacts = [octo("octo-pkg")];
+    baseline(&w, &monitor, &artifacts).await;
+    let since = monitor.store.feed_state().await.unwrap().since;
+    // The feed answers with a sequence that would break every later request.
+    w.npm.fail_next(
+        "/registry/_changes",
+        Reply::json(200, r#"{"results":[],"last_seq":"5&limit=1"}"#),
+    );
+    let error = monitor
+        .follow_feed(&w.feed, WatchConfig::default())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("unusable sequence"), "{error}");
+    assert_eq!(
+        monitor.store.feed_state().await.unwrap().since,
+        since,
+        "not stored"
+    );
+    // The feed recovers: followed from where it was.
+    w.publish("octo-pkg", "1.0.0");
+    let report = monitor
+        .follow_feed(&w.feed, WatchConfig::default())
+        .await
+        .unwrap();
+    assert_eq!(report.hits.len(), 1);
+    // A sequence stored by anything else that cannot be sent: following starts at the end
+    // again, and the sweep starts over to cover the gap.
+    let mut state = monitor.store.feed_state().await.unwrap();
+    state.since = Some("9".repeat(100_000));
+    state.sweep_cursor = Some("npm/octo-pkg".into());
+    monitor.store.put_feed_state(&state).await.unwrap();
+    let report = monitor
+        .follow_feed(&w.feed, WatchConfig::default())
+        .await
+        .unwrap();
+    assert!(report.unusable_since.is_some());
+    assert!(report.started_at_end && report.reset);
+    let state = monitor.store.feed_state().await.unwrap();
+    assert_eq!(state.since, Some(w.npm.feed_seq().to_string()));
+    assert_eq!(state.sweep_cursor, None);
+}

@@ -99,6 +99,9 @@ pub fn tick(report: &TickReport) {
             if feed.started_at_end {
                 info!("artifact-monitor: following the changes feed from its end");
             }
+            if let Some(why) = &feed.unusable_since {
+                warn!("artifact-monitor: {why}; following the changes feed from its end again");
+            }
             if feed.reset {
                 info!(
                     "artifact-monitor: the changes feed started over; sweeping every artifact again"

@@ -6,6 +6,7 @@
 //! (numbers or strings both read).
 
 use super::http::{HttpClient, HttpConfig};
+use crate::domain::usable_sequence;
 use crate::ports::{Changes, ChangesPage, RemoteError};
 use serde::Deserialize;
 
@@ -74,6 +75,22 @@ impl NpmChanges {
     }
 }
 
+/// A sequence the feed answered with, if it can be stored and sent back.
+fn usable(sequence: String) -> Result<String, RemoteError> {
+    if usable_sequence(&sequence) {
+        return Ok(sequence);
+    }
+    let preview: String = sequence
+        .chars()
+        .take(40)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    Err(invalid(format!(
+        "the feed answered with an unusable sequence ({} bytes, starting {preview:?})",
+        sequence.len()
+    )))
+}
+
 impl Changes for NpmChanges {
     async fn current_seq(&self) -> Result<String, RemoteError> {
         let url = format!("{}/", self.base);
@@ -85,15 +102,11 @@ impl Changes for NpmChanges {
             return Err(RemoteError::Status("changes feed", response.status));
         }
         let info: RawInfo = serde_json::from_slice(&response.body).map_err(invalid)?;
-        Ok(info.update_seq.into_string())
+        usable(info.update_seq.into_string())
     }
 
     async fn changes_since(&self, since: &str, limit: usize) -> Result<ChangesPage, RemoteError> {
-        if since.is_empty()
-            || !since
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if !usable_sequence(since) {
             return Err(invalid(format!(
                 "sequence {since:?} is not one the feed issued"
             )));
@@ -110,7 +123,7 @@ impl Changes for NpmChanges {
         Ok(ChangesPage {
             results: page.results.len(),
             names: page.results.into_iter().map(|c| c.id).collect(),
-            last_seq: page.last_seq.into_string(),
+            last_seq: usable(page.last_seq.into_string())?,
         })
     }
 }

@@ -39,8 +39,8 @@ pub use packument::{
 pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPattern};
 pub use reason::{Reason, Severity};
 pub use records::{
-    FeedState, JudgedVersion, OutboxEntry, PollState, Recorded, Transition, Validators,
-    VersionRecord,
+    FeedState, JudgedVersion, MAX_SEQUENCE_LEN, OutboxEntry, PollState, Recorded, Transition,
+    Validators, VersionRecord, usable_sequence,
 };
 pub use run::RunFacts;
 pub use verdict::{

@@ -158,6 +158,20 @@ pub struct OutboxEntry {
     pub claimed_until: Option<i64>,
 }
 
+/// The longest feed sequence kept (CouchDB's opaque sequences run to some 100 characters).
+pub const MAX_SEQUENCE_LEN: usize = 256;
+
+/// Whether `sequence` can be stored and sent back to the feed: 1 to [`MAX_SEQUENCE_LEN`]
+/// letters, digits, `-` or `_` (what CouchDB issues). Anything else (a query string, a
+/// megabyte of digits) would wedge every later read of the feed.
+pub fn usable_sequence(sequence: &str) -> bool {
+    !sequence.is_empty()
+        && sequence.len() <= MAX_SEQUENCE_LEN
+        && sequence
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Where following the registry's changes feed and the safety-net sweep stand.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedState {
@@ -199,4 +213,19 @@ pub struct JudgedVersion {
     pub published_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs_url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sequences_a_feed_issues_are_usable() {
+        assert!(usable_sequence("12345"));
+        assert!(usable_sequence("123-g1AAAAB_eJzLYWBg"));
+        assert!(!usable_sequence(""));
+        assert!(!usable_sequence("5&limit=1"));
+        assert!(!usable_sequence("5\nforged"));
+        assert!(!usable_sequence(&"9".repeat(MAX_SEQUENCE_LEN + 1)));
+    }
 }

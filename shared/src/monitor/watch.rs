@@ -14,7 +14,7 @@
 use super::detect::Detector;
 use super::detect::{DetectReport, Read};
 use super::error::MonitorError;
-use crate::domain::{DueItem, DueWork, WatchedArtifact, artifact_key};
+use crate::domain::{DueItem, DueWork, WatchedArtifact, artifact_key, usable_sequence};
 use crate::ports::{Changes, Clock, Events, Registry, Store, StoreError};
 use futures_util::StreamExt as _;
 use std::collections::{BTreeSet, HashSet};
@@ -50,6 +50,8 @@ pub struct FeedReport {
     pub hits: Vec<(String, Result<DetectReport, MonitorError>)>,
     /// The sequence now stored.
     pub since: Option<String>,
+    /// The stored sequence could not be used (and why): following started at the end.
+    pub unusable_since: Option<String>,
 }
 
 /// What one sweep step did.
@@ -83,6 +85,20 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
     ) -> Result<FeedReport, MonitorError> {
         let mut state = self.store.feed_state().await?;
         let mut report = FeedReport::default();
+        if let Some(stored) = &state.since
+            && !usable_sequence(stored)
+        {
+            // Stored by an older version, or damaged: following starts again at the end,
+            // and a full sweep covers the gap, as for a feed that started over.
+            report.unusable_since = Some(format!(
+                "the stored sequence ({} bytes) cannot be sent to the feed",
+                stored.len()
+            ));
+            state.since = None;
+            state.sweep_cursor = None;
+            state.sweep_started_at = None;
+            report.reset = true;
+        }
         let Some(mut since) = state.since.clone() else {
             let end = feed.current_seq().await?;
             state.since = Some(end.clone());
