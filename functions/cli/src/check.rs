@@ -7,7 +7,7 @@ use crate::policy_args::PolicyArgs;
 use crate::remote_args::{RemoteArgs, Remotes};
 use artifact_monitor::adapters::SystemClock;
 use artifact_monitor::domain::format_time as rfc3339;
-use artifact_monitor::domain::{Artifact, Compliance, Reason, VersionRecord};
+use artifact_monitor::domain::{Artifact, Compliance, Reason, VersionRecord, printable};
 use artifact_monitor::monitor::{Monitor, PollOutcome, PollReport};
 use artifact_monitor::ports::VerdictStore;
 use artifact_monitor::provenance::ProvenanceVerifier;
@@ -45,7 +45,9 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         Err(e) => return usage(e),
     };
     let mut remotes = Remotes::defaults();
-    remotes.apply(&args.remote);
+    if let Err(e) = remotes.apply(&args.remote) {
+        return usage(e);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -172,18 +174,22 @@ fn print_table(artifact: &Artifact, versions: &[VersionRecord], report: &PollRep
         "LOGS".into(),
     ]];
     for v in versions {
+        // Registry-controlled strings are escaped: no forged rows, no terminal escapes.
         rows.push([
-            v.version.clone(),
+            printable(&v.version).into_owned(),
             v.published_at.map(rfc3339).unwrap_or_else(|| "-".into()),
             v.verdict.compliance.as_str().into(),
             v.verdict.confidence.as_str().into(),
             Reason::join(&v.verdict.reasons, ","),
-            v.verdict.logs_url.clone().unwrap_or_else(|| "-".into()),
+            v.verdict
+                .logs_url
+                .as_deref()
+                .map_or_else(|| "-".into(), |u| printable(u).into_owned()),
         ]);
     }
     for (version, _) in &report.failed {
         rows.push([
-            version.clone(),
+            printable(version).into_owned(),
             "-".into(),
             "pending".into(),
             "low".into(),
@@ -214,6 +220,10 @@ fn print_table(artifact: &Artifact, versions: &[VersionRecord], report: &PollRep
         bad
     );
     for (version, error) in &report.failed {
-        eprintln!("{version}: could not be judged: {error}");
+        eprintln!(
+            "{}: could not be judged: {}",
+            printable(version),
+            printable(error)
+        );
     }
 }

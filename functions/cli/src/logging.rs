@@ -4,7 +4,7 @@
 //! are never part of a report.
 
 use crate::serve_settings::{LogFormat, Settings};
-use artifact_monitor::domain::{Compliance, Reason};
+use artifact_monitor::domain::{Compliance, Reason, printable};
 use artifact_monitor::monitor::watchlist::SyncReport;
 use artifact_monitor::monitor::{
     DeliveryReport, DetectReport, MonitorError, PollOutcome, TickReport,
@@ -167,11 +167,12 @@ pub fn tick(report: &TickReport) {
         }] += 1;
         counts[3] += j.alerts;
         if j.alerts > 0 {
+            let version = printable(&j.version);
             info!(
-                artifact = %j.artifact, version = %j.version,
+                artifact = %j.artifact, version = %version,
                 compliance = j.compliance.as_str(), confidence = j.confidence.as_str(),
-                "artifact-monitor: {}@{}: {} ({}), alerted",
-                j.artifact, j.version, j.compliance.as_str(), Reason::join(&j.reasons, ","),
+                "artifact-monitor: {}@{version}: {} ({}), alerted",
+                j.artifact, j.compliance.as_str(), Reason::join(&j.reasons, ","),
             );
         }
     }
@@ -183,8 +184,9 @@ pub fn tick(report: &TickReport) {
         );
     }
     for f in &failed {
-        warn!(artifact = %f.artifact, version = %f.version, error = %f.error,
-            "artifact-monitor: {}@{}: not judged yet: {}", f.artifact, f.version, f.error);
+        let (version, error) = (printable(&f.version), printable(&f.error));
+        warn!(artifact = %f.artifact, version = %version, error = %error,
+            "artifact-monitor: {}@{version}: not judged yet: {error}", f.artifact);
     }
     if let Some(delivery) = &report.delivery {
         self::delivery(delivery);

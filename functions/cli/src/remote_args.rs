@@ -11,6 +11,26 @@ use std::time::Duration;
 /// The environment variable holding an optional GitHub token (never logged).
 pub const GITHUB_TOKEN_ENV: &str = "GITHUB_TOKEN";
 
+/// Seconds a request may take: at least one, at most ten minutes.
+pub const TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=600;
+
+/// `value` if it lies in `range`, else an error naming the setting and the range.
+pub fn within<T: PartialOrd + std::fmt::Display + Copy>(
+    name: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, String> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{name} = {value} is out of range: it must be from {} to {}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
 #[derive(Debug, Args, Clone, Default)]
 pub struct RemoteArgs {
     /// npm registry base URL [default: https://registry.npmjs.org].
@@ -54,7 +74,7 @@ impl Remotes {
         }
     }
 
-    pub fn apply(&mut self, args: &RemoteArgs) {
+    pub fn apply(&mut self, args: &RemoteArgs) -> Result<(), String> {
         if let Some(registry) = &args.registry {
             self.registry = registry.clone();
         }
@@ -65,8 +85,9 @@ impl Remotes {
             self.github_api = None;
         }
         if let Some(secs) = args.timeout {
-            self.timeout = Duration::from_secs(secs.max(1));
+            self.timeout = Duration::from_secs(within("--timeout", secs, TIMEOUT_SECS)?);
         }
+        Ok(())
     }
 
     fn http(&self) -> HttpConfig {

@@ -1,7 +1,7 @@
 //! `serve`'s settings: its flags and config file turned into typed values, read once.
 
 use crate::config::Config;
-use crate::remote_args::{RemoteArgs, Remotes};
+use crate::remote_args::{RemoteArgs, Remotes, TIMEOUT_SECS, within};
 use artifact_monitor::adapters::RequestBudget;
 use artifact_monitor::domain::Artifact;
 use artifact_monitor::monitor::MonitorConfig;
@@ -12,6 +12,9 @@ use std::time::Duration;
 
 /// The environment variable holding the webhook URL (it may embed a secret).
 pub const WEBHOOK_ENV: &str = "ARTIFACT_MONITOR_WEBHOOK_URL";
+/// The packument size cap may be set from 1 MiB to 1 GiB.
+const MIN_PACKUMENT: u64 = 1 << 20;
+const MAX_PACKUMENT: u64 = 1 << 30;
 /// The default registry request budget: about one request per second, sustained.
 const DEFAULT_BUDGET_PER_SEC: f64 = 1.0;
 /// The smallest burst the budget allows.
@@ -93,15 +96,16 @@ pub fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
         remotes.github_api = None;
     }
     if let Some(secs) = config.timeout_secs {
-        remotes.timeout = Duration::from_secs(secs.max(1));
+        remotes.timeout = Duration::from_secs(within("timeout_secs", secs, TIMEOUT_SECS)?);
     }
     if let Some(concurrency) = config.concurrency {
-        remotes.concurrency = concurrency.clamp(1, 256);
+        remotes.concurrency = within("concurrency", concurrency, 1..=256)?;
     }
     if let Some(bytes) = config.max_packument_bytes {
-        remotes.max_packument_bytes = bytes;
+        remotes.max_packument_bytes =
+            within("max_packument_bytes", bytes, MIN_PACKUMENT..=MAX_PACKUMENT)?;
     }
-    remotes.apply(&args.remote);
+    remotes.apply(&args.remote)?;
     remotes.changes_feed = if args.no_changes_feed || config.changes_feed == Some(false) {
         None
     } else {
@@ -110,16 +114,21 @@ pub fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
             .or(config.changes_feed_url)
             .or_else(|| remotes.default_changes_feed())
     };
-    let interval = Duration::from_secs(args.interval.or(config.interval_secs).unwrap_or(60).max(1));
+    let interval = Duration::from_secs(within(
+        "interval_secs",
+        args.interval.or(config.interval_secs).unwrap_or(60),
+        1..=86_400,
+    )?);
     let per_sec = args
         .registry_budget
         .or(config.registry_requests_per_sec)
         .unwrap_or(DEFAULT_BUDGET_PER_SEC);
-    if !per_sec.is_finite() || per_sec < 0.0 {
+    if !per_sec.is_finite() {
         return Err(format!(
             "a registry budget of {per_sec} requests per second is not one"
         ));
     }
+    let per_sec = within("registry_requests_per_sec", per_sec, 0.0..=10_000.0)?;
     // The bucket holds one interval's worth plus the reserve the sweep leaves, so each tick
     // may spend everything the last one earned.
     remotes.budget = (per_sec > 0.0).then(|| {
@@ -135,7 +144,8 @@ pub fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
         .or_else(|| std::env::var(webhook_env).ok().filter(|u| !u.is_empty()));
     let mut monitor = MonitorConfig::default();
     if let Some(secs) = config.unverifiable_after_secs {
-        monitor.unverifiable_after_secs = secs.max(0);
+        monitor.unverifiable_after_secs =
+            within("unverifiable_after_secs", secs, 0..=30 * 24 * 3600)?;
     }
     Ok(Settings {
         config_file: args.config.display().to_string(),

@@ -406,6 +406,30 @@ async fn serve_refuses_a_bad_config() {
     let output = run(command).await;
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("allow_any_runner"));
+
+    // Numbers out of any sane range are refused with the setting named, not clamped.
+    let artifact = "[[artifacts]]\nname = \"sigstore\"\nrepository = \"sigstore/sigstore-js\"\nworkflows = [\".github/workflows/release.yml\"]\n";
+    for (setting, named) in [
+        ("timeout_secs = 9223372036854775807", "timeout_secs"),
+        ("interval_secs = 0", "interval_secs"),
+        (
+            "registry_requests_per_sec = 1e308",
+            "registry_requests_per_sec",
+        ),
+        ("max_packument_bytes = 1099511627776", "max_packument_bytes"),
+        ("concurrency = 100000", "concurrency"),
+    ] {
+        std::fs::write(&path, format!("{setting}\n{artifact}")).unwrap();
+        let mut command = binary();
+        command.args(["serve", "--once", "--config", path.to_str().unwrap()]);
+        let output = run(command).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{setting}: {stderr}");
+        assert!(
+            stderr.contains(named) && stderr.contains("out of range"),
+            "{stderr}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -455,4 +479,36 @@ async fn serve_logs_json_lines_on_request_and_drops_artifacts_removed_from_the_c
     npm.server.clear_log();
     run(serve_once(other.to_str().unwrap(), &data, None)).await;
     assert_eq!(npm.packument_requests("sigstore"), Vec::<u16>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_escapes_control_characters_from_the_registry() {
+    let npm = FakeNpm::start().await;
+    npm.create("evil-pkg", &["mallory"]);
+    let forged = "1.0.0\nFORGED 9.9.9  2026-01-01  compliant\u{1b}[2K";
+    npm.publish(
+        "evil-pkg",
+        manifest("evil-pkg", forged, OTHER, false),
+        "2026-11-28T06:00:00.000Z",
+    );
+    let mut check = binary();
+    check.args([
+        "check",
+        "evil-pkg",
+        "--repository",
+        "o/r",
+        "--workflow",
+        ".github/workflows/r.yml",
+        "--registry",
+        npm.url(),
+        "--no-github",
+    ]);
+    let output = run(check).await;
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.lines().all(|l| !l.starts_with("FORGED")),
+        "no forged row: {stdout}"
+    );
+    assert!(!stdout.contains('\u{1b}'), "no terminal escape: {stdout:?}");
+    assert!(stdout.contains("1.0.0\\u{a}FORGED"), "{stdout}");
 }

@@ -163,6 +163,9 @@ enum Attempt {
     Fail(RemoteError),
 }
 
+/// The most a response buffer is sized to before its bytes arrive.
+const PRESIZE_LIMIT: u64 = 8 * 1024 * 1024;
+
 /// Redirects followed within one answer at most.
 const MAX_REDIRECTS: usize = 3;
 
@@ -406,7 +409,14 @@ impl HttpClient {
         }
         // Sized once from Content-Length (within the cap), so a large packument is not
         // copied through doubling reallocations.
-        let expected = response.content_length().unwrap_or(0).min(max_body);
+        // A declared length is a hint, not a promise: the buffer starts at most at
+        // PRESIZE_LIMIT and grows with what really arrives (a server declaring a terabyte
+        // under a raised cap must not make the process allocate it).
+        let expected = response
+            .content_length()
+            .unwrap_or(0)
+            .min(max_body)
+            .min(PRESIZE_LIMIT);
         let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         loop {
             match response.chunk().await {

@@ -31,7 +31,7 @@ pub use event::{
 };
 pub use evidence::{Evidence, RunnerEnvironment};
 pub use github::{RefPattern, RepositoryName, WorkflowPath, WorkflowRef};
-pub use package::{PackageName, PackageNameError, npm_purl, sri_sha512};
+pub use package::{PackageName, PackageNameError, npm_purl, printable, sri_sha512};
 pub use packument::{
     Dist, DistAttestations, InstallScripts, Packument, PackumentError, Publisher, VersionManifest,
     format_time, parse_time,
