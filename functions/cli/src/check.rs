@@ -7,14 +7,16 @@ use crate::policy_args::PolicyArgs;
 use crate::remote_args::{RemoteArgs, Remotes};
 use artifact_monitor::adapters::SystemClock;
 use artifact_monitor::domain::format_time as rfc3339;
-use artifact_monitor::domain::{Artifact, Compliance, Reason, VersionRecord, printable};
+use artifact_monitor::domain::{
+    Artifact, Compliance, Confidence, JudgedVersion, Reason, printable,
+};
 use artifact_monitor::monitor::{Monitor, PollOutcome, PollReport};
-use artifact_monitor::ports::VerdictStore;
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::MemoryStore;
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 use std::io::IsTerminal as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -70,7 +72,7 @@ async fn check(args: &CheckArgs, artifact: Artifact, remotes: Remotes) -> ExitCo
     let store = MemoryStore::new();
     let monitor = Monitor::new(registry, runs, store.clone(), SystemClock, verifier);
     let spinner = (!args.json && std::io::stderr().is_terminal()).then(|| spinner(&args.name));
-    let result = monitor.poll(&artifact, false).await;
+    let result = monitor.judge_all_now(&artifact).await;
     if let Some(spinner) = spinner {
         spinner.abort();
         eprint!("\r\x1b[2K");
@@ -86,11 +88,12 @@ async fn check(args: &CheckArgs, artifact: Artifact, remotes: Remotes) -> ExitCo
             artifact.name
         ));
     }
-    let mut versions = match store.versions(&artifact.key()).await {
-        Ok(versions) => versions,
-        Err(e) => return usage(e),
-    };
-    versions.sort_by_key(|v| (v.published_at.unwrap_or(i64::MAX), v.version.clone()));
+    // Every version of the package was judged in this poll (the store started empty).
+    let mut versions: Vec<&JudgedVersion> = report.judged.iter().collect();
+    versions.sort_by(|a, b| {
+        (a.published_at.unwrap_or(i64::MAX), &a.version)
+            .cmp(&(b.published_at.unwrap_or(i64::MAX), &b.version))
+    });
     if args.json {
         print_json(&artifact, &versions, &report);
     } else {
@@ -107,7 +110,13 @@ async fn check(args: &CheckArgs, artifact: Artifact, remotes: Remotes) -> ExitCo
     let all_compliant = report.failed.is_empty()
         && versions
             .iter()
-            .all(|v| v.verdict.compliance == Compliance::Compliant);
+            .all(|v| v.compliance == Compliance::Compliant);
+    // The process ends here: freeing hundreds of thousands of records one by one would
+    // only delay the exit (a large package's records take longer to free than to print).
+    drop(versions);
+    std::mem::forget(report);
+    std::mem::forget(monitor);
+    std::mem::forget(store);
     if all_compliant {
         ExitCode::SUCCESS
     } else {
@@ -132,39 +141,66 @@ fn spinner(name: &str) -> tokio::task::JoinHandle<()> {
     })
 }
 
-fn print_json(artifact: &Artifact, versions: &[VersionRecord], report: &PollReport) {
-    let mut rows: Vec<_> = versions
+/// One version as `--json` prints it (DESIGN §5's `check --json` object).
+#[derive(Serialize)]
+struct Row<'a> {
+    version: &'a str,
+    published_at: Option<String>,
+    compliance: Compliance,
+    confidence: Confidence,
+    reasons: &'a [Reason],
+    logs_url: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ArtifactRow<'a> {
+    #[serde(rename = "type")]
+    registry: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    artifact: ArtifactRow<'a>,
+    versions: Vec<Row<'a>>,
+}
+
+fn print_json(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollReport) {
+    let mut rows: Vec<Row<'_>> = versions
         .iter()
-        .map(|v| {
-            json!({
-                "version": v.version,
-                "published_at": v.published_at.map(rfc3339),
-                "compliance": v.verdict.compliance,
-                "confidence": v.verdict.confidence,
-                "reasons": v.verdict.reasons,
-                "logs_url": v.verdict.logs_url,
-            })
+        .map(|v| Row {
+            version: &v.version,
+            published_at: v.published_at.map(rfc3339),
+            compliance: v.compliance,
+            confidence: v.confidence,
+            reasons: &v.reasons,
+            logs_url: v.logs_url.as_deref(),
         })
         .collect();
     // Versions the registry could not serve in full stay undecided.
-    rows.extend(report.failed.iter().map(|(version, _)| {
-        json!({
-            "version": version,
-            "published_at": null,
-            "compliance": "pending",
-            "confidence": "low",
-            "reasons": ["registry_unavailable"],
-            "logs_url": null,
-        })
+    rows.extend(report.failed.iter().map(|(version, _)| Row {
+        version,
+        published_at: None,
+        compliance: Compliance::Pending,
+        confidence: Confidence::Low,
+        reasons: &[Reason::RegistryUnavailable],
+        logs_url: None,
     }));
-    let output = json!({
-        "artifact": {"type": artifact.registry, "name": artifact.name},
-        "versions": rows,
-    });
-    println!("{output}");
+    let output = Output {
+        artifact: ArtifactRow {
+            registry: &artifact.registry,
+            name: &artifact.name,
+        },
+        versions: rows,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if serde_json::to_writer(&mut out, &output).is_ok() {
+        let _ = writeln!(out);
+    }
+    let _ = out.flush();
 }
 
-fn print_table(artifact: &Artifact, versions: &[VersionRecord], report: &PollReport) {
+fn print_table(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollReport) {
     let mut rows: Vec<[String; 6]> = vec![[
         "VERSION".into(),
         "RELEASED".into(),
@@ -178,11 +214,10 @@ fn print_table(artifact: &Artifact, versions: &[VersionRecord], report: &PollRep
         rows.push([
             printable(&v.version).into_owned(),
             v.published_at.map(rfc3339).unwrap_or_else(|| "-".into()),
-            v.verdict.compliance.as_str().into(),
-            v.verdict.confidence.as_str().into(),
-            Reason::join(&v.verdict.reasons, ","),
-            v.verdict
-                .logs_url
+            v.compliance.as_str().into(),
+            v.confidence.as_str().into(),
+            Reason::join(&v.reasons, ","),
+            v.logs_url
                 .as_deref()
                 .map_or_else(|| "-".into(), |u| printable(u).into_owned()),
         ]);
@@ -210,7 +245,7 @@ fn print_table(artifact: &Artifact, versions: &[VersionRecord], report: &PollRep
     }
     let bad = versions
         .iter()
-        .filter(|v| v.verdict.compliance != Compliance::Compliant)
+        .filter(|v| v.compliance != Compliance::Compliant)
         .count()
         + report.failed.len();
     println!(

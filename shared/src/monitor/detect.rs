@@ -138,15 +138,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             }
             PackumentFetch::Modified { body, validators } => (body, validators),
         };
-        let packument =
-            Packument::parse(&body).map_err(|e| MonitorError::Invalid(format!("{key}: {e}")))?;
-        drop(body);
-        if packument.name != name.as_str() {
-            return Err(MonitorError::Invalid(format!(
-                "{key}: the registry answered with the packument of {:?}",
-                packument.name
-            )));
-        }
+        let packument = parse_checked(&key, &name, body)?;
         let now = self.clock.now();
         // An older copy than one already processed (a cache behind a fresh read): its new
         // versions are still scheduled, but it is not diffed (the newer versions would read
@@ -254,6 +246,43 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         Ok(report)
     }
 
+    /// Every version of `watched` as events, from one full read, writing nothing (a
+    /// one-shot judgement of a whole package); `None` when the registry does not have it.
+    pub async fn read_all(
+        &self,
+        watched: &WatchedArtifact,
+    ) -> Result<Option<Vec<crate::domain::VersionPublished>>, MonitorError> {
+        let key = watched.key();
+        let name = watched.artifact.package().map_err(MonitorError::Invalid)?;
+        let body = match self
+            .registry
+            .packument(&name, &Validators::default())
+            .await?
+        {
+            PackumentFetch::Modified { body, .. } => body,
+            PackumentFetch::Missing => return Ok(None),
+            PackumentFetch::NotModified => {
+                return Err(MonitorError::Invalid(format!(
+                    "{key}: the registry answered an unconditional read with 304"
+                )));
+            }
+        };
+        let packument = parse_checked(&key, &name, body)?;
+        let reference = ArtifactRef {
+            registry: watched.artifact.registry.clone(),
+            name: watched.artifact.name.clone(),
+        };
+        let found = versions_to_judge(
+            &packument,
+            &reference,
+            None,
+            ReadKind::First,
+            watched.policy_rev,
+            self.clock.now(),
+        );
+        Ok(Some(found.events))
+    }
+
     async fn package_missing(
         &self,
         watched: &WatchedArtifact,
@@ -281,6 +310,24 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         );
         Ok(usize::from(self.store.enqueue(&alert, now).await?))
     }
+}
+
+/// Parses a packument read for `key` and checks it is the package asked for.
+fn parse_checked(
+    key: &str,
+    name: &crate::domain::PackageName,
+    body: Vec<u8>,
+) -> Result<Packument, MonitorError> {
+    let packument =
+        Packument::parse(&body).map_err(|e| MonitorError::Invalid(format!("{key}: {e}")))?;
+    drop(body);
+    if packument.name != name.as_str() {
+        return Err(MonitorError::Invalid(format!(
+            "{key}: the registry answered with the packument of {:?}",
+            packument.name
+        )));
+    }
+    Ok(packument)
 }
 
 /// The alert for a package-level signal; its fingerprint makes the id unique per change.

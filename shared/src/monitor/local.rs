@@ -185,6 +185,40 @@ where
         Ok(report)
     }
 
+    /// Judges every version of `artifact` now, from one full read, without the due queue:
+    /// the one-shot `check`. Nothing is alerted or summarised; verdicts are stored.
+    pub async fn judge_all_now(&self, artifact: &Artifact) -> Result<PollReport, MonitorError> {
+        let key = artifact.key();
+        let now = self.detector.clock.now();
+        watch(&self.store, artifact.clone(), ArtifactSource::Api, now).await?;
+        let watched = self
+            .store
+            .artifact(&key)
+            .await?
+            .ok_or_else(|| MonitorError::Invalid(format!("{key} vanished while judged")))?;
+        let mut report = PollReport {
+            artifact: key,
+            outcome: PollOutcome::Changed,
+            judged: Vec::new(),
+            failed: Vec::new(),
+            alerts: 0,
+            retry_pending: false,
+        };
+        let Some(events) = self.detector.read_all(&watched).await? else {
+            report.outcome = PollOutcome::Missing;
+            return Ok(report);
+        };
+        let emitted = self.bus().publish(events).await;
+        report.judged = emitted.judged;
+        report.failed = emitted
+            .failed
+            .into_iter()
+            .map(|f| (f.version, f.error))
+            .collect();
+        report.retry_pending = !report.failed.is_empty();
+        Ok(report)
+    }
+
     /// Polls every artifact, at most `concurrency` at once; one result per artifact, in key
     /// order.
     pub async fn poll_all(

@@ -46,8 +46,30 @@ pub(super) fn put_due(
     item: &DueItem,
     merge: bool,
 ) -> Result<(), StoreError> {
+    let mut counts = DueCounts::default();
+    let added = put_due_uncounted(tx, item, merge)?;
+    if added {
+        count(&mut counts, item, 1);
+        change_counts(tx, |c| add_counts(c, &counts))?;
+    }
+    Ok(())
+}
+
+fn add_counts(total: &mut DueCounts, delta: &DueCounts) {
+    total.reads += delta.reads;
+    total.judgements += delta.judgements;
+    total.summaries += delta.summaries;
+}
+
+/// [`put_due`] without touching the counters; `true` when the item is new.
+fn put_due_uncounted(
+    tx: &mut (impl KvWrite + ?Sized),
+    item: &DueItem,
+    merge: bool,
+) -> Result<bool, StoreError> {
     let id = item.id();
     let existing: Option<StoredDue> = get(tx, Table::Due, &id)?;
+    let added = existing.is_none();
     let item = match &existing {
         Some(stored) => {
             tx.delete(Table::DueIndex, &stored.index)?;
@@ -57,28 +79,48 @@ pub(super) fn put_due(
                 item.clone()
             }
         }
-        None => {
-            change_counts(tx, |c| count(c, item, 1))?;
-            item.clone()
-        }
+        None => item.clone(),
     };
     let index = index_key(&item, &id);
     tx.put(Table::DueIndex, &index, id.clone().into_bytes())?;
-    put(tx, Table::Due, &id, &StoredDue { item, index })
+    put(tx, Table::Due, &id, &StoredDue { item, index })?;
+    Ok(added)
 }
 
+/// Adds many items, the counters written once.
 pub fn schedule(tx: &mut (impl KvWrite + ?Sized), items: &[DueItem]) -> Result<(), StoreError> {
+    let mut counts = DueCounts::default();
     for item in items {
-        put_due(tx, item, true)?;
+        if put_due_uncounted(tx, item, true)? {
+            count(&mut counts, item, 1);
+        }
+    }
+    if counts != DueCounts::default() {
+        change_counts(tx, |c| add_counts(c, &counts))?;
     }
     Ok(())
 }
 
+/// What removing a due item needs of it: where its index entry is (the item itself, an
+/// event of a kilobyte or so, is skipped while parsing).
+#[derive(Deserialize)]
+struct DueHead {
+    index: String,
+}
+
 pub fn remove_due(tx: &mut (impl KvWrite + ?Sized), id: &str) -> Result<(), StoreError> {
-    if let Some(stored) = get::<StoredDue>(tx, Table::Due, id)? {
-        tx.delete(Table::DueIndex, &stored.index)?;
+    if let Some(head) = get::<DueHead>(tx, Table::Due, id)? {
+        tx.delete(Table::DueIndex, &head.index)?;
         tx.delete(Table::Due, id)?;
-        change_counts(tx, |c| count(c, &stored.item, -1))?;
+        // The kind is the id's first letter (see `domain::read_id` and its siblings).
+        change_counts(tx, |c| {
+            let field = match id.as_bytes().first() {
+                Some(b'R') => &mut c.reads,
+                Some(b'S') => &mut c.summaries,
+                _ => &mut c.judgements,
+            };
+            *field = field.saturating_sub(1);
+        })?;
     }
     Ok(())
 }

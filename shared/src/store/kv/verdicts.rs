@@ -42,7 +42,9 @@ pub fn record(
         artifact.versions.moved(before, to_store.verdict.compliance);
         artifact.last_published = artifact.last_published.max(to_store.published_at);
         let now_status = artifact.versions.status();
-        change_summary(tx, |s| s.moved(status, now_status))?;
+        if now_status != status {
+            change_summary(tx, |s| s.moved(status, now_status))?;
+        }
     }
     if outcome.recorded != Recorded::Unchanged
         && let Some(alert) = write.alert
