@@ -8,10 +8,25 @@ pub const MAX_TRUST_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// The largest artifact read into memory (npm's own tarball limit is far below this).
 pub const MAX_ARTIFACT_BYTES: u64 = 512 * 1024 * 1024;
 
-/// The file's bytes, refusing more than `limit`.
+/// The file's bytes, refusing more than `limit`. Only a regular file is read (a FIFO would
+/// block, a device never end), and one whose size already says it is too large is refused
+/// before a byte is read.
 pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !metadata.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    if metadata.len() > limit {
+        return Err(format!(
+            "{} is {} bytes, larger than the {limit}-byte limit",
+            path.display(),
+            metadata.len()
+        ));
+    }
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)
@@ -42,7 +57,23 @@ pub fn hex_digest<const N: usize>(text: &str) -> Option<[u8; N]> {
 
 #[cfg(test)]
 mod tests {
-    use super::hex_digest;
+    use super::{hex_digest, read_bounded};
+
+    #[test]
+    fn only_regular_files_within_the_limit_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"12345").unwrap();
+        assert_eq!(read_bounded(&file, 5).unwrap(), b"12345");
+        let error = read_bounded(&file, 4).unwrap_err();
+        assert!(error.contains("larger than the 4-byte limit"), "{error}");
+        // A directory, or a device like /dev/zero, is refused before any read.
+        assert!(read_bounded(dir.path(), 5).unwrap_err().contains("not a regular file"));
+        if std::path::Path::new("/dev/zero").exists() {
+            let error = read_bounded(std::path::Path::new("/dev/zero"), 5).unwrap_err();
+            assert!(error.contains("not a regular file"), "{error}");
+        }
+    }
 
     #[test]
     fn hex_digests_have_exactly_their_length() {
