@@ -68,7 +68,11 @@ mod tests {
         let error = read_bounded(&file, 4).unwrap_err();
         assert!(error.contains("larger than the 4-byte limit"), "{error}");
         // A directory, or a device like /dev/zero, is refused before any read.
-        assert!(read_bounded(dir.path(), 5).unwrap_err().contains("not a regular file"));
+        assert!(
+            read_bounded(dir.path(), 5)
+                .unwrap_err()
+                .contains("not a regular file")
+        );
         if std::path::Path::new("/dev/zero").exists() {
             let error = read_bounded(std::path::Path::new("/dev/zero"), 5).unwrap_err();
             assert!(error.contains("not a regular file"), "{error}");
