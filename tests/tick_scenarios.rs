@@ -629,3 +629,70 @@ async fn a_read_that_failed_is_tried_again_next_tick_not_next_round() {
     let (_, alerts) = tick(&w, &monitor, None, LONG).await;
     assert_eq!(ids(&alerts), ["npm/a-pkg@1.0.0#non_compliant"]);
 }
+
+#[tokio::test]
+async fn too_many_runs_at_a_publish_time_are_not_looked_into_one_by_one() {
+    let w = world().await;
+    let monitor = w.monitor(4);
+    let artifact = octo("octo-pkg");
+    w.npm.create("octo-pkg", &["octocat"]);
+    monitor.poll(&artifact, false).await.unwrap();
+    // 25 runs of the release workflow under way when the version appears.
+    for id in 1..=25u64 {
+        w.github.add_run(
+            id,
+            "octo-org/octo-repo",
+            ".github/workflows/release.yml",
+            &format!("{id:040x}"),
+            "main",
+            "2026-11-27T11:50:00Z",
+            "2026-11-27T12:10:00Z",
+            &["ubuntu-latest"],
+        );
+    }
+    w.publish("octo-pkg", "1.0.0");
+    let report = monitor.poll(&artifact, false).await.unwrap();
+    assert_eq!(report.judged.len(), 1);
+    assert_eq!(report.judged[0].compliance, Compliance::Pending);
+    assert!(
+        report.judged[0]
+            .reasons
+            .contains(&artifact_monitor::domain::Reason::GithubUnavailable),
+        "{:?}",
+        report.judged[0]
+    );
+    assert_eq!(
+        w.github.server.count(|r| r.path().ends_with("/jobs")),
+        0,
+        "no job lookups past the bound"
+    );
+}
+
+#[tokio::test]
+async fn a_judgement_that_takes_too_long_gives_up_and_stays_due() {
+    let w = world().await;
+    let config = artifact_monitor::monitor::MonitorConfig {
+        judge_timeout_secs: 1,
+        ..Default::default()
+    };
+    let monitor = w.monitor(4).with_config(config);
+    let artifact = octo("octo-pkg");
+    w.npm.create("octo-pkg", &["octocat"]);
+    monitor.poll(&artifact, false).await.unwrap();
+    w.npm.publish(
+        "octo-pkg",
+        manifest("octo-pkg", "1.0.0", OTHER_INTEGRITY, true),
+        "2026-11-27T12:00:00Z",
+    );
+    w.npm.fail_next(
+        "/-/npm/v1/attestations/octo-pkg@1.0.0",
+        Reply::Slow(Duration::from_secs(3), Box::new(Reply::status(503))),
+    );
+    let report = monitor.poll(&artifact, false).await.unwrap();
+    assert!(report.judged.is_empty());
+    assert!(
+        report.failed[0].1.contains("took longer than 1 s"),
+        "{report:?}"
+    );
+    assert!(report.retry_pending, "still due");
+}

@@ -15,6 +15,9 @@ pub struct MonitorConfig {
     pub run_search_after_secs: i64,
     /// Where the dashboard lives, for links in alerts (optional).
     pub dashboard_url: Option<String>,
+    /// One judgement may take this long in all (every request and retry it makes); past
+    /// it, the version stays due and is judged again later.
+    pub judge_timeout_secs: u64,
 }
 
 impl Default for MonitorConfig {
@@ -26,6 +29,7 @@ impl Default for MonitorConfig {
             run_search_before_secs: 6 * 3600,
             run_search_after_secs: 15 * 60,
             dashboard_url: None,
+            judge_timeout_secs: 300,
         }
     }
 }

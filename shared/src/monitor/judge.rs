@@ -20,6 +20,9 @@ use crate::ports::{
 use crate::provenance::{ArtifactInput, Expectation, ProvenanceVerifier};
 use std::sync::Arc;
 
+/// Runs under way at a publish time whose jobs are looked up, at most.
+pub const MAX_RUNS_CHECKED: usize = 20;
+
 /// The judging use-case over its ports. `runs` is `None` when GitHub lookups are off.
 #[derive(Debug, Clone)]
 pub struct Judge<R, G, S, C> {
@@ -270,7 +273,18 @@ where
                 Err(e) => return RunSearch::Unavailable(e.to_string()),
             }
         }
-        // The runner of a run that could vouch for the version is checked through its jobs.
+        // The runner of a run that could vouch for the version is checked through its jobs,
+        // for a bounded number of runs: a workflow with more runs under way at one moment
+        // than that is not something to spend hundreds of requests on, nor to guess about.
+        let spanning = found
+            .iter()
+            .filter(|r| r.spans(published_at, crate::domain::PUBLISH_SLACK_SECS))
+            .count();
+        if spanning > MAX_RUNS_CHECKED {
+            return RunSearch::Unavailable(format!(
+                "{spanning} runs of the authorised workflows were under way at the publish time; at most {MAX_RUNS_CHECKED} are checked"
+            ));
+        }
         for run in found
             .iter_mut()
             .filter(|r| r.spans(published_at, crate::domain::PUBLISH_SLACK_SECS))
