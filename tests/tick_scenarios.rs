@@ -696,3 +696,24 @@ async fn a_judgement_that_takes_too_long_gives_up_and_stays_due() {
     );
     assert!(report.retry_pending, "still due");
 }
+
+#[tokio::test]
+async fn a_version_without_a_publish_time_says_so_when_github_could_be_asked() {
+    let w = world().await;
+    let monitor = w.monitor(4);
+    let artifact = octo("octo-pkg");
+    w.npm.create("octo-pkg", &["octocat"]);
+    monitor.poll(&artifact, false).await.unwrap();
+    w.publish("octo-pkg", "1.0.0");
+    w.npm.edit("octo-pkg", |doc| {
+        doc["time"].as_object_mut().unwrap().remove("1.0.0");
+    });
+    let report = monitor.poll(&artifact, false).await.unwrap();
+    assert_eq!(report.judged.len(), 1);
+    let reasons = &report.judged[0].reasons;
+    assert!(
+        reasons.contains(&artifact_monitor::domain::Reason::PublishTimeUnknown),
+        "{reasons:?}"
+    );
+    assert!(!reasons.contains(&artifact_monitor::domain::Reason::RunNotChecked));
+}

@@ -23,6 +23,26 @@ use artifact_monitor::domain::{Artifact, PolicySpec};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+/// An error about the file, cut to a readable length (the TOML parser quotes the offending
+/// line, which may be hundreds of kilobytes long) and printable.
+fn bounded(error: &str) -> String {
+    const MAX: usize = 400;
+    let lines: Vec<String> = error
+        .lines()
+        .map(|line| artifact_monitor::domain::printable(line).into_owned())
+        .map(|line| {
+            if line.chars().count() > MAX {
+                let cut: String = line.chars().take(MAX).collect();
+                format!("{cut}… ({} characters in all)", line.chars().count())
+            } else {
+                line.to_owned()
+            }
+        })
+        .take(12)
+        .collect();
+    lines.join("\n")
+}
+
 /// Room for tens of thousands of artifacts; anything larger is not a config file.
 const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -78,7 +98,7 @@ pub fn load(path: &Path) -> Result<Config, String> {
             path.display()
         ));
     }
-    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    parse(&text).map_err(|e| format!("{}: {}", path.display(), bounded(&e)))
 }
 
 pub fn parse(text: &str) -> Result<Config, String> {

@@ -407,6 +407,15 @@ async fn serve_refuses_a_bad_config() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("allow_any_runner"));
 
+    // A broken line of 400 KB is named, not echoed whole.
+    std::fs::write(&path, format!("registry = \"{}\n", "x".repeat(400_000))).unwrap();
+    let mut command = binary();
+    command.args(["serve", "--once", "--config", path.to_str().unwrap()]);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stderr.len() < 4096, "{} bytes", output.stderr.len());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("characters in all"));
+
     // Numbers out of any sane range are refused with the setting named, not clamped.
     let artifact = "[[artifacts]]\nname = \"sigstore\"\nrepository = \"sigstore/sigstore-js\"\nworkflows = [\".github/workflows/release.yml\"]\n";
     for (setting, named) in [

@@ -188,6 +188,11 @@ where
             (Provenance::Absent, Some(at)) if !event.earlier_had_provenance => {
                 self.nearby_runs(policy, at).await
             }
+            // GitHub could be asked, but without a publish time there is no moment to ask
+            // about: the engine says so (`publish_time_unknown`), not "no GitHub access".
+            (Provenance::Absent, None) if !event.earlier_had_provenance && self.runs.is_some() => {
+                RunSearch::Runs(Vec::new())
+            }
             _ => RunSearch::NotChecked,
         };
         Ok(decide(
