@@ -138,18 +138,7 @@ async fn check_usage_errors_exit_2() {
     let mut bad_workflow = check_command(&npm, &github, &[]);
     bad_workflow.args(["--workflow", "release.yml"]);
     assert_eq!(run(bad_workflow).await.status.code(), Some(2));
-    let mut missing = binary();
-    missing.args([
-        "check",
-        "no-such-package",
-        "--repository",
-        "o/r",
-        "--workflow",
-        ".github/workflows/r.yml",
-        "--registry",
-        npm.url(),
-        "--no-github",
-    ]);
+    let missing = check_offline(&npm, "no-such-package");
     let output = run(missing).await;
     assert_eq!(
         output.status.code(),
@@ -158,10 +147,22 @@ async fn check_usage_errors_exit_2() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("no package named no-such-package"));
     npm.create("empty-pkg", &["octocat"]);
-    let mut empty = binary();
-    empty.args([
+    let empty = check_offline(&npm, "empty-pkg");
+    let output = run(empty).await;
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "no version: nothing vouches for it"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("has no versions"));
+}
+
+/// `check NAME` against the fake registry, GitHub lookups off, with the o/r policy.
+fn check_offline(npm: &FakeNpm, name: &str) -> Command {
+    let mut command = binary();
+    command.args([
         "check",
-        "empty-pkg",
+        name,
         "--repository",
         "o/r",
         "--workflow",
@@ -170,13 +171,7 @@ async fn check_usage_errors_exit_2() {
         npm.url(),
         "--no-github",
     ]);
-    let output = run(empty).await;
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "no version: nothing vouches for it"
-    );
-    assert!(String::from_utf8_lossy(&output.stderr).contains("has no versions"));
+    command
 }
 
 fn write_config(dir: &Path, npm: &FakeNpm, github: &FakeGithub) -> String {
@@ -500,18 +495,7 @@ async fn check_escapes_control_characters_from_the_registry() {
         manifest("evil-pkg", forged, OTHER, false),
         "2026-11-28T06:00:00.000Z",
     );
-    let mut check = binary();
-    check.args([
-        "check",
-        "evil-pkg",
-        "--repository",
-        "o/r",
-        "--workflow",
-        ".github/workflows/r.yml",
-        "--registry",
-        npm.url(),
-        "--no-github",
-    ]);
+    let check = check_offline(&npm, "evil-pkg");
     let output = run(check).await;
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(

@@ -137,15 +137,23 @@ impl Summary {
 }
 
 impl WatchedArtifact {
-    /// `self` as a new definition of an artifact already stored as `stored`: what the store
-    /// keeps (the backfill's progress, the counters, the times) is taken from `stored`.
-    pub fn keeping_state_of(self, stored: &WatchedArtifact) -> Self {
-        Self {
-            backfill: stored.backfill.clone(),
-            versions: stored.versions,
-            last_published: stored.last_published,
-            last_read_at: stored.last_read_at,
-            ..self
+    /// What the store keeps when `self` is put over `stored`: the caller's definition
+    /// (artifact, policy and its revision, source), and the store's own state (backfill
+    /// progress, counters, times) from `stored`, or fresh for a new artifact. Every store
+    /// applies this rule.
+    pub fn stored_over(self, stored: Option<&WatchedArtifact>) -> Self {
+        match stored {
+            Some(stored) => Self {
+                backfill: stored.backfill.clone(),
+                versions: stored.versions,
+                last_published: stored.last_published,
+                last_read_at: stored.last_read_at,
+                ..self
+            },
+            None => Self {
+                policy_rev: self.policy_rev,
+                ..Self::new(self.artifact, self.source, self.added_at)
+            },
         }
     }
 }

@@ -14,23 +14,11 @@ impl ArtifactStore for DynamoStore {
             let old = self.get(key(artifact_pk(&artifact.key()), META)).await?;
             let rev = old.as_ref().map_or(0, rev_of);
             let previous: Option<WatchedArtifact> = old.as_ref().map(read_doc).transpose()?;
+            let next = artifact.clone().stored_over(previous.as_ref());
             let mut actions = Vec::new();
-            let next = match &previous {
-                // The store's own state (progress, counters) is not the caller's to overwrite.
-                Some(stored) => artifact.clone().keeping_state_of(stored),
-                None => {
-                    let fresh = WatchedArtifact {
-                        policy_rev: artifact.policy_rev,
-                        ..WatchedArtifact::new(
-                            artifact.artifact.clone(),
-                            artifact.source.clone(),
-                            artifact.added_at,
-                        )
-                    };
-                    actions.push(self.summary_change(fresh.versions.status(), None, 1)?);
-                    fresh
-                }
-            };
+            if previous.is_none() {
+                actions.push(self.summary_change(next.versions.status(), None, 1)?);
+            }
             actions.insert(0, self.put_at_rev(artifact_item(&next)?, rev, rev + 1)?);
             match self.transact(actions).await? {
                 Ok(()) => return Ok(previous),

@@ -86,6 +86,23 @@ fn service_error(error: &impl ProvideErrorMetadata) -> StoreError {
     ))
 }
 
+/// Whether a conditional write happened: `Ok(false)` when its condition did not hold
+/// (`lost` says which service error that is), any other failure an error.
+fn condition_held<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+    lost: fn(&E) -> bool,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e)) if lost(e.err()) => Ok(false),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 fn build<T>(built: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
     built.map_err(|e| StoreError::Corrupt(format!("DynamoDB request: {e}")))
 }

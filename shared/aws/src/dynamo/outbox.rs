@@ -29,13 +29,7 @@ impl Outbox for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(service_error(&other)),
-            },
-        }
+        condition_held(result, PutItemError::is_conditional_check_failed_exception)
     }
 
     async fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
@@ -65,13 +59,10 @@ impl Outbox for DynamoStore {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(service_error(&other)),
-            },
-        }
+        condition_held(
+            result,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
     }
 
     async fn mark_printed(&self, id: &str) -> Result<(), StoreError> {
@@ -122,12 +113,10 @@ impl DynamoStore {
         for (name, value) in values {
             request = request.expression_attribute_values(name, value);
         }
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
-                other => Err(service_error(&other)),
-            },
-        }
+        condition_held(
+            request.send().await,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+        .map(|_| ())
     }
 }

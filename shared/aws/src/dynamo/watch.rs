@@ -283,13 +283,7 @@ impl WatchStore for DynamoStore {
             .expression_attribute_values(":owner", s(owner))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(service_error(&other)),
-            },
-        }
+        condition_held(result, PutItemError::is_conditional_check_failed_exception)
     }
 
     async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
@@ -304,13 +298,11 @@ impl WatchStore for DynamoStore {
             .expression_attribute_values(":owner", s(owner))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                DeleteItemError::ConditionalCheckFailedException(_) => Ok(()),
-                other => Err(service_error(&other)),
-            },
-        }
+        condition_held(
+            result,
+            DeleteItemError::is_conditional_check_failed_exception,
+        )
+        .map(|_| ())
     }
 
     async fn due_counts(&self) -> Result<DueCounts, StoreError> {

@@ -155,23 +155,10 @@ pub fn put_artifact(
 ) -> Result<Option<WatchedArtifact>, StoreError> {
     let key = artifact.key();
     let previous: Option<WatchedArtifact> = get(tx, Table::Artifacts, &key)?;
-    let next = match &previous {
-        // The store's own state (progress, counters) is not the caller's to overwrite.
-        Some(stored) => artifact.clone().keeping_state_of(stored),
-        None => {
-            let fresh = WatchedArtifact::new(
-                artifact.artifact.clone(),
-                artifact.source.clone(),
-                artifact.added_at,
-            );
-            let fresh = WatchedArtifact {
-                policy_rev: artifact.policy_rev,
-                ..fresh
-            };
-            change_summary(tx, |s| s.count(fresh.versions.status(), 1))?;
-            fresh
-        }
-    };
+    let next = artifact.clone().stored_over(previous.as_ref());
+    if previous.is_none() {
+        change_summary(tx, |s| s.count(next.versions.status(), 1))?;
+    }
     put(tx, Table::Artifacts, &key, &next)?;
     Ok(previous)
 }
