@@ -26,13 +26,70 @@ pub enum RemoteError {
     Invalid(&'static str, String),
 }
 
+/// A response body handed on by an adapter. It may hold a share of the process's budget of
+/// bytes in flight, given back when the body is dropped: parse it, then drop it, before
+/// asking for the next one.
+pub struct Body {
+    bytes: Vec<u8>,
+    _hold: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Body {
+    /// Bytes that keep `hold` alive as long as they are.
+    pub fn held(bytes: Vec<u8>, hold: Box<dyn std::any::Any + Send + Sync>) -> Self {
+        Self {
+            bytes,
+            _hold: Some(hold),
+        }
+    }
+
+    /// The bytes, no longer counted against any budget.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self { bytes, _hold: None }
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// A copy of the bytes; the copy is not counted against the budget.
+impl Clone for Body {
+    fn clone(&self) -> Self {
+        Self::from(self.bytes.clone())
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for Body {}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Body({} bytes)", self.bytes.len())
+    }
+}
+
 /// The result of a conditional packument read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PackumentFetch {
     /// 304: nothing changed since the validators were issued.
     NotModified,
     Modified {
-        body: Vec<u8>,
+        body: Body,
         validators: Validators,
     },
     /// 404: the package does not exist (or was fully unpublished).
@@ -53,7 +110,7 @@ pub trait Registry: Send + Sync {
         &self,
         name: &PackageName,
         version: &str,
-    ) -> impl Future<Output = Result<Option<Vec<u8>>, RemoteError>> + Send;
+    ) -> impl Future<Output = Result<Option<Body>, RemoteError>> + Send;
 
     /// The full packument read past any cache (for a package the changes feed just named:
     /// a cached copy can be minutes stale).

@@ -61,6 +61,7 @@ struct RawConfig {
     registry_requests_per_sec: Option<f64>,
     timeout_secs: Option<u64>,
     max_packument_bytes: Option<u64>,
+    max_bytes_in_flight: Option<u64>,
     unverifiable_after_secs: Option<i64>,
     #[serde(default)]
     artifacts: Vec<toml::Table>,
@@ -81,6 +82,7 @@ pub struct Config {
     pub registry_requests_per_sec: Option<f64>,
     pub timeout_secs: Option<u64>,
     pub max_packument_bytes: Option<u64>,
+    pub max_bytes_in_flight: Option<u64>,
     pub unverifiable_after_secs: Option<i64>,
     pub artifacts: Vec<Artifact>,
 }
@@ -140,6 +142,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
         registry_requests_per_sec: raw.registry_requests_per_sec,
         timeout_secs: raw.timeout_secs,
         max_packument_bytes: raw.max_packument_bytes,
+        max_bytes_in_flight: raw.max_bytes_in_flight,
         unverifiable_after_secs: raw.unverifiable_after_secs,
         artifacts,
     })

@@ -1,8 +1,9 @@
 //! Flags that say where the registry and GitHub are, shared by `check` and `serve`.
 
 use artifact_monitor::adapters::{
-    DEFAULT_CHANGES_FEED, DEFAULT_GITHUB_API, DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY,
-    GithubRuns, HttpConfig, NpmChanges, NpmRegistry, RequestBudget,
+    ByteBudget, DEFAULT_BYTES_IN_FLIGHT, DEFAULT_CHANGES_FEED, DEFAULT_GITHUB_API,
+    DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, GithubRuns, HttpConfig, NpmChanges, NpmRegistry,
+    RequestBudget,
 };
 use clap::Args;
 use std::sync::Arc;
@@ -59,6 +60,9 @@ pub struct Remotes {
     pub changes_feed: Option<String>,
     /// The request budget every registry request (feed included) spends from.
     pub budget: Option<Arc<RequestBudget>>,
+    /// Response bytes in flight at once, over every client of the process.
+    pub bytes_in_flight: u64,
+    bytes: Option<Arc<ByteBudget>>,
 }
 
 impl Remotes {
@@ -71,9 +75,29 @@ impl Remotes {
             max_packument_bytes: DEFAULT_MAX_PACKUMENT_BYTES,
             changes_feed: None,
             budget: None,
+            bytes_in_flight: DEFAULT_BYTES_IN_FLIGHT,
+            bytes: None,
         }
     }
 
+    /// Builds the process's byte budget, and checks that one packument of the largest
+    /// allowed size fits in it.
+    fn build_byte_budget(&mut self) -> Result<(), String> {
+        let bytes = ByteBudget::new(self.bytes_in_flight);
+        if self.max_packument_bytes > bytes.largest_body() {
+            return Err(format!(
+                "max_packument_bytes = {} does not fit in max_bytes_in_flight = {}: one \
+                 response may take at most {} bytes of it",
+                self.max_packument_bytes,
+                self.bytes_in_flight,
+                bytes.largest_body()
+            ));
+        }
+        self.bytes = Some(Arc::new(bytes));
+        Ok(())
+    }
+
+    /// The command line over what was set before; settles the byte budget (call last).
     pub fn apply(&mut self, args: &RemoteArgs) -> Result<(), String> {
         if let Some(registry) = &args.registry {
             self.registry = registry.clone();
@@ -87,13 +111,14 @@ impl Remotes {
         if let Some(secs) = args.timeout {
             self.timeout = Duration::from_secs(within("--timeout", secs, TIMEOUT_SECS)?);
         }
-        Ok(())
+        self.build_byte_budget()
     }
 
     fn http(&self) -> HttpConfig {
         HttpConfig {
             timeout: self.timeout,
             concurrency: self.concurrency,
+            bytes: self.bytes.clone(),
             ..HttpConfig::default()
         }
     }

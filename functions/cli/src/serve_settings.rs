@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::remote_args::{RemoteArgs, Remotes, TIMEOUT_SECS, within};
-use artifact_monitor::adapters::RequestBudget;
+use artifact_monitor::adapters::{RequestBudget, bytes};
 use artifact_monitor::domain::Artifact;
 use artifact_monitor::monitor::MonitorConfig;
 use clap::{Args, ValueEnum};
@@ -104,6 +104,13 @@ pub fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
     if let Some(bytes) = config.max_packument_bytes {
         remotes.max_packument_bytes =
             within("max_packument_bytes", bytes, MIN_PACKUMENT..=MAX_PACKUMENT)?;
+    }
+    if let Some(bytes) = config.max_bytes_in_flight {
+        remotes.bytes_in_flight = within(
+            "max_bytes_in_flight",
+            bytes,
+            bytes::MIN_BYTES_IN_FLIGHT..=bytes::MAX_BYTES_IN_FLIGHT,
+        )?;
     }
     remotes.apply(&args.remote)?;
     remotes.changes_feed = if args.no_changes_feed || config.changes_feed == Some(false) {

@@ -22,9 +22,34 @@ const PER_PAGE: usize = 100;
 const MAX_PAGES: usize = 5;
 /// Cached responses kept for revalidation.
 const MAX_CACHE_ENTRIES: usize = 2048;
+/// Bytes of cached bodies kept at most (the cache is memory outside the byte budget).
+const MAX_CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// A larger body is not cached.
+const MAX_CACHED_BODY: usize = 1024 * 1024;
 
-/// URL → (ETag, body) of responses kept for revalidation.
-type EtagCache = HashMap<String, (String, Vec<u8>)>;
+/// URL → (ETag, body) of responses kept for revalidation, with the bytes they hold.
+#[derive(Default)]
+struct EtagCache {
+    entries: HashMap<String, (String, Vec<u8>)>,
+    bytes: usize,
+}
+
+impl EtagCache {
+    fn insert(&mut self, url: &str, etag: &str, body: &[u8]) {
+        if body.len() > MAX_CACHED_BODY {
+            return;
+        }
+        if self.entries.len() >= MAX_CACHE_ENTRIES || self.bytes + body.len() > MAX_CACHE_BYTES {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        let entry = (etag.to_owned(), body.to_vec());
+        self.bytes += body.len();
+        if let Some((_, old)) = self.entries.insert(url.to_owned(), entry) {
+            self.bytes -= old.len();
+        }
+    }
+}
 
 /// The GitHub Actions adapter.
 #[derive(Clone)]
@@ -136,7 +161,7 @@ impl GithubRuns {
             base: base.to_owned(),
             token: token.filter(|t| !t.trim().is_empty()),
             http: HttpClient::new("GitHub", config)?,
-            cache: Arc::new(Mutex::new(HashMap::new())),
+            cache: Arc::new(Mutex::new(EtagCache::default())),
         })
     }
 
@@ -156,7 +181,11 @@ impl GithubRuns {
 
     /// GET with revalidation of a cached copy; returns the status and the (cached) body.
     async fn get(&self, url: &str) -> Result<HttpResponse, RemoteError> {
-        let cached = self.cache.lock().ok().and_then(|c| c.get(url).cloned());
+        let cached = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.entries.get(url).cloned());
         let authorization = self.token.as_ref().map(|t| format!("Bearer {t}"));
         let mut headers = vec![
             ("accept", "application/vnd.github+json"),
@@ -173,15 +202,12 @@ impl GithubRuns {
             && let Some((_, body)) = cached
         {
             response.status = 200;
-            response.body = body;
+            response.body = body.into();
         } else if response.status == 200
             && let Some(etag) = &response.etag
             && let Ok(mut cache) = self.cache.lock()
         {
-            if cache.len() >= MAX_CACHE_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(url.to_owned(), (etag.clone(), response.body.clone()));
+            cache.insert(url, etag, &response.body);
         }
         Ok(response)
     }

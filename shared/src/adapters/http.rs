@@ -3,7 +3,8 @@
 //! (honouring `Retry-After` and GitHub's `X-RateLimit-*`), and a cap on response bodies that
 //! is enforced while reading, so a hostile server cannot make us buffer more than the cap.
 
-use crate::ports::RemoteError;
+use super::bytes::{ByteBudget, INITIAL, Reservation};
+use crate::ports::{Body, RemoteError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -31,6 +32,10 @@ pub struct HttpConfig {
     /// once for this long instead of each waiting out its own retries (a service that is
     /// down costs seconds per tick, not seconds per version).
     pub unreachable_cooldown: Duration,
+    /// The process's budget of response bytes in flight, shared by every client; a body's
+    /// bytes are reserved before it is read and given back when the [`Body`] is dropped.
+    /// `None`: each response is bounded by its own cap only.
+    pub bytes: Option<Arc<ByteBudget>>,
     pub user_agent: String,
 }
 
@@ -46,6 +51,7 @@ impl Default for HttpConfig {
             concurrency: 16,
             unreachable_cooldown: Duration::from_secs(30),
             budget: None,
+            bytes: None,
             user_agent: concat!("artifact-monitor/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -128,13 +134,14 @@ impl RequestBudget {
     }
 }
 
-/// A response whose body was read completely, within the cap.
+/// A response whose body was read completely, within the cap (and within the byte budget,
+/// which the body holds its share of until it is dropped).
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
     pub status: u16,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
-    pub body: Vec<u8>,
+    pub body: Body,
 }
 
 /// A shared HTTP client for one remote service.
@@ -404,25 +411,52 @@ impl HttpClient {
         }
         let etag = header("etag");
         let last_modified = header("last-modified");
-        if response.content_length().is_some_and(|len| len > max_body) {
-            return Attempt::Fail(RemoteError::TooLarge(service, max_body));
+        let cap = match &self.config.bytes {
+            Some(bytes) => max_body.min(bytes.largest_body()),
+            None => max_body,
+        };
+        let declared = response.content_length();
+        if declared.is_some_and(|len| len > cap) {
+            return Attempt::Fail(RemoteError::TooLarge(service, cap));
         }
-        // Sized once from Content-Length (within the cap), so a large packument is not
-        // copied through doubling reallocations.
+        // The body's bytes are reserved before they arrive (a 304 or 204 has none).
+        let mut reservation = match &self.config.bytes {
+            Some(bytes) if status != 304 && status != 204 => bytes.reserve(declared, cap).await,
+            _ => Reservation::unbounded(),
+        };
         // A declared length is a hint, not a promise: the buffer starts at most at
         // PRESIZE_LIMIT and grows with what really arrives (a server declaring a terabyte
-        // under a raised cap must not make the process allocate it).
-        let expected = response
-            .content_length()
-            .unwrap_or(0)
-            .min(max_body)
-            .min(PRESIZE_LIMIT);
-        let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+        // under a raised cap must not make the process allocate it). Growth past the start
+        // goes straight to the declared length (or, unknown, to the reserved cap), so no
+        // doubling holds two copies of a large body at once.
+        let start = declared
+            .unwrap_or(INITIAL)
+            .min(cap)
+            .min(PRESIZE_LIMIT)
+            .min(reservation.bytes());
+        let mut body = Vec::with_capacity(usize::try_from(start).unwrap_or(0));
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if body.len() as u64 + chunk.len() as u64 > max_body {
-                        return Attempt::Fail(RemoteError::TooLarge(service, max_body));
+                    let needed = body.len() as u64 + chunk.len() as u64;
+                    if needed > cap {
+                        return Attempt::Fail(RemoteError::TooLarge(service, cap));
+                    }
+                    if needed > reservation.bytes()
+                        && let Some(bytes) = &self.config.bytes
+                    {
+                        bytes.grow(&mut reservation, cap).await;
+                    }
+                    if needed > body.capacity() as u64 {
+                        let target = match declared {
+                            Some(length) => length,
+                            None if self.config.bytes.is_some() => reservation.bytes(),
+                            None => needed.saturating_mul(2),
+                        };
+                        let target = target.min(cap).max(needed);
+                        body.reserve_exact(
+                            usize::try_from(target).unwrap_or(usize::MAX) - body.len(),
+                        );
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -439,6 +473,7 @@ impl HttpClient {
                 }
             }
         }
+        let body = reservation.into_body(body);
         Attempt::Done(HttpResponse {
             status,
             etag,

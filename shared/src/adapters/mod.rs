@@ -2,6 +2,8 @@
 //! `provenance`, `store`) imports HTTP, crypto or database crates.
 
 #[cfg(feature = "http")]
+pub mod bytes;
+#[cfg(feature = "http")]
 pub mod changes;
 #[cfg(feature = "http")]
 pub mod github;
@@ -12,6 +14,8 @@ pub mod npm;
 #[cfg(feature = "http")]
 pub mod webhook;
 
+#[cfg(feature = "http")]
+pub use bytes::{ByteBudget, DEFAULT_BYTES_IN_FLIGHT};
 #[cfg(feature = "http")]
 pub use changes::{DEFAULT_CHANGES_FEED, NpmChanges};
 #[cfg(feature = "http")]

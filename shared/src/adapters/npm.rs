@@ -9,7 +9,7 @@
 
 use super::http::{HttpClient, HttpConfig};
 use crate::domain::{PackageName, Validators, sri_sha512};
-use crate::ports::{PackumentFetch, Registry, RemoteError};
+use crate::ports::{Body, PackumentFetch, Registry, RemoteError};
 use crate::provenance::{MAX_DOCUMENT_BYTES, sha512_digest};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -149,7 +149,7 @@ impl Registry for NpmRegistry {
         &self,
         name: &PackageName,
         version: &str,
-    ) -> Result<Option<Vec<u8>>, RemoteError> {
+    ) -> Result<Option<Body>, RemoteError> {
         let url = self.attestations_url(name, version);
         let response = self
             .http
@@ -180,7 +180,7 @@ impl Registry for NpmRegistry {
                 "tarball does not match its integrity".to_owned(),
             ));
         }
-        Ok(response.body)
+        Ok(response.body.into_vec())
     }
 }
 

@@ -316,7 +316,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
 fn parse_checked(
     key: &str,
     name: &crate::domain::PackageName,
-    body: Vec<u8>,
+    body: crate::ports::Body,
 ) -> Result<Packument, MonitorError> {
     let packument =
         Packument::parse(&body).map_err(|e| MonitorError::Invalid(format!("{key}: {e}")))?;
