@@ -362,3 +362,40 @@ async fn a_redirect_to_another_origin_is_refused_and_names_where_it_pointed() {
     assert!(error.to_string().contains("another origin"), "{error}");
     assert_eq!(elsewhere.requests().len(), 0);
 }
+
+#[tokio::test]
+async fn a_service_that_keeps_failing_is_not_asked_again_for_every_version() {
+    let server = FakeServer::start(|_| Reply::status(503)).await;
+    let registry = NpmRegistry::new(&server.url, fast(), 1 << 20).unwrap();
+    let name = PackageName::parse("pkg").unwrap();
+    let error = registry.attestations(&name, "1.0.0").await.unwrap_err();
+    assert_eq!(error, RemoteError::Status("registry", 503));
+    assert_eq!(server.requests().len(), 3, "the first try and two retries");
+    // The next versions fail at once, naming why, without a request or a backoff.
+    let started = Instant::now();
+    for version in ["1.0.1", "1.0.2", "1.0.3"] {
+        let error = registry.attestations(&name, version).await.unwrap_err();
+        assert!(matches!(error, RemoteError::Unreachable(..)), "{error}");
+        assert!(error.to_string().contains("HTTP 503"), "{error}");
+    }
+    assert_eq!(server.requests().len(), 3);
+    assert!(started.elapsed() < Duration::from_millis(100));
+}
+
+#[tokio::test]
+async fn a_long_retry_after_holds_every_request_to_the_service() {
+    // `Retry-After: 600` on attestations: one request, not four per version.
+    let server = FakeServer::start(|_| Reply::status(429).with_header("retry-after", "600")).await;
+    let registry = NpmRegistry::new(&server.url, fast(), 1 << 20).unwrap();
+    let name = PackageName::parse("pkg").unwrap();
+    let started = Instant::now();
+    for version in ["1.0.0", "1.0.1", "1.0.2"] {
+        let error = registry.attestations(&name, version).await.unwrap_err();
+        assert!(
+            matches!(error, RemoteError::RateLimited(_, 590..=600)),
+            "{error}"
+        );
+    }
+    assert_eq!(server.requests().len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(1));
+}

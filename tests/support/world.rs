@@ -13,9 +13,12 @@ use std::time::Duration;
 /// An integrity no attestation matches.
 pub const OTHER_INTEGRITY: &str = "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
 
-/// Short timeouts and backoffs, so failure scenarios run in milliseconds.
+/// Short timeouts and backoffs, so failure scenarios run in milliseconds. No fail-fast
+/// cooldown: scenarios play ticks back to back, where in use they are a minute apart (past
+/// the 30 s cooldown); the cooldown has tests of its own.
 pub fn fast_http() -> HttpConfig {
     HttpConfig {
+        unreachable_cooldown: Duration::ZERO,
         timeout: Duration::from_secs(2),
         connect_timeout: Duration::from_secs(2),
         max_retries: 3,

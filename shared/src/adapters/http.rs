@@ -28,9 +28,10 @@ pub struct HttpConfig {
     /// A request budget shared with other clients (everything that talks to one registry);
     /// every attempt spends one request of it. `None`: no budget beyond `concurrency`.
     pub budget: Option<Arc<RequestBudget>>,
-    /// After a request failed to connect through all its retries, further requests fail at
-    /// once for this long instead of each waiting out its own retries (a service that is
-    /// down costs seconds per tick, not seconds per version).
+    /// After a request failed through all its retries (no connection, or 429/5xx answers
+    /// to every attempt), further requests fail at once for this long instead of each
+    /// waiting out its own retries (a service that is down or overloaded costs seconds per
+    /// tick, not seconds per version).
     pub unreachable_cooldown: Duration,
     /// The process's budget of response bytes in flight, shared by every client; a body's
     /// bytes are reserved before it is read and given back when the [`Body`] is dropped.
@@ -153,8 +154,10 @@ pub struct HttpClient {
     config: HttpConfig,
     /// Unix seconds before which the service asked us not to call (rate limit exhausted).
     blocked_until: Arc<AtomicI64>,
-    /// Unix seconds until which the service is considered down (see `unreachable_cooldown`).
+    /// Unix seconds until which the service is considered down (see `unreachable_cooldown`),
+    /// and why.
     down_until: Arc<AtomicI64>,
+    down_because: Arc<std::sync::Mutex<String>>,
     requests: Arc<AtomicU64>,
 }
 
@@ -242,6 +245,7 @@ impl HttpClient {
             config,
             blocked_until: Arc::new(AtomicI64::new(0)),
             down_until: Arc::new(AtomicI64::new(0)),
+            down_because: Arc::new(std::sync::Mutex::new(String::new())),
             requests: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -288,10 +292,20 @@ impl HttpClient {
         body: Option<Vec<u8>>,
         max_body: u64,
     ) -> Result<HttpResponse, RemoteError> {
-        if self.down_until.load(Ordering::Relaxed) > unix_now() {
+        let down_until = self.down_until.load(Ordering::Relaxed);
+        let now = unix_now();
+        if down_until > now {
+            let because = self
+                .down_because
+                .lock()
+                .map(|b| b.clone())
+                .unwrap_or_default();
             return Err(RemoteError::Unreachable(
                 self.service,
-                "unreachable moments ago; not retried until the cooldown ends".to_owned(),
+                format!(
+                    "failing moments ago ({because}); not asked again for {} s",
+                    down_until - now
+                ),
             ));
         }
         let mut attempt = 0u32;
@@ -310,17 +324,19 @@ impl HttpClient {
             match outcome {
                 Attempt::Done(response) => return Ok(response),
                 Attempt::Fail(error) => return Err(error),
+                // Every attempt failed to connect or was answered 429/5xx: the service is
+                // down or overloaded, and the next requests fail at once for a while.
                 Attempt::Retry(error, _) if attempt >= self.config.max_retries => {
-                    if matches!(error, RemoteError::Unreachable(..)) {
-                        let cooldown = self.config.unreachable_cooldown.as_secs() as i64;
-                        self.down_until
-                            .store(unix_now() + cooldown, Ordering::Relaxed);
-                    }
+                    self.cool_down(&error);
                     return Err(error);
                 }
                 Attempt::Retry(_, hint) => {
                     let delay = match hint {
+                        // A wait longer than we accept holds every request to this service
+                        // until it ends (they would each be told the same).
                         Some(wait) if wait > self.config.max_wait => {
+                            let until = unix_now().saturating_add(wait.as_secs() as i64);
+                            self.blocked_until.fetch_max(until, Ordering::Relaxed);
                             return Err(RemoteError::RateLimited(self.service, wait.as_secs()));
                         }
                         Some(wait) => wait,
@@ -331,6 +347,22 @@ impl HttpClient {
                 }
             }
         }
+    }
+
+    fn cool_down(&self, error: &RemoteError) {
+        let cooldown = self.config.unreachable_cooldown.as_secs() as i64;
+        if cooldown == 0 {
+            return;
+        }
+        if let Ok(mut because) = self.down_because.lock() {
+            *because = match error {
+                RemoteError::Status(_, status) => format!("HTTP {status}"),
+                RemoteError::Unreachable(_, detail) => detail.chars().take(200).collect(),
+                other => other.to_string().chars().take(200).collect(),
+            };
+        }
+        self.down_until
+            .store(unix_now() + cooldown, Ordering::Relaxed);
     }
 
     /// Exponential backoff with full jitter.
@@ -560,6 +592,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(second.to_string().contains("moments ago"), "{second}");
+        assert!(second.to_string().contains("connection failed"), "{second}");
         assert_eq!(
             client.requests_sent(),
             2,
