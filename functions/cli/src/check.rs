@@ -150,6 +150,19 @@ struct Row<'a> {
     confidence: Confidence,
     reasons: &'a [Reason],
     logs_url: Option<&'a str>,
+    /// What failed, for a version that could not be judged (bounded, printable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The cause of a failed judgement as a row shows it: printable and at most 200 characters.
+fn cause(error: &str) -> String {
+    let text = printable(error);
+    let mut cut: String = text.chars().take(200).collect();
+    if text.chars().count() > 200 {
+        cut.push('…');
+    }
+    cut
 }
 
 #[derive(Serialize)]
@@ -175,16 +188,18 @@ fn print_json(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollRep
             confidence: v.confidence,
             reasons: &v.reasons,
             logs_url: v.logs_url.as_deref(),
+            error: None,
         })
         .collect();
     // Versions the registry could not serve in full stay undecided.
-    rows.extend(report.failed.iter().map(|(version, _)| Row {
+    rows.extend(report.failed.iter().map(|(version, error)| Row {
         version,
         published_at: None,
         compliance: Compliance::Pending,
         confidence: Confidence::Low,
         reasons: &[Reason::RegistryUnavailable],
         logs_url: None,
+        error: Some(cause(error)),
     }));
     let output = Output {
         artifact: ArtifactRow {
@@ -222,13 +237,13 @@ fn print_table(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollRe
                 .map_or_else(|| "-".into(), |u| printable(u).into_owned()),
         ]);
     }
-    for (version, _) in &report.failed {
+    for (version, error) in &report.failed {
         rows.push([
             printable(version).into_owned(),
             "-".into(),
             "pending".into(),
             "low".into(),
-            "registry_unavailable".into(),
+            format!("registry_unavailable ({})", cause(error)),
             "-".into(),
         ]);
     }

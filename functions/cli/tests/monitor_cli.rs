@@ -505,3 +505,36 @@ async fn check_escapes_control_characters_from_the_registry() {
     assert!(!stdout.contains('\u{1b}'), "no terminal escape: {stdout:?}");
     assert!(stdout.contains("1.0.0\\u{a}FORGED"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_says_what_failed_for_a_version_it_could_not_judge() {
+    let npm = FakeNpm::start().await;
+    npm.create("big-pkg", &["octocat"]);
+    npm.publish(
+        "big-pkg",
+        manifest("big-pkg", "1.0.0", OTHER, true),
+        "2026-11-28T06:00:00.000Z",
+    );
+    // An attestations answer over the 4 MiB document limit.
+    npm.attest("big-pkg", "1.0.0", vec![b' '; 5 * 1024 * 1024]);
+    let output = run(check_offline(&npm, "big-pkg")).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains(
+            "registry_unavailable (registry response is larger than the 4194304-byte limit)"
+        ),
+        "{stdout}"
+    );
+    let mut json = check_offline(&npm, "big-pkg");
+    json.arg("--json");
+    let output = run(json).await;
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = &value["versions"][0];
+    assert_eq!(row["compliance"], "pending");
+    assert_eq!(row["reasons"], json!(["registry_unavailable"]));
+    assert_eq!(
+        row["error"],
+        "registry response is larger than the 4194304-byte limit"
+    );
+}
