@@ -101,8 +101,7 @@ impl Changes for NpmChanges {
         if response.status != 200 {
             return Err(RemoteError::Status("changes feed", response.status));
         }
-        let info: RawInfo = serde_json::from_slice(&response.body).map_err(invalid)?;
-        usable(info.update_seq.into_string())
+        parse_info(&response.body)
     }
 
     async fn changes_since(&self, since: &str, limit: usize) -> Result<ChangesPage, RemoteError> {
@@ -119,11 +118,22 @@ impl Changes for NpmChanges {
         if response.status != 200 {
             return Err(RemoteError::Status("changes feed", response.status));
         }
-        let page: RawPage = serde_json::from_slice(&response.body).map_err(invalid)?;
-        Ok(ChangesPage {
-            results: page.results.len(),
-            names: page.results.into_iter().map(|c| c.id).collect(),
-            last_seq: usable(page.last_seq.into_string())?,
-        })
+        parse_page(&response.body)
     }
+}
+
+/// The feed's database document: its current end (`update_seq`), checked to be usable.
+pub fn parse_info(body: &[u8]) -> Result<String, RemoteError> {
+    let info: RawInfo = serde_json::from_slice(body).map_err(invalid)?;
+    usable(info.update_seq.into_string())
+}
+
+/// One `_changes` page as the feed sent it (hostile bytes): names and a usable sequence.
+pub fn parse_page(body: &[u8]) -> Result<ChangesPage, RemoteError> {
+    let page: RawPage = serde_json::from_slice(body).map_err(invalid)?;
+    Ok(ChangesPage {
+        results: page.results.len(),
+        names: page.results.into_iter().map(|c| c.id).collect(),
+        last_seq: usable(page.last_seq.into_string())?,
+    })
 }

@@ -223,11 +223,11 @@ impl Runs for GithubRuns {
         let response = self.get(&url).await?;
         match response.status {
             200 => {
-                let raw: RawRun = serde_json::from_slice(&response.body).map_err(invalid)?;
-                if raw.id != id {
-                    return Err(invalid(format!("asked for run {id}, got run {}", raw.id)));
+                let run = parse_run(&response.body, repository)?;
+                if run.id != id {
+                    return Err(invalid(format!("asked for run {id}, got run {}", run.id)));
                 }
-                raw.into_facts(repository).map(Some)
+                Ok(Some(run))
             }
             404 | 410 => Ok(None),
             status => Err(RemoteError::Status("GitHub", status)),
@@ -257,16 +257,15 @@ impl Runs for GithubRuns {
                 404 => return Ok(runs),
                 status => return Err(RemoteError::Status("GitHub", status)),
             }
-            let list: RawRunList = serde_json::from_slice(&response.body).map_err(invalid)?;
-            let count = list.workflow_runs.len();
-            for raw in list.workflow_runs {
-                let run = raw.into_facts(repository)?;
-                // Only runs of the asked workflow count, whatever the server sent.
-                if run.workflow_path == workflow.as_str() {
-                    runs.push(run);
-                }
-            }
-            if count < PER_PAGE || runs.len() >= list.total_count {
+            let page = parse_run_page(&response.body, repository)?;
+            let count = page.runs.len();
+            // Only runs of the asked workflow count, whatever the server sent.
+            runs.extend(
+                page.runs
+                    .into_iter()
+                    .filter(|run| run.workflow_path == workflow.as_str()),
+            );
+            if count < PER_PAGE || runs.len() >= page.total_count {
                 break;
             }
         }
@@ -288,19 +287,51 @@ impl Runs for GithubRuns {
             404 | 410 => return Ok(Vec::new()),
             status => return Err(RemoteError::Status("GitHub", status)),
         }
-        let list: RawJobList = serde_json::from_slice(&response.body).map_err(invalid)?;
-        Ok(list
-            .jobs
-            .into_iter()
-            .map(|j| JobFacts {
-                id: j.id,
-                name: j.name,
-                labels: j.labels,
-                runner_name: j.runner_name,
-                conclusion: j.conclusion,
-            })
-            .collect())
+        parse_jobs(&response.body)
     }
+}
+
+/// One run as GitHub's API answers it (hostile bytes), for a run of `repository`.
+pub fn parse_run(body: &[u8], repository: &RepositoryName) -> Result<RunFacts, RemoteError> {
+    let raw: RawRun = serde_json::from_slice(body).map_err(invalid)?;
+    raw.into_facts(repository)
+}
+
+/// One page of a workflow's runs.
+#[derive(Debug)]
+pub struct RunPage {
+    pub runs: Vec<RunFacts>,
+    /// How many runs the search matched in all (GitHub's `total_count`).
+    pub total_count: usize,
+}
+
+/// One page of a workflow's runs as GitHub's API answers it (hostile bytes).
+pub fn parse_run_page(body: &[u8], repository: &RepositoryName) -> Result<RunPage, RemoteError> {
+    let list: RawRunList = serde_json::from_slice(body).map_err(invalid)?;
+    Ok(RunPage {
+        total_count: list.total_count,
+        runs: list
+            .workflow_runs
+            .into_iter()
+            .map(|raw| raw.into_facts(repository))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// A run's jobs as GitHub's API answers them (hostile bytes).
+pub fn parse_jobs(body: &[u8]) -> Result<Vec<JobFacts>, RemoteError> {
+    let list: RawJobList = serde_json::from_slice(body).map_err(invalid)?;
+    Ok(list
+        .jobs
+        .into_iter()
+        .map(|j| JobFacts {
+            id: j.id,
+            name: j.name,
+            labels: j.labels,
+            runner_name: j.runner_name,
+            conclusion: j.conclusion,
+        })
+        .collect())
 }
 
 #[cfg(test)]
