@@ -7,6 +7,8 @@
 //!   them into [`domain::Evidence`]. It is the only module that touches signatures.
 
 pub mod adapters;
+#[cfg(feature = "api")]
+pub mod api;
 pub mod domain;
 pub mod monitor;
 pub mod ports;

@@ -72,6 +72,32 @@ pub async fn watch<S: ArtifactStore + WatchStore>(
     Ok(change)
 }
 
+/// Judges every stored version of an artifact again (a scan): the policy revision is raised,
+/// so each version's verdict is reached anew, and its re-judging read is due now, through
+/// the same detection and bus as any other judgement. `false` when it is not watched.
+pub async fn rescan<S: ArtifactStore + WatchStore>(
+    store: &S,
+    key: &str,
+    now: i64,
+) -> Result<bool, MonitorError> {
+    let Some(existing) = store.artifact(key).await? else {
+        return Ok(false);
+    };
+    let raised = WatchedArtifact {
+        policy_rev: existing.policy_rev + 1,
+        ..existing
+    };
+    store.put_artifact(&raised).await?;
+    store
+        .schedule(&[DueItem {
+            artifact: key.to_owned(),
+            work: DueWork::Read { rejudge: true },
+            due_at: now,
+        }])
+        .await?;
+    Ok(true)
+}
+
 /// Removes an artifact from the watched set; `false` when it was not watched.
 pub async fn unwatch<S: ArtifactStore>(store: &S, key: &str) -> Result<bool, MonitorError> {
     Ok(store.delete_artifact(key).await?)

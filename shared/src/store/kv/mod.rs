@@ -220,10 +220,12 @@ pub fn versions_page(
 
 /// The schema of the embedded store's data: 2 added the counters, the summary and the
 /// newest-first index.
+#[cfg_attr(not(feature = "embedded"), allow(dead_code))]
 const SCHEMA: u64 = 2;
 
 /// Brings data written by an older version up to [`SCHEMA`]: counters, summary and the
 /// index rebuilt from the versions themselves. Runs in one transaction; a no-op after.
+#[cfg_attr(not(feature = "embedded"), allow(dead_code))]
 pub fn migrate(tx: &mut (impl KvWrite + ?Sized)) -> Result<(), StoreError> {
     let schema: u64 = get(tx, Table::Meta, "schema")?.unwrap_or(0);
     if schema >= SCHEMA {
