@@ -63,6 +63,7 @@ struct RawConfig {
     max_packument_bytes: Option<u64>,
     max_bytes_in_flight: Option<u64>,
     unverifiable_after_secs: Option<i64>,
+    listen: Option<String>,
     #[serde(default)]
     artifacts: Vec<toml::Table>,
 }
@@ -84,6 +85,7 @@ pub struct Config {
     pub max_packument_bytes: Option<u64>,
     pub max_bytes_in_flight: Option<u64>,
     pub unverifiable_after_secs: Option<i64>,
+    pub listen: Option<String>,
     pub artifacts: Vec<Artifact>,
 }
 
@@ -143,6 +145,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
         timeout_secs: raw.timeout_secs,
         max_packument_bytes: raw.max_packument_bytes,
         max_bytes_in_flight: raw.max_bytes_in_flight,
+        listen: raw.listen,
         unverifiable_after_secs: raw.unverifiable_after_secs,
         artifacts,
     })

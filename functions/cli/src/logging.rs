@@ -66,6 +66,14 @@ pub fn started(settings: &Settings, feed: bool, github: bool, webhook: bool) {
     );
 }
 
+/// Where the dashboard is and which token signs in to it (never the token itself).
+pub fn listening(address: std::net::SocketAddr, token: &str) {
+    info!(
+        listen = %address,
+        "artifact-monitor: dashboard and API at http://{address}/ (sign in with {token})"
+    );
+}
+
 fn detection(key: &str, result: &Result<DetectReport, MonitorError>) {
     match result {
         Ok(report)

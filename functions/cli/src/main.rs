@@ -3,6 +3,7 @@
 //! This file only parses arguments and dispatches; each subcommand lives in its own module
 //! and turns library results into exit codes and output.
 
+mod api_token;
 mod check;
 mod config;
 mod input;

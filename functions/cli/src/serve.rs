@@ -1,16 +1,20 @@
-//! `artifact-monitor serve`: the monitor's tick on a timer, over the embedded on-disk store.
+//! `artifact-monitor serve`: the monitor's tick on a timer, over the embedded on-disk store,
+//! and beside it the HTTP API and the dashboard (the library's router) on the same store.
 //!
 //! Wiring only: settings → adapters → the config file synced into the store (the watched
-//! set) → one library tick per interval, each bounded by the interval as its deadline →
-//! its report logged. Alerts are printed once as JSON lines on stdout and, with a webhook,
+//! set) → the API token (see `api_token`) and the router on `--listen` → one library tick
+//! per interval (or at once when the API made work due), each bounded by the interval as
+//! its deadline → its report logged. Alerts are printed once as JSON lines on stdout and, with a webhook,
 //! POSTed until accepted. Ctrl-C (or SIGTERM) lets the current tick finish (bounded),
 //! drains the outbox and exits; whatever was cut short is still due in the store, and a
 //! restart never re-alerts (alert ids are enqueued once, ever).
 
+use crate::api_token::{self, TOKEN_ENV};
 use crate::config;
 use crate::logging;
 use crate::serve_settings::{FEED_RESERVE, ServeArgs, Settings, settings};
 use artifact_monitor::adapters::{HttpConfig, SystemClock, Webhook};
+use artifact_monitor::api;
 use artifact_monitor::domain::Alert;
 use artifact_monitor::monitor::{Delivery, Monitor, TickPlan, WatchConfig, watchlist};
 use artifact_monitor::ports::{Allowance, Clock};
@@ -119,6 +123,40 @@ async fn serve(settings: Settings) -> ExitCode {
     }
     logging::started(&settings, changes.is_some(), github, webhook.is_some());
 
+    // The API and the dashboard, on the same store (not for a single tick).
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let shutdown = Arc::new(tokio::sync::Notify::new());
+    let server = if settings.once {
+        None
+    } else {
+        let (token, source) =
+            match api_token::load(std::env::var(TOKEN_ENV).ok(), &settings.data_dir) {
+                Ok(loaded) => loaded,
+                Err(e) => return usage(e),
+            };
+        let listener = match tokio::net::TcpListener::bind(settings.listen).await {
+            Ok(listener) => listener,
+            Err(e) => return usage(format!("cannot listen on {}: {e}", settings.listen)),
+        };
+        let address = listener.local_addr().unwrap_or(settings.listen);
+        let app = api::app(api::ApiState {
+            store: store.clone(),
+            auth: api::ApiAuth::Token(token),
+            clock: Arc::new(SystemClock),
+            wake: Some(wake.clone()),
+        });
+        logging::listening(address, &source.to_string());
+        let stop = shutdown.clone();
+        Some(tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.notified().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "artifact-monitor: the API stopped: {e}");
+            }
+        }))
+    };
+
     let allowance = remotes.budget.as_deref().map(|b| b as &dyn Allowance);
     let mut stop = pin!(stop_requested());
     loop {
@@ -151,9 +189,21 @@ async fn serve(settings: Settings) -> ExitCode {
         if stopping || settings.once {
             break;
         }
+        // The next tick at the interval, or at once when the API made work due (an
+        // artifact added, a scan), but no sooner than a second after the last.
         tokio::select! {
             () = tokio::time::sleep(settings.interval) => {}
+            () = async {
+                wake.notified().await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            } => {}
             () = &mut stop => break,
+        }
+    }
+    if let Some(server) = server {
+        shutdown.notify_one();
+        if tokio::time::timeout(Duration::from_secs(10), server).await.is_err() {
+            tracing::warn!("artifact-monitor: open API connections cut at shutdown");
         }
     }
     // Whatever is still in the outbox goes out now, or on the next start.

@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// command line is visible to other users of the machine).
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,
+    /// Where the HTTP API and the dashboard listen [default: 127.0.0.1:8080, or listen in
+    /// the config].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
     /// How the log on stderr is written.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -76,15 +80,25 @@ pub struct Settings {
     pub remotes: Remotes,
     pub webhook: Option<String>,
     pub monitor: MonitorConfig,
+    /// Where the API and the dashboard listen.
+    pub listen: std::net::SocketAddr,
 }
 
+/// Where the API listens unless told otherwise: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
 pub fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
-    if config.artifacts.is_empty() {
-        return Err(format!(
-            "{} lists no artifacts to watch",
-            args.config.display()
-        ));
-    }
+    let listen_text = args
+        .listen
+        .clone()
+        .or(config.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let listen: std::net::SocketAddr = listen_text.parse().map_err(|_| {
+        format!(
+            "listen = {:?} is not an address and port such as {DEFAULT_LISTEN}",
+            artifact_monitor::domain::printable(&listen_text)
+        )
+    })?;
     let mut remotes = Remotes::defaults();
     if let Some(registry) = config.registry {
         remotes.registry = registry;
@@ -167,5 +181,6 @@ pub fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
         remotes,
         webhook,
         monitor,
+        listen,
     })
 }
