@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: formatting, lints, unit and integration tests.
 # Installs what the tests need beyond the Rust toolchain: moto (the AWS emulator, into
-# .venv, once), and starts one moto server on a free loopback port for the run, stopped
-# when the script ends whatever happens.
+# .venv, once), Debian's chromium (apt-get) and playwright-core (npm ci, into
+# tests/browser) for the dashboard's browser test, and starts one moto server on a free
+# loopback port for the run, stopped when the script ends whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,18 @@ if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_
   echo "== installing moto $MOTO_VERSION into .venv"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (Debian) for the dashboard's browser test"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "== installing playwright-core into tests/browser (no browser download)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 fi
 
 log=$(mktemp)
@@ -37,6 +50,7 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== the library without its optional adapters (what an API-only function links)"
 cargo check -p artifact-monitor --no-default-features --locked
+cargo check -p artifact-monitor --no-default-features --features api --locked
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee "$log"
 # cargo prints one summary per test binary, the last often a doc-test run with none;

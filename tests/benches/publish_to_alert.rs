@@ -116,6 +116,8 @@ async fn run(o: Options) {
                 config_path.to_str().unwrap(),
                 "--data-dir",
                 data.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
             ])
             .args(extra)
             .env_remove("GITHUB_TOKEN")

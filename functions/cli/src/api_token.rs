@@ -118,7 +118,10 @@ mod tests {
         let (again, source) = load(None, dir.path()).unwrap();
         assert_eq!(source, TokenSource::File(path.clone(), false));
         assert!(first.matches(text.trim()) && again.matches(text.trim()));
-        assert!(!source.to_string().contains(text.trim()), "the token is never shown");
+        assert!(
+            !source.to_string().contains(text.trim()),
+            "the token is never shown"
+        );
     }
 
     #[test]

@@ -202,7 +202,10 @@ async fn serve(settings: Settings) -> ExitCode {
     }
     if let Some(server) = server {
         shutdown.notify_one();
-        if tokio::time::timeout(Duration::from_secs(10), server).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .is_err()
+        {
             tracing::warn!("artifact-monitor: open API connections cut at shutdown");
         }
     }

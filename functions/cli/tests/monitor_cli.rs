@@ -157,6 +157,23 @@ async fn check_usage_errors_exit_2() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("has no versions"));
 }
 
+/// A GET over a plain TCP connection (the test needs no HTTP client): the raw answer.
+fn http_get(address: &str, path: &str, token: Option<&str>) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let authorization = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {address}\r\n{authorization}connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
 /// `check NAME` against the fake registry, GitHub lookups off, with the o/r policy.
 fn check_offline(npm: &FakeNpm, name: &str) -> Command {
     let mut command = binary();
@@ -353,12 +370,42 @@ async fn serve_stops_cleanly_on_ctrl_c() {
             &config,
             "--data-dir",
             data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let token_file = data.join("api-token");
     let output = tokio::task::spawn_blocking(move || {
         use std::io::BufRead as _;
         let mut child = command.spawn().unwrap();
+        // The start-up line says where the dashboard is; the API answers with the token.
+        let stderr = child.stderr.take().unwrap();
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let log = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in std::io::BufReader::new(stderr).lines() {
+                let line = line.unwrap();
+                if let Some(rest) = line.split("dashboard and API at http://").nth(1) {
+                    let _ = address_tx.send(rest.split('/').next().unwrap().to_owned());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let address = address_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap();
+        let token = std::fs::read_to_string(&token_file).unwrap();
+        let token = token.trim().to_owned();
+        let health = http_get(&address, "/healthz", None);
+        assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+        let anonymous = http_get(&address, "/summary", None);
+        assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
+        let summary = http_get(&address, "/summary", Some(&token));
+        assert!(summary.starts_with("HTTP/1.1 200"), "{summary}");
+        assert!(summary.contains("\"total\":1"), "{summary}");
         // The backfill summary is printed at the end of the first tick.
         let stdout = child.stdout.take().unwrap();
         let mut lines = std::io::BufReader::new(stdout).lines();
@@ -370,16 +417,21 @@ async fn serve_stops_cleanly_on_ctrl_c() {
             .unwrap();
         assert!(status.success());
         let output = child.wait_with_output().unwrap();
-        (first, output)
+        (first, output, log.join().unwrap(), token)
     })
     .await
     .unwrap();
-    let (first, output) = output;
+    let (first, output, stderr, token) = output;
     let alert: Value = serde_json::from_str(&first).unwrap();
     assert_eq!(alert["kind"], "backfill");
     assert!(output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("stopped"), "{stderr}");
+    assert!(
+        stderr.contains("api-token"),
+        "the start-up line names the token file"
+    );
+    assert!(!stderr.contains(&token), "the token is never logged");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(&token));
 
     // The store is intact and a restart does not alert again.
     let output = run(serve_once(&config, &data, None)).await;

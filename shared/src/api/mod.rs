@@ -181,7 +181,9 @@ async fn security_headers(mut response: Response) -> Response {
     set(headers, header::CACHE_CONTROL, "no-store");
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::REFERRER_POLICY, "no-referrer");
+    // `same-origin`, not `no-referrer`: with no referrer at all a browser sends `Origin:
+    // null` on its own form posts, which the same-origin check must refuse.
+    set(headers, header::REFERRER_POLICY, "same-origin");
     set(
         headers,
         header::CONTENT_SECURITY_POLICY,
