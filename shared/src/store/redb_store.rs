@@ -2,7 +2,10 @@
 //!
 //! Every store operation is one redb write transaction committed with immediate durability,
 //! so a crash (or Ctrl-C) leaves either all of an operation on disk or none of it: a verdict
-//! and its alert are written together. Blocking redb calls run on tokio's blocking pool.
+//! and its alert are written together. Blocking redb calls run on tokio's blocking pool, a
+//! bounded number at a time: many callers at once (the API under load, a tick's concurrent
+//! reads) wait on a semaphore, not in as many blocked threads (redb has one writer, and a
+//! read is short: more threads than cores only switch between one another).
 
 use super::kv::{KvEngine, KvRead, KvWrite, Table};
 use crate::ports::StoreError;
@@ -22,6 +25,8 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 #[derive(Clone)]
 pub struct RedbStore {
     db: Arc<redb::Database>,
+    readers: Arc<tokio::sync::Semaphore>,
+    writer: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -43,7 +48,12 @@ impl RedbStore {
         let mut tx = WriteTx(tx);
         super::kv::migrate(&mut tx)?;
         tx.0.commit().map_err(unavailable)?;
-        Ok(Self { db: Arc::new(db) })
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Ok(Self {
+            db: Arc::new(db),
+            readers: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
+            writer: Arc::new(tokio::sync::Semaphore::new(1)),
+        })
     }
 }
 
@@ -139,6 +149,7 @@ impl KvEngine for RedbStore {
         &self,
         f: Box<dyn FnOnce(&dyn KvRead) -> Result<T, StoreError> + Send>,
     ) -> Result<T, StoreError> {
+        let _permit = self.readers.acquire().await.map_err(unavailable)?;
         let db = Arc::clone(&self.db);
         tokio::task::spawn_blocking(move || {
             let tx = db.begin_read().map_err(unavailable)?;
@@ -152,6 +163,7 @@ impl KvEngine for RedbStore {
         &self,
         f: Box<dyn FnOnce(&mut dyn KvWrite) -> Result<T, StoreError> + Send>,
     ) -> Result<T, StoreError> {
+        let _permit = self.writer.acquire().await.map_err(unavailable)?;
         let db = Arc::clone(&self.db);
         tokio::task::spawn_blocking(move || {
             let mut tx = WriteTx(db.begin_write().map_err(unavailable)?);
