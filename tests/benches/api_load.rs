@@ -2,9 +2,12 @@
 //! artifacts and 200,000 versions, then, per endpoint, a fixed number of requests at a fixed
 //! concurrency over loopback (`/summary`, a page of `/artifacts` from the middle of the list,
 //! a page of one artifact's versions). Reports requests per second and the p50/p99/max
-//! latency. The client shares the machine with the server, so the figures are a floor.
+//! latency. The client shares the machine with the server, so the figures are a floor: the
+//! load comes from `wrk` (Debian's package, a light C client: one thread, `CONCURRENCY`
+//! connections, 10 s per endpoint) when it is installed, else from a client in this harness
+//! (reqwest, `REQUESTS` requests per endpoint), which takes a larger share of the CPU.
 //!
-//! `cargo build --release --locked -p artifact-monitor-cli &&
+//! `apt-get install wrk && cargo build --release --locked -p artifact-monitor-cli &&
 //!  cargo bench -p artifact-monitor-tests --bench api_load [-- ARTIFACTS VERSIONS_EACH CONCURRENCY REQUESTS]`
 //!
 //! Seeding writes every version through the store's own `record` (one durable transaction
@@ -47,7 +50,10 @@ async fn seed(dir: &std::path::Path, artifacts: usize, versions: usize) {
     let store = RedbStore::open(&dir.join("monitor.redb")).unwrap();
     let started = Instant::now();
     let kinds = [
-        verdict(Compliance::Compliant, &["provenance_verified", "run_verified"]),
+        verdict(
+            Compliance::Compliant,
+            &["provenance_verified", "run_verified"],
+        ),
         verdict(Compliance::NonCompliant, &["no_provenance", "no_run"]),
         verdict(Compliance::Pending, &["github_unavailable"]),
     ];
@@ -127,6 +133,57 @@ async fn load(client: &reqwest::Client, url: &str, concurrency: usize, requests:
     }
 }
 
+/// A latency as wrk prints it (`850.00us`, `4.71ms`, `1.20s`).
+fn wrk_duration(text: &str) -> Duration {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1e-6)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (text, 1.0)
+    };
+    Duration::from_secs_f64(number.parse::<f64>().unwrap_or(0.0) * scale)
+}
+
+/// The same figures from `wrk --latency` (its max is the latency table's).
+fn wrk(url: &str, concurrency: usize) -> Option<Figures> {
+    let output = Command::new("wrk")
+        .args(["-t1", &format!("-c{concurrency}"), "-d10s", "--latency"])
+        .args(["-H", &format!("Authorization: Bearer {TOKEN}"), url])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(str::to_owned)
+    };
+    let max = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("Latency"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .map(wrk_duration)?;
+    let errors = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("Non-2xx"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Some(Figures {
+        rps: field("Requests/sec:")?.parse().ok()?,
+        p50: wrk_duration(&field("50%")?),
+        p99: wrk_duration(&field("99%")?),
+        max,
+        errors,
+    })
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -186,14 +243,24 @@ fn main() {
                 format!("/artifacts/npm/{}/versions?limit=50", name(artifacts / 3)),
             ),
         ];
+        let with_wrk = Command::new("wrk").arg("--version").output().is_ok();
         println!(
-            "{artifacts} artifacts, {} versions; {concurrency} concurrent, {requests} requests per endpoint",
-            artifacts * versions
+            "{artifacts} artifacts, {} versions; {concurrency} concurrent; load from {}",
+            artifacts * versions,
+            if with_wrk {
+                "wrk, 10 s per endpoint".to_owned()
+            } else {
+                format!("the harness's client, {requests} requests per endpoint")
+            }
         );
         println!("| endpoint | requests/s | p50 | p99 | max | errors |");
         println!("| --- | --- | --- | --- | --- | --- |");
         for (label, path) in endpoints {
-            let f = load(&client, &format!("http://{address}{path}"), concurrency, requests).await;
+            let url = format!("http://{address}{path}");
+            let f = match with_wrk.then(|| wrk(&url, concurrency)).flatten() {
+                Some(f) => f,
+                None => load(&client, &url, concurrency, requests).await,
+            };
             println!(
                 "| `{label}` | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} |",
                 f.rps,

@@ -6,12 +6,32 @@ use serde::{Deserialize, Serialize};
 
 /// Where an artifact's definition comes from, and so who may change it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "StoredSource")]
 pub enum ArtifactSource {
     /// Declared in a config file: the file owns it (`serve --config` syncs it).
     Config { file: String },
     /// Added through the API (or a use-case call): changed and removed the same way.
     Api,
+}
+
+/// How an [`ArtifactSource`] is read (`{"kind":"config","file":…}` or `{"kind":"api"}`):
+/// named fields instead of an internally tagged enum, which serde reads by buffering.
+#[derive(Deserialize)]
+struct StoredSource {
+    kind: String,
+    #[serde(default)]
+    file: Option<String>,
+}
+
+impl TryFrom<StoredSource> for ArtifactSource {
+    type Error = String;
+    fn try_from(stored: StoredSource) -> Result<Self, String> {
+        match (stored.kind.as_str(), stored.file) {
+            ("config", Some(file)) => Ok(Self::Config { file }),
+            ("api", _) => Ok(Self::Api),
+            (kind, _) => Err(format!("unknown artifact source {kind:?}")),
+        }
+    }
 }
 
 /// How far the backfill of a newly watched artifact has come.
@@ -33,7 +53,13 @@ impl BackfillProgress {
 }
 
 /// An artifact in the watched set.
+///
+/// Stored as one flat JSON object (the artifact's fields beside the rest). It is read
+/// through [`StoredWatched`], which names every field, rather than through
+/// `#[serde(flatten)]`, which buffers the whole object before reading it: listing a page
+/// of artifacts spent a tenth of its time there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredWatched")]
 pub struct WatchedArtifact {
     #[serde(flatten)]
     pub artifact: Artifact,
@@ -154,6 +180,48 @@ impl WatchedArtifact {
                 policy_rev: self.policy_rev,
                 ..Self::new(self.artifact, self.source, self.added_at)
             },
+        }
+    }
+}
+
+/// How a [`WatchedArtifact`] is read: the same flat object, every field named.
+#[derive(Deserialize)]
+struct StoredWatched {
+    #[serde(rename = "type")]
+    registry: String,
+    name: String,
+    policy: super::PolicySpec,
+    #[serde(default = "first_rev")]
+    policy_rev: u64,
+    #[serde(default)]
+    added_at: i64,
+    #[serde(default = "api_source")]
+    source: ArtifactSource,
+    #[serde(default)]
+    backfill: BackfillProgress,
+    #[serde(default)]
+    versions: VersionCounts,
+    #[serde(default)]
+    last_published: Option<i64>,
+    #[serde(default)]
+    last_read_at: Option<i64>,
+}
+
+impl From<StoredWatched> for WatchedArtifact {
+    fn from(stored: StoredWatched) -> Self {
+        Self {
+            artifact: Artifact {
+                registry: stored.registry,
+                name: stored.name,
+                policy: stored.policy,
+            },
+            policy_rev: stored.policy_rev,
+            added_at: stored.added_at,
+            source: stored.source,
+            backfill: stored.backfill,
+            versions: stored.versions,
+            last_published: stored.last_published,
+            last_read_at: stored.last_read_at,
         }
     }
 }
@@ -310,6 +378,33 @@ pub struct DueCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_watched_artifact_reads_back_what_was_stored_and_older_records() {
+        let policy = super::super::PolicySpec::new("o/r", &[".github/workflows/r.yml"]);
+        let mut watched = WatchedArtifact::new(
+            Artifact::npm("@scope/pkg", policy).unwrap(),
+            ArtifactSource::Config {
+                file: "m.toml".to_owned(),
+            },
+            7,
+        );
+        watched.versions.total = 3;
+        watched.last_read_at = Some(9);
+        let json = serde_json::to_string(&watched).unwrap();
+        assert!(
+            json.starts_with("{\"type\":\"npm\",\"name\":\"@scope/pkg\""),
+            "{json}"
+        );
+        assert_eq!(
+            serde_json::from_str::<WatchedArtifact>(&json).unwrap(),
+            watched
+        );
+        let old = r#"{"type":"npm","name":"a","policy":{"repository":"o/r","workflows":[".github/workflows/r.yml"]},"unknown":1}"#;
+        let read: WatchedArtifact = serde_json::from_str(old).unwrap();
+        assert_eq!(read.policy_rev, 1);
+        assert_eq!(read.source, ArtifactSource::Api);
+    }
 
     #[test]
     fn an_artifact_is_as_compliant_as_its_worst_version() {
