@@ -239,7 +239,7 @@ pub async fn list_artifacts<S: Store + 'static>(
     let request = query(params)?.checked("artifacts")?;
     let (items, next) = artifact_page(&state, &request).await?;
     Ok(Json(ArtifactPage {
-        items: items.iter().map(ArtifactView::from).collect(),
+        items: items.iter().map(ArtifactView::summary).collect(),
         next_cursor: next.map(|p| cursor::encode("artifacts", &p)),
     }))
 }

@@ -124,11 +124,27 @@ pub struct ArtifactView {
     pub versions: VersionCountsView,
     pub backfill: BackfillView,
     pub source: SourceView,
-    pub policy: PolicyView,
+    /// The policy's other fields: in the artifact's own answer, not in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyView>,
+}
+
+impl ArtifactView {
+    /// The artifact as a list shows it: without the policy's other fields (half the bytes
+    /// of a page; `GET /artifacts/{type}/{name}` has them).
+    pub fn summary(watched: &WatchedArtifact) -> Self {
+        Self::of(watched, false)
+    }
 }
 
 impl From<&WatchedArtifact> for ArtifactView {
     fn from(watched: &WatchedArtifact) -> Self {
+        Self::of(watched, true)
+    }
+}
+
+impl ArtifactView {
+    fn of(watched: &WatchedArtifact, with_policy: bool) -> Self {
         let policy = &watched.artifact.policy;
         let counts = watched.versions;
         Self {
@@ -161,7 +177,7 @@ impl From<&WatchedArtifact> for ArtifactView {
                     file: None,
                 },
             },
-            policy: PolicyView {
+            policy: with_policy.then(|| PolicyView {
                 repository_id: policy.repository_id.clone(),
                 owner_id: policy.owner_id.clone(),
                 allowed_refs: policy.allowed_refs.clone(),
@@ -169,7 +185,7 @@ impl From<&WatchedArtifact> for ArtifactView {
                 require_github_hosted_runner: policy.require_github_hosted_runner,
                 environment: policy.environment.clone(),
                 allowed_reusable_workflows: policy.allowed_reusable_workflows.clone(),
-            },
+            }),
         }
     }
 }
