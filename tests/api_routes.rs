@@ -282,6 +282,7 @@ async fn summary_lists_and_details_match_the_store_and_the_document() {
         pages += 1;
         for item in body["items"].as_array().unwrap() {
             names.push(item["name"].as_str().unwrap().to_owned());
+            assert!(item.get("policy").is_none(), "lists leave the policy out");
         }
         match body["next_cursor"].as_str() {
             Some(cursor) => uri = format!("/artifacts?limit=2&cursor={cursor}"),
@@ -301,6 +302,7 @@ async fn summary_lists_and_details_match_the_store_and_the_document() {
         json!({"total": 2, "compliant": 1, "non_compliant": 1, "pending": 0})
     );
     assert_eq!(beta["workflows"], json!([".github/workflows/release.yml"]));
+    assert_eq!(beta["policy"]["require_github_hosted_runner"], true);
     assert!(beta["last_published"].is_string());
 
     let filtered = api.get("/artifacts?compliance=pending").await.json();
