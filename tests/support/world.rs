@@ -58,3 +58,34 @@ pub async fn drain_alerts<R: Registry + Clone, G: Runs, S: Store + Clone, C: Clo
     assert_eq!(report.printed, printed.len());
     printed
 }
+
+/// The `dist.integrity` of sigstore 2.3.1, as the registry gives it.
+pub const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==";
+
+/// sigstore with its real 2.3.1 release and the run that built it.
+pub async fn sigstore_world() -> (crate::fakes::FakeNpm, crate::fakes::FakeGithub) {
+    let npm = crate::fakes::FakeNpm::start().await;
+    let github = crate::fakes::FakeGithub::start().await;
+    github.add_run(
+        9_116_405_766,
+        "sigstore/sigstore-js",
+        ".github/workflows/release.yml",
+        "46e7056ff9912ebfee5298d94024895a9fea76c0",
+        "main",
+        "2024-05-16T17:05:00Z",
+        "2024-05-16T17:15:00Z",
+        &["ubuntu-latest"],
+    );
+    npm.create("sigstore", &["bdehamer"]);
+    npm.publish(
+        "sigstore",
+        crate::fakes::manifest("sigstore", "2.3.1", SIGSTORE_2_3_1, true),
+        "2024-05-16T17:12:03.000Z",
+    );
+    npm.attest(
+        "sigstore",
+        "2.3.1",
+        crate::read("npm/attestations/sigstore@2.3.1.json"),
+    );
+    (npm, github)
+}

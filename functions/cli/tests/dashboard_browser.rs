@@ -10,14 +10,13 @@
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
-use artifact_monitor_tests::read;
+use artifact_monitor_tests::world::sigstore_world;
 use serde_json::{Value, json};
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==";
 const OTHER: &str = "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
 
 fn browser_dir() -> PathBuf {
@@ -39,31 +38,23 @@ fn api(address: &str, token: &str, path: &str) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
+/// `(version, compliance)` of a list of versions.
+fn version_compliance(list: &Value) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap().to_owned(),
+                v["compliance"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 async fn world() -> (FakeNpm, FakeGithub) {
-    let npm = FakeNpm::start().await;
-    let github = FakeGithub::start().await;
     // Compliant: sigstore 2.3.1, its real attestations and the run that built it.
-    github.add_run(
-        9_116_405_766,
-        "sigstore/sigstore-js",
-        ".github/workflows/release.yml",
-        "46e7056ff9912ebfee5298d94024895a9fea76c0",
-        "main",
-        "2024-05-16T17:05:00Z",
-        "2024-05-16T17:15:00Z",
-        &["ubuntu-latest"],
-    );
-    npm.create("sigstore", &["bdehamer"]);
-    npm.publish(
-        "sigstore",
-        manifest("sigstore", "2.3.1", SIGSTORE_2_3_1, true),
-        "2024-05-16T17:12:03.000Z",
-    );
-    npm.attest(
-        "sigstore",
-        "2.3.1",
-        read("npm/attestations/sigstore@2.3.1.json"),
-    );
+    let (npm, github) = sigstore_world().await;
     // Non-compliant: two versions published by hand (no provenance, no run).
     npm.create("@octo/rogue", &["mallory"]);
     for (version, at) in [
@@ -265,28 +256,8 @@ workflows = [".github/workflows/release.yml"]
         assert_eq!(cells[2], "npm");
     }
     // The detail view lists every version with the API's compliance, and expands.
-    let shown: Vec<(String, String)> = seen["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            (
-                v["version"].as_str().unwrap().to_owned(),
-                v["compliance"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    let expected: Vec<(String, String)> = versions["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            (
-                v["version"].as_str().unwrap().to_owned(),
-                v["compliance"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let shown = version_compliance(&seen["versions"]);
+    let expected = version_compliance(&versions["items"]);
     assert_eq!(shown, expected);
     assert_eq!(shown.len(), 2);
     assert!(

@@ -7,13 +7,12 @@
 
 use artifact_monitor_tests::fake_http::{FakeServer, Reply};
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
-use artifact_monitor_tests::read;
+use artifact_monitor_tests::world::sigstore_world;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==";
 const OTHER: &str = "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
 
 fn binary() -> Command {
@@ -28,34 +27,6 @@ async fn run(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap()
-}
-
-/// sigstore with its real 2.3.1 release and the run that built it.
-async fn sigstore_world() -> (FakeNpm, FakeGithub) {
-    let npm = FakeNpm::start().await;
-    let github = FakeGithub::start().await;
-    github.add_run(
-        9_116_405_766,
-        "sigstore/sigstore-js",
-        ".github/workflows/release.yml",
-        "46e7056ff9912ebfee5298d94024895a9fea76c0",
-        "main",
-        "2024-05-16T17:05:00Z",
-        "2024-05-16T17:15:00Z",
-        &["ubuntu-latest"],
-    );
-    npm.create("sigstore", &["bdehamer"]);
-    npm.publish(
-        "sigstore",
-        manifest("sigstore", "2.3.1", SIGSTORE_2_3_1, true),
-        "2024-05-16T17:12:03.000Z",
-    );
-    npm.attest(
-        "sigstore",
-        "2.3.1",
-        read("npm/attestations/sigstore@2.3.1.json"),
-    );
-    (npm, github)
 }
 
 fn check_command(npm: &FakeNpm, github: &FakeGithub, extra: &[&str]) -> Command {
@@ -485,6 +456,20 @@ async fn serve_refuses_a_bad_config() {
             stderr.contains(named) && stderr.contains("out of range"),
             "{stderr}"
         );
+    }
+    // So are a listen address that is not one and a byte budget one packument cannot fit.
+    for (setting, named) in [
+        ("listen = \"localhost\"", "not an address"),
+        ("max_bytes_in_flight = 1024", "max_bytes_in_flight"),
+        ("max_bytes_in_flight = 33554432", "does not fit"),
+    ] {
+        std::fs::write(&path, format!("{setting}\n{artifact}")).unwrap();
+        let mut command = binary();
+        command.args(["serve", "--once", "--config", path.to_str().unwrap()]);
+        let output = run(command).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{setting}: {stderr}");
+        assert!(stderr.contains(named), "{setting}: {stderr}");
     }
 }
 
