@@ -164,6 +164,7 @@ async fn seeded() -> Api {
         auth: ApiAuth::Token(ApiToken::new(TOKEN).unwrap()),
         clock: Arc::new(Fixed),
         wake: None,
+        hosts: artifact_monitor::api::loopback_hosts("127.0.0.1:8080".parse().unwrap()),
     };
     Api {
         router: app(state),
@@ -743,4 +744,30 @@ async fn every_answer_carries_the_security_headers_and_pages_show_every_version(
         )
         .await;
     assert_eq!(anonymous_css.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_name_rebound_to_loopback_is_not_answered() {
+    let api = seeded().await;
+    let rebound = api
+        .call(
+            Request::builder()
+                .uri("/healthz")
+                .header("host", "evil.example:8080")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(rebound.status, StatusCode::MISDIRECTED_REQUEST);
+    assert_eq!(rebound.json()["error"]["code"], "misdirected");
+    let local = api
+        .call(
+            Request::builder()
+                .uri("/healthz")
+                .header("host", "localhost:8080")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(local.status, StatusCode::OK);
 }

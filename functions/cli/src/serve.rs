@@ -144,6 +144,7 @@ async fn serve(settings: Settings) -> ExitCode {
             auth: api::ApiAuth::Token(token),
             clock: Arc::new(SystemClock),
             wake: Some(wake.clone()),
+            hosts: api::loopback_hosts(address),
         });
         logging::listening(address, &source.to_string());
         let stop = shutdown.clone();

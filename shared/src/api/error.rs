@@ -16,7 +16,7 @@ pub struct ErrorEnvelope {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A stable machine-readable code: `invalid_request`, `unauthorized`, `forbidden`,
-    /// `not_found`, `conflict`, `payload_too_large`, `unavailable`, `internal`.
+    /// `not_found`, `conflict`, `misdirected`, `payload_too_large`, `unavailable`, `internal`.
     pub code: String,
     /// What failed, in words (names the field for an invalid input).
     pub message: String,

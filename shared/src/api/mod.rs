@@ -51,6 +51,22 @@ pub struct ApiState<S> {
     /// Woken when work was made due now (an artifact added, a scan), so a local monitor
     /// ticks at once instead of at its next interval.
     pub wake: Option<Arc<tokio::sync::Notify>>,
+    /// The `Host` values requests may name (`None`: any). A monitor listening on loopback
+    /// answers only to its loopback names, so a web page whose name was rebound to
+    /// 127.0.0.1 (DNS rebinding) cannot talk to it even as a same-origin page.
+    pub hosts: Option<Vec<String>>,
+}
+
+/// The names a monitor listening on `address` answers to when that is a loopback address.
+pub fn loopback_hosts(address: std::net::SocketAddr) -> Option<Vec<String>> {
+    let port = address.port();
+    address.ip().is_loopback().then(|| {
+        vec![
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("[::1]:{port}"),
+        ]
+    })
 }
 
 impl<S> std::fmt::Debug for ApiState<S> {
@@ -192,6 +208,29 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
+/// Refuses a request whose `Host` is not one of the state's names (421, the envelope).
+async fn known_host<S: Store + 'static>(
+    axum::extract::State(state): axum::extract::State<Arc<ApiState<S>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(hosts) = &state.hosts {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            return axum::response::IntoResponse::into_response(ApiError::new(
+                axum::http::StatusCode::MISDIRECTED_REQUEST,
+                "misdirected",
+                "this monitor answers only to its own address",
+            ));
+        }
+    }
+    next.run(request).await
+}
+
 /// The router: every route of DESIGN §5 over `state`.
 pub fn app<S: Store + 'static>(state: ApiState<S>) -> Router {
     let state = Arc::new(state);
@@ -227,6 +266,10 @@ pub fn app<S: Store + 'static>(state: ApiState<S>) -> Router {
         .route("/assets/app.css", get(pages::stylesheet::<S>))
         .route("/assets/app.js", get(pages::script::<S>))
         .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            known_host::<S>,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_IN_FLIGHT))
