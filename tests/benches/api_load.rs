@@ -219,8 +219,8 @@ fn main() {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("dashboard and API at http://").nth(1) {
-                    let _ = tx.send(rest.split('/').next().unwrap().to_owned());
+                if let Some(address) = artifact_monitor_tests::local_api::listening_address(&line) {
+                    let _ = tx.send(address);
                 }
             }
         });

@@ -10,9 +10,10 @@
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
+use artifact_monitor_tests::local_api;
 use artifact_monitor_tests::world::sigstore_world;
 use serde_json::{Value, json};
-use std::io::{BufRead as _, Read as _, Write as _};
+use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,19 +24,10 @@ fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
 }
 
-/// A request over a plain TCP connection: the status and the JSON body.
+/// A GET with the token: the status and the JSON body.
 fn api(address: &str, token: &str, path: &str) -> (u16, Value) {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status: u16 = answer[9..12].parse().unwrap();
-    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let (status, body) = local_api::get(address, path, Some(token));
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 /// `(version, compliance)` of a list of versions.
@@ -158,8 +150,8 @@ workflows = [".github/workflows/release.yml"]
                 .lines()
                 .map_while(Result::ok)
             {
-                if let Some(rest) = line.split("dashboard and API at http://").nth(1) {
-                    let _ = tx.send(rest.split('/').next().unwrap().to_owned());
+                if let Some(address) = local_api::listening_address(&line) {
+                    let _ = tx.send(address);
                 }
             }
         });

@@ -757,7 +757,16 @@ pub async fn logout<S: Store + 'static>(
     response
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// An embedded asset, for a signed-in caller only.
+fn asset<S>(
+    state: &ApiState<S>,
+    headers: &HeaderMap,
+    content_type: &'static str,
+    body: &'static str,
+) -> Response {
+    if auth::credential(state.token(), headers).is_none() {
+        return ApiError::unauthorized().into_response();
+    }
     let mut response = body.into_response();
     response
         .headers_mut()
@@ -769,18 +778,12 @@ pub async fn stylesheet<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     headers: HeaderMap,
 ) -> Response {
-    if auth::credential(state.token(), &headers).is_none() {
-        return ApiError::unauthorized().into_response();
-    }
-    asset("text/css; charset=utf-8", STYLESHEET)
+    asset(&state, &headers, "text/css; charset=utf-8", STYLESHEET)
 }
 
 pub async fn script<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     headers: HeaderMap,
 ) -> Response {
-    if auth::credential(state.token(), &headers).is_none() {
-        return ApiError::unauthorized().into_response();
-    }
-    asset("text/javascript; charset=utf-8", SCRIPT)
+    asset(&state, &headers, "text/javascript; charset=utf-8", SCRIPT)
 }
