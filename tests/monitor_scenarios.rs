@@ -133,13 +133,14 @@ async fn backfill_is_summarised_once_and_a_compliant_release_is_quiet() {
     let w = world(true).await;
     let artifact = sigstore(|_| {});
     let alerts = w.watch_sigstore(&artifact).await;
-    // 1.0.0 came from publish.yml on a runner its certificate does not attest.
+    // 1.0.0 came from publish.yml (its certificate, from before the runner claim, attests
+    // no runner: not a finding on its own).
     assert_eq!(
         w.verdict(&artifact, "1.0.0").await,
         (
             Compliance::NonCompliant,
             Confidence::High,
-            codes(&["workflow_mismatch", "runner_not_github_hosted"])
+            codes(&["workflow_mismatch"])
         )
     );
     assert_eq!(alerts.len(), 1);
@@ -372,8 +373,8 @@ async fn versions_without_provenance_are_judged_by_the_runs_around_their_publish
                 &["self-hosted", "linux"],
             )],
             Compliance::NonCompliant,
-            Confidence::Low,
-            &["no_provenance", "run_mismatch"],
+            Confidence::Medium,
+            &["no_provenance", "run_mismatch", "runner_not_github_hosted"],
         ),
         (
             "a run of another workflow, and one of the right workflow a day earlier",

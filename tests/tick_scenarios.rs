@@ -319,10 +319,7 @@ async fn duplicated_replayed_and_out_of_order_events_give_one_verdict_and_one_al
             (
                 "1.0.0".to_owned(),
                 Compliance::NonCompliant,
-                vec![
-                    "workflow_mismatch".to_owned(),
-                    "runner_not_github_hosted".to_owned()
-                ]
+                vec!["workflow_mismatch".to_owned()]
             ),
             (
                 "2.3.1".to_owned(),
@@ -637,14 +634,14 @@ async fn too_many_runs_at_a_publish_time_are_not_looked_into_one_by_one() {
     let artifact = octo("octo-pkg");
     w.npm.create("octo-pkg", &["octocat"]);
     monitor.poll(&artifact, false).await.unwrap();
-    // 25 runs of the release workflow under way when the version appears.
+    // 25 runs of the release workflow building the version's tag when it appears.
     for id in 1..=25u64 {
         w.github.add_run(
             id,
             "octo-org/octo-repo",
             ".github/workflows/release.yml",
             &format!("{id:040x}"),
-            "main",
+            "v1.0.0",
             "2026-11-27T11:50:00Z",
             "2026-11-27T12:10:00Z",
             &["ubuntu-latest"],

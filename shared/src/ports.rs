@@ -150,15 +150,7 @@ pub trait Changes: Send + Sync {
     ) -> impl Future<Output = Result<ChangesPage, RemoteError>> + Send;
 }
 
-/// A job of a workflow run, as far as a verdict cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobFacts {
-    pub id: u64,
-    pub name: String,
-    pub labels: Vec<String>,
-    pub runner_name: Option<String>,
-    pub conclusion: Option<String>,
-}
+pub use crate::domain::{DeploymentFacts, JobFacts};
 
 /// GitHub Actions runs.
 pub trait Runs: Send + Sync {
@@ -178,12 +170,37 @@ pub trait Runs: Send + Sync {
         to: i64,
     ) -> impl Future<Output = Result<Vec<RunFacts>, RemoteError>> + Send;
 
-    /// The jobs of a run.
+    /// The jobs of a run (of its latest attempt).
     fn jobs(
         &self,
         repository: &RepositoryName,
         run_id: u64,
     ) -> impl Future<Output = Result<Vec<JobFacts>, RemoteError>> + Send;
+
+    /// Whether the full ref (`refs/tags/v1.0.0`, `refs/heads/main`) exists now.
+    fn ref_exists(
+        &self,
+        repository: &RepositoryName,
+        full_ref: &str,
+    ) -> impl Future<Output = Result<bool, RemoteError>> + Send;
+
+    /// The most recent deployments to `environment` at commit `sha`, with the runs their
+    /// statuses link to.
+    fn deployments(
+        &self,
+        repository: &RepositoryName,
+        sha: &str,
+        environment: &str,
+    ) -> impl Future<Output = Result<Vec<DeploymentFacts>, RemoteError>> + Send;
+
+    /// The sha of the newest commit reachable from `commit` that changed the file at `path`;
+    /// `None` when no commit did (or GitHub does not know `commit`).
+    fn last_change(
+        &self,
+        repository: &RepositoryName,
+        commit: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<Option<String>, RemoteError>> + Send;
 }
 
 /// Why the store failed. The operation had no effect.

@@ -356,6 +356,22 @@ pub fn manifest(name: &str, version: &str, integrity: &str, attested: bool) -> V
 pub struct GithubState {
     runs: BTreeMap<u64, Value>,
     jobs: HashMap<u64, Value>,
+    repository_ids: HashMap<String, u64>,
+    /// `owner/repo` → full refs that exist.
+    refs: HashMap<String, Vec<String>>,
+    /// `owner/repo` → deployments, each with its statuses.
+    deployments: HashMap<String, Vec<(Value, Vec<Value>)>>,
+    /// (`owner/repo`, path, commit) → the newest commit reachable from it that changed path.
+    last_changes: HashMap<(String, String, String), String>,
+}
+
+impl GithubState {
+    fn repository_id(&self, repository: &str) -> u64 {
+        self.repository_ids
+            .get(repository)
+            .copied()
+            .unwrap_or_else(|| fnv(repository.as_bytes()) % 1_000_000_000)
+    }
 }
 
 impl Fake<GithubState> {
@@ -363,7 +379,9 @@ impl Fake<GithubState> {
         Self::serve(github_reply).await
     }
 
-    /// Adds a run (from the REST example payload, with these facts) and its jobs.
+    /// Adds a completed, successful `push` run (from the REST example payload, with these
+    /// facts) and one job that ran through it: on a standard GitHub-hosted runner, or, when
+    /// the labels include `self-hosted`, on a self-hosted runner of group "Default".
     #[allow(clippy::too_many_arguments)]
     pub fn add_run(
         &self,
@@ -378,10 +396,13 @@ impl Fake<GithubState> {
     ) {
         let fixture = super::read("github/actions/get-workflow-run.json");
         let mut run: Value = serde_json::from_slice(&fixture).unwrap();
+        let mut state = self.state.lock().unwrap();
+        let repository_id = state.repository_id(repository);
         run["id"] = json!(id);
         run["path"] = json!(format!("{workflow}@{head_branch}"));
         run["head_sha"] = json!(head_sha);
         run["head_branch"] = json!(head_branch);
+        run["event"] = json!("push");
         run["status"] = json!("completed");
         run["conclusion"] = json!("success");
         run["created_at"] = json!(created);
@@ -389,19 +410,117 @@ impl Fake<GithubState> {
         run["run_started_at"] = json!(created);
         run["html_url"] = json!(format!("https://github.com/{repository}/actions/runs/{id}"));
         run["repository"]["full_name"] = json!(repository);
+        run["repository"]["id"] = json!(repository_id);
+        run["head_repository"]["full_name"] = json!(repository);
+        run["head_repository"]["id"] = json!(repository_id);
         let fixture = super::read("github/actions/list-jobs-for-workflow-run.json");
         let mut jobs: Value = serde_json::from_slice(&fixture).unwrap();
-        jobs["jobs"][0]["run_id"] = json!(id);
-        jobs["jobs"][0]["labels"] = json!(runner_labels);
-        let mut state = self.state.lock().unwrap();
+        let job = &mut jobs["jobs"][0];
+        job["run_id"] = json!(id);
+        job["head_sha"] = json!(head_sha);
+        job["labels"] = json!(runner_labels);
+        job["started_at"] = json!(created);
+        job["completed_at"] = json!(updated);
+        if runner_labels.contains(&"self-hosted") {
+            job["runner_name"] = json!("build-box-1");
+            job["runner_group_id"] = json!(1);
+            job["runner_group_name"] = json!("Default");
+        } else {
+            job["runner_id"] = json!(id % 1000 + 1);
+            job["runner_name"] = json!(format!("GitHub Actions {}", id % 1000 + 1));
+            job["runner_group_id"] = json!(0);
+            job["runner_group_name"] = json!("GitHub Actions");
+        }
         state.runs.insert(id, run);
         state.jobs.insert(id, jobs);
     }
+
+    /// Changes a run as GitHub would report it (event, status, head repository, …).
+    pub fn edit_run(&self, id: u64, change: impl FnOnce(&mut Value)) {
+        change(self.state.lock().unwrap().runs.get_mut(&id).unwrap());
+    }
+
+    /// Changes the first job of a run (its runner, status, times).
+    pub fn edit_job(&self, run_id: u64, change: impl FnOnce(&mut Value)) {
+        change(&mut self.state.lock().unwrap().jobs.get_mut(&run_id).unwrap()["jobs"][0]);
+    }
+
+    /// GitHub's immutable id of a repository (a stable made-up one otherwise).
+    pub fn set_repository_id(&self, repository: &str, id: u64) {
+        let mut state = self.state.lock().unwrap();
+        state.repository_ids.insert(repository.to_owned(), id);
+    }
+
+    /// A ref that exists in the repository.
+    pub fn add_ref(&self, repository: &str, full_ref: &str) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .refs
+            .entry(repository.to_owned())
+            .or_default()
+            .push(full_ref.to_owned());
+    }
+
+    /// The deployment a job referencing `environment` makes, with the status linking to
+    /// its run.
+    pub fn add_deployment(&self, repository: &str, environment: &str, sha: &str, run_id: u64) {
+        let mut state = self.state.lock().unwrap();
+        let created = state.runs.get(&run_id).map_or_else(
+            || "2020-01-01T00:00:00Z".to_owned(),
+            |run| run["created_at"].as_str().unwrap().to_owned(),
+        );
+        let list = state.deployments.entry(repository.to_owned()).or_default();
+        let id = 1000 + list.len() as u64;
+        let log = format!("https://github.com/{repository}/actions/runs/{run_id}/job/{id}");
+        let deployment = json!({
+            "id": id, "sha": sha, "ref": "main", "task": "deploy", "environment": environment,
+            "created_at": created, "updated_at": created, "payload": {}, "description": null,
+            "creator": {"login": "octocat", "id": 1}, "transient_environment": false,
+            "production_environment": false,
+        });
+        let statuses = vec![json!({
+            "id": id * 10, "state": "success", "environment": environment,
+            "log_url": log, "target_url": log, "created_at": created,
+        })];
+        list.push((deployment, statuses));
+    }
+
+    /// Records that, as of `commit`, the newest commit changing `path` is `changed_by`.
+    pub fn set_last_change(&self, repository: &str, path: &str, commit: &str, changed_by: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.last_changes.insert(
+            (repository.to_owned(), path.to_owned(), commit.to_owned()),
+            changed_by.to_owned(),
+        );
+    }
+}
+
+/// GitHub's `created` filter: `a..b`, `>=a`, `<=b`, `>a`, `<b` or one date-time.
+fn created_matches(filter: &str, at: i64) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    if let Some((from, to)) = filter.split_once("..") {
+        let bound = |t: &str| (t != "*").then(|| secs(t));
+        return bound(from).is_none_or(|f| f <= at) && bound(to).is_none_or(|t| at <= t);
+    }
+    for (prefix, test) in [
+        (">=", (|a, b| a >= b) as fn(i64, i64) -> bool),
+        ("<=", |a, b| a <= b),
+        (">", |a, b| a > b),
+        ("<", |a, b| a < b),
+    ] {
+        if let Some(t) = filter.strip_prefix(prefix) {
+            return test(at, secs(t));
+        }
+    }
+    at == secs(filter)
 }
 
 fn github_reply(state: &GithubState, request: &Request) -> Reply {
     let path = request.path();
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let not_found = || Reply::json(404, r#"{"message":"Not Found"}"#);
     let reply = match parts.as_slice() {
         ["repos", owner, repo, "actions", "runs", id] => {
             let run = id
@@ -411,21 +530,29 @@ fn github_reply(state: &GithubState, request: &Request) -> Reply {
                 .filter(|run| run["repository"]["full_name"] == format!("{owner}/{repo}"));
             match run {
                 Some(run) => Reply::json(200, serde_json::to_vec(run).unwrap()),
-                None => Reply::json(404, r#"{"message":"Not Found"}"#),
+                None => not_found(),
             }
         }
         ["repos", owner, repo, "actions", "runs", id, "jobs"] => {
+            let run = id.parse::<u64>().ok().and_then(|id| state.runs.get(&id));
             let jobs = id.parse::<u64>().ok().and_then(|id| state.jobs.get(&id));
-            let _ = (owner, repo);
+            let ours =
+                run.is_some_and(|r| r["repository"]["full_name"] == format!("{owner}/{repo}"));
             match jobs {
-                Some(jobs) => Reply::json(200, serde_json::to_vec(jobs).unwrap()),
-                None => Reply::json(200, r#"{"total_count":0,"jobs":[]}"#),
+                Some(jobs) if ours => Reply::json(200, serde_json::to_vec(jobs).unwrap()),
+                _ if ours => Reply::json(200, r#"{"total_count":0,"jobs":[]}"#),
+                _ => not_found(),
             }
         }
         ["repos", owner, repo, "actions", "workflows", file, "runs"] => {
             let created = request.query("created").unwrap_or_default();
-            let (from, to) = created.split_once("..").unwrap_or(("", ""));
-            let (from, to) = (secs(from), secs(to));
+            let filter = |name: &str| request.query(name).filter(|v| !v.is_empty());
+            let (event, branch, head_sha, status) = (
+                filter("event"),
+                filter("branch"),
+                filter("head_sha"),
+                filter("status"),
+            );
             let runs: Vec<&Value> = state
                 .runs
                 .values()
@@ -435,15 +562,95 @@ fn github_reply(state: &GithubState, request: &Request) -> Reply {
                         .as_str()
                         .is_some_and(|p| p.starts_with(&format!(".github/workflows/{file}@")))
                 })
+                .filter(|run| created_matches(&created, secs(run["created_at"].as_str().unwrap())))
+                .filter(|run| event.as_ref().is_none_or(|e| run["event"] == e.as_str()))
                 .filter(|run| {
-                    let at = secs(run["created_at"].as_str().unwrap());
-                    from <= at && at <= to
+                    branch
+                        .as_ref()
+                        .is_none_or(|b| run["head_branch"] == b.as_str())
+                })
+                .filter(|run| {
+                    head_sha
+                        .as_ref()
+                        .is_none_or(|h| run["head_sha"] == h.as_str())
+                })
+                // GitHub's `status` filter takes a status or a conclusion.
+                .filter(|run| {
+                    status.as_ref().is_none_or(|s| {
+                        run["status"] == s.as_str() || run["conclusion"] == s.as_str()
+                    })
                 })
                 .collect();
             let body = json!({"total_count": runs.len(), "workflow_runs": runs});
             Reply::json(200, serde_json::to_vec(&body).unwrap())
         }
-        _ => Reply::json(404, r#"{"message":"Not Found"}"#),
+        ["repos", owner, repo, "git", "ref", rest @ ..] => {
+            let full_ref = format!("refs/{}", rest.join("/"));
+            let exists = state
+                .refs
+                .get(&format!("{owner}/{repo}"))
+                .is_some_and(|refs| refs.contains(&full_ref));
+            if exists {
+                let body = json!({"ref": full_ref, "node_id": "x", "url": "",
+                    "object": {"type": "commit", "sha": "0".repeat(40), "url": ""}});
+                Reply::json(200, serde_json::to_vec(&body).unwrap())
+            } else {
+                not_found()
+            }
+        }
+        ["repos", owner, repo, "deployments"] => {
+            let sha = request.query("sha");
+            let environment = request.query("environment");
+            let list: Vec<&Value> = state
+                .deployments
+                .get(&format!("{owner}/{repo}"))
+                .map(|list| {
+                    list.iter()
+                        .rev()
+                        .map(|(d, _)| d)
+                        .filter(|d| sha.as_ref().is_none_or(|s| d["sha"] == s.as_str()))
+                        .filter(|d| {
+                            environment
+                                .as_ref()
+                                .is_none_or(|e| d["environment"] == e.as_str())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Reply::json(200, serde_json::to_vec(&list).unwrap())
+        }
+        ["repos", owner, repo, "deployments", id, "statuses"] => {
+            let statuses = state
+                .deployments
+                .get(&format!("{owner}/{repo}"))
+                .and_then(|list| {
+                    list.iter()
+                        .find(|(d, _)| id.parse::<u64>().is_ok_and(|id| d["id"] == id))
+                })
+                .map(|(_, statuses)| statuses);
+            match statuses {
+                Some(statuses) => Reply::json(200, serde_json::to_vec(statuses).unwrap()),
+                None => not_found(),
+            }
+        }
+        ["repos", owner, repo, "commits"] => {
+            let key = (
+                format!("{owner}/{repo}"),
+                request.query("path").unwrap_or_default(),
+                request.query("sha").unwrap_or_default(),
+            );
+            match state.last_changes.get(&key) {
+                Some(sha) => {
+                    let body = json!([{"sha": sha, "commit": {"message": "change"}}]);
+                    Reply::json(200, serde_json::to_vec(&body).unwrap())
+                }
+                None => Reply::json(
+                    422,
+                    r#"{"message":"No commit found for SHA","status":"422"}"#,
+                ),
+            }
+        }
+        _ => not_found(),
     };
     // Conditional requests: a 304 for an unchanged body does not count against the limit.
     if let Reply::Full {

@@ -59,13 +59,11 @@ async fn world() -> (FakeNpm, FakeGithub) {
             at,
         );
     }
-    // Pending: more runs under way at the publish time than are checked.
+    // Pending: more runs building its commit at the publish time than are checked.
     npm.create("busy-pkg", &["octocat"]);
-    npm.publish(
-        "busy-pkg",
-        manifest("busy-pkg", "3.0.0", OTHER, false),
-        "2026-11-25T12:00:00.000Z",
-    );
+    let mut busy = manifest("busy-pkg", "3.0.0", OTHER, false);
+    busy["gitHead"] = json!("0000000000000000000000000000000000000000");
+    npm.publish("busy-pkg", busy, "2026-11-25T12:00:00.000Z");
     for id in 0..25 {
         github.add_run(
             7_000 + id,

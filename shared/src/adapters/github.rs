@@ -1,4 +1,5 @@
-//! `GithubRuns`: the [`Runs`] port over the GitHub REST API (Actions runs and jobs).
+//! `GithubRuns`: the [`Runs`] port over the GitHub REST API (Actions runs and jobs, git
+//! refs, deployments and commits).
 //!
 //! - The token is optional; it is sent only to the configured API base and never logged
 //!   (it is not part of any error or `Debug` output).
@@ -8,8 +9,11 @@
 //! - Lists are paginated up to a bound; bodies are capped.
 
 use super::http::{HttpClient, HttpConfig, HttpResponse};
-use crate::domain::{RepositoryName, RunFacts, WorkflowPath, format_time as rfc3339, parse_time};
-use crate::ports::{JobFacts, RemoteError, Runs};
+use crate::domain::{
+    RepositoryName, RunFacts, WorkflowPath, format_time as rfc3339, parse_time, run_id_in_url,
+};
+use crate::ports::{DeploymentFacts, JobFacts, RemoteError, Runs};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +30,19 @@ const MAX_CACHE_ENTRIES: usize = 2048;
 const MAX_CACHE_BYTES: usize = 32 * 1024 * 1024;
 /// A larger body is not cached.
 const MAX_CACHED_BODY: usize = 1024 * 1024;
+/// Pages of jobs read per run (300 jobs); a run with more is not judged by guesswork.
+const MAX_JOB_PAGES: usize = 3;
+/// Deployments whose statuses are read per lookup.
+const MAX_DEPLOYMENTS: usize = 5;
+
+/// What stays unescaped in a path segment or query value: `/` is kept for ref and file
+/// paths, which GitHub reads as several segments.
+const PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'/');
+const VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
 
 /// URL → (ETag, body) of responses kept for revalidation, with the bytes they hold.
 #[derive(Default)]
@@ -90,11 +107,17 @@ struct RawRun {
     html_url: String,
     #[serde(default)]
     repository: Option<RawRepository>,
+    #[serde(default)]
+    head_repository: Option<RawRepository>,
+    #[serde(default)]
+    run_attempt: Option<u32>,
 }
 
 #[derive(Deserialize)]
 struct RawRepository {
     full_name: String,
+    #[serde(default)]
+    id: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -110,16 +133,59 @@ struct RawJob {
     #[serde(default)]
     name: String,
     #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    conclusion: Option<String>,
+    #[serde(default)]
+    started_at: Option<String>,
+    #[serde(default)]
+    completed_at: Option<String>,
+    #[serde(default)]
     labels: Vec<String>,
+    #[serde(default)]
+    runner_id: Option<u64>,
     #[serde(default)]
     runner_name: Option<String>,
     #[serde(default)]
-    conclusion: Option<String>,
+    runner_group_id: Option<u64>,
+    #[serde(default)]
+    runner_group_name: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawJobList {
+    #[serde(default)]
+    total_count: usize,
     jobs: Vec<RawJob>,
+}
+
+#[derive(Deserialize)]
+struct RawRef {
+    #[serde(rename = "ref")]
+    full_ref: String,
+}
+
+#[derive(Deserialize)]
+struct RawDeployment {
+    id: u64,
+    #[serde(default)]
+    environment: String,
+    #[serde(default)]
+    sha: String,
+    created_at: String,
+}
+
+#[derive(Deserialize)]
+struct RawDeploymentStatus {
+    #[serde(default)]
+    log_url: Option<String>,
+    #[serde(default)]
+    target_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawCommit {
+    sha: String,
 }
 
 fn invalid(e: impl std::fmt::Display) -> RemoteError {
@@ -131,12 +197,17 @@ impl RawRun {
         let time = |t: &str| parse_time(t).ok_or_else(|| invalid(format!("run time {t:?}")));
         // The API gives `path` as `.github/workflows/x.yml@<ref>` for some runs.
         let workflow_path = self.path.split('@').next().unwrap_or_default().to_owned();
+        let (full_name, repository_id) = match self.repository {
+            Some(r) => (r.full_name, r.id),
+            None => (repository.to_string(), None),
+        };
         Ok(RunFacts {
             id: self.id,
-            repository: self
-                .repository
-                .map(|r| r.full_name)
-                .unwrap_or_else(|| repository.to_string()),
+            repository: full_name,
+            repository_id,
+            head_repository: self.head_repository.as_ref().map(|r| r.full_name.clone()),
+            head_repository_id: self.head_repository.and_then(|r| r.id),
+            run_attempt: self.run_attempt,
             workflow_path,
             head_sha: self.head_sha,
             head_branch: self.head_branch,
@@ -146,7 +217,7 @@ impl RawRun {
             created_at: time(&self.created_at)?,
             updated_at: time(&self.updated_at)?,
             html_url: self.html_url,
-            self_hosted_runner: None,
+            runner: None,
         })
     }
 }
@@ -277,17 +348,113 @@ impl Runs for GithubRuns {
         repository: &RepositoryName,
         run_id: u64,
     ) -> Result<Vec<JobFacts>, RemoteError> {
+        let mut jobs = Vec::new();
+        for page in 1..=MAX_JOB_PAGES {
+            let url = format!(
+                "{}/actions/runs/{run_id}/jobs?per_page={PER_PAGE}&page={page}",
+                self.repo_url(repository)
+            );
+            let response = self.get(&url).await?;
+            match response.status {
+                200 => {}
+                404 | 410 => return Ok(Vec::new()),
+                status => return Err(RemoteError::Status("GitHub", status)),
+            }
+            let (list, total) = parse_job_page(&response.body)?;
+            let count = list.len();
+            jobs.extend(list);
+            if jobs.len() >= total || count < PER_PAGE {
+                return Ok(jobs);
+            }
+        }
+        Err(invalid(format!(
+            "run {run_id} has more than {} jobs, more than are read",
+            MAX_JOB_PAGES * PER_PAGE
+        )))
+    }
+
+    async fn ref_exists(
+        &self,
+        repository: &RepositoryName,
+        full_ref: &str,
+    ) -> Result<bool, RemoteError> {
+        let Some(short) = full_ref.strip_prefix("refs/") else {
+            return Ok(false);
+        };
         let url = format!(
-            "{}/actions/runs/{run_id}/jobs?per_page={PER_PAGE}",
-            self.repo_url(repository)
+            "{}/git/ref/{}",
+            self.repo_url(repository),
+            utf8_percent_encode(short, PATH)
+        );
+        let response = self.get(&url).await?;
+        match response.status {
+            200 => Ok(parse_ref(&response.body).is_some_and(|r| r == full_ref)),
+            404 | 409 => Ok(false),
+            status => Err(RemoteError::Status("GitHub", status)),
+        }
+    }
+
+    async fn deployments(
+        &self,
+        repository: &RepositoryName,
+        sha: &str,
+        environment: &str,
+    ) -> Result<Vec<DeploymentFacts>, RemoteError> {
+        let url = format!(
+            "{}/deployments?sha={}&environment={}&per_page={MAX_DEPLOYMENTS}",
+            self.repo_url(repository),
+            utf8_percent_encode(sha, VALUE),
+            utf8_percent_encode(environment, VALUE)
         );
         let response = self.get(&url).await?;
         match response.status {
             200 => {}
-            404 | 410 => return Ok(Vec::new()),
+            404 => return Ok(Vec::new()),
             status => return Err(RemoteError::Status("GitHub", status)),
         }
-        parse_jobs(&response.body)
+        let mut found = Vec::new();
+        for deployment in parse_deployments(&response.body)?
+            .into_iter()
+            .take(MAX_DEPLOYMENTS)
+        {
+            let url = format!(
+                "{}/deployments/{}/statuses?per_page={PER_PAGE}",
+                self.repo_url(repository),
+                deployment.id
+            );
+            let response = self.get(&url).await?;
+            let run_ids = match response.status {
+                200 => parse_deployment_runs(&response.body, &repository.to_string())?,
+                404 => Vec::new(),
+                status => return Err(RemoteError::Status("GitHub", status)),
+            };
+            found.push(DeploymentFacts {
+                run_ids,
+                ..deployment
+            });
+        }
+        Ok(found)
+    }
+
+    async fn last_change(
+        &self,
+        repository: &RepositoryName,
+        commit: &str,
+        path: &str,
+    ) -> Result<Option<String>, RemoteError> {
+        let url = format!(
+            "{}/commits?sha={}&path={}&per_page=1",
+            self.repo_url(repository),
+            utf8_percent_encode(commit, VALUE),
+            utf8_percent_encode(path, VALUE)
+        );
+        let response = self.get(&url).await?;
+        match response.status {
+            200 => Ok(parse_commits(&response.body)?.into_iter().next()),
+            // An unknown commit (422) or repository: nothing to compare.
+            404 | 409 | 422 => Ok(None),
+            status => Err(RemoteError::Status("GitHub", status)),
+        }
     }
 }
 
@@ -320,18 +487,92 @@ pub fn parse_run_page(body: &[u8], repository: &RepositoryName) -> Result<RunPag
 
 /// A run's jobs as GitHub's API answers them (hostile bytes).
 pub fn parse_jobs(body: &[u8]) -> Result<Vec<JobFacts>, RemoteError> {
+    parse_job_page(body).map(|(jobs, _)| jobs)
+}
+
+/// One page of a run's jobs, with GitHub's `total_count`.
+fn parse_job_page(body: &[u8]) -> Result<(Vec<JobFacts>, usize), RemoteError> {
     let list: RawJobList = serde_json::from_slice(body).map_err(invalid)?;
-    Ok(list
+    let time = |t: Option<String>| -> Result<Option<i64>, RemoteError> {
+        match t {
+            None => Ok(None),
+            Some(t) => parse_time(&t)
+                .map(Some)
+                .ok_or_else(|| invalid(format!("job time {t:?}"))),
+        }
+    };
+    let total = list.total_count;
+    let jobs = list
         .jobs
         .into_iter()
-        .map(|j| JobFacts {
-            id: j.id,
-            name: j.name,
-            labels: j.labels,
-            runner_name: j.runner_name,
-            conclusion: j.conclusion,
+        .map(|j| {
+            Ok(JobFacts {
+                id: j.id,
+                name: j.name,
+                status: j.status.unwrap_or_default(),
+                conclusion: j.conclusion,
+                started_at: time(j.started_at)?,
+                completed_at: time(j.completed_at)?,
+                labels: j.labels,
+                runner_id: j.runner_id,
+                runner_name: j.runner_name,
+                runner_group_id: j.runner_group_id,
+                runner_group_name: j.runner_group_name,
+            })
         })
-        .collect())
+        .collect::<Result<_, RemoteError>>()?;
+    Ok((jobs, total))
+}
+
+/// The full ref of a git ref answer; `None` when GitHub answered a list of refs that only
+/// start with the name asked (no exact match).
+fn parse_ref(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<RawRef>(body)
+        .ok()
+        .map(|r| r.full_ref)
+}
+
+fn parse_deployments(body: &[u8]) -> Result<Vec<DeploymentFacts>, RemoteError> {
+    let list: Vec<RawDeployment> = serde_json::from_slice(body).map_err(invalid)?;
+    list.into_iter()
+        .map(|d| {
+            Ok(DeploymentFacts {
+                id: d.id,
+                environment: d.environment,
+                sha: d.sha,
+                created_at: parse_time(&d.created_at)
+                    .ok_or_else(|| invalid(format!("deployment time {:?}", d.created_at)))?,
+                run_ids: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// The runs of `repository` a deployment's statuses link to.
+fn parse_deployment_runs(body: &[u8], repository: &str) -> Result<Vec<u64>, RemoteError> {
+    let list: Vec<RawDeploymentStatus> = serde_json::from_slice(body).map_err(invalid)?;
+    let mut ids: Vec<u64> = list
+        .iter()
+        .flat_map(|s| [s.log_url.as_deref(), s.target_url.as_deref()])
+        .flatten()
+        .filter_map(|url| run_id_in_url(url, repository))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+fn parse_commits(body: &[u8]) -> Result<Vec<String>, RemoteError> {
+    let list: Vec<RawCommit> = serde_json::from_slice(body).map_err(invalid)?;
+    list.into_iter()
+        .map(|c| {
+            if c.sha.len() == 40 && c.sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Ok(c.sha.to_ascii_lowercase())
+            } else {
+                Err(invalid(format!("commit sha {:?}", c.sha)))
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

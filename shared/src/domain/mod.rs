@@ -5,6 +5,7 @@
 mod alert;
 mod artifact;
 mod changes;
+mod correlation;
 mod detection;
 mod event;
 mod evidence;
@@ -24,6 +25,7 @@ pub use changes::{
     BURST_COUNT, BURST_WINDOW_SECS, Changes, Snapshot, TagMove, VersionContext, diff,
     lists_provenance, version_contexts, version_signals,
 };
+pub use correlation::{Lookups, Miss, RunContext, builds_version, check_run, lookups, run_misses};
 pub use detection::{Found, ReadKind, versions_to_judge};
 pub use event::{
     ArtifactRef, EmitReason, VERSION_PUBLISHED_SCHEMA, VERSION_VERIFIED_SCHEMA, VersionPublished,
@@ -42,7 +44,10 @@ pub use records::{
     FeedState, JudgedVersion, MAX_SEQUENCE_LEN, OutboxEntry, PollState, Recorded, Transition,
     Validators, VersionRecord, usable_sequence,
 };
-pub use run::RunFacts;
+pub use run::{
+    DeploymentFacts, HOSTED_RUNNER_GROUP_ID, HOSTED_RUNNER_GROUP_NAME, JobFacts, RunFacts, RunRef,
+    RunnerKind, RunnerSeen, publishing_runners, run_id_in_url,
+};
 pub use verdict::{
     ALERTING_REASONS, Compliance, Confidence, Facts, PUBLISH_SLACK_SECS, Provenance,
     ProvenanceFailure, RUN_RETENTION_SECS, RunLookup, RunSearch, Signal, Verdict, VerdictEvidence,

@@ -68,6 +68,14 @@ reasons! {
     VersionUnpublished => "version_unpublished",
     VersionBurst => "version_burst",
     PackageMissing => "package_missing",
+    RunNotSuccessful => "run_not_successful",
+    HeadRepositoryMismatch => "head_repository_mismatch",
+    NoPublishingJob => "no_publishing_job",
+    RunnerNotAttested => "runner_not_attested",
+    SameRunAsEarlier => "same_run_as_earlier",
+    NonRegistryDependency => "non_registry_dependency",
+    WorkflowChanged => "workflow_changed",
+    WorkflowChangeNotChecked => "workflow_change_not_checked",
 }
 
 impl Reason {

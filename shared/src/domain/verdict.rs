@@ -6,7 +6,8 @@
 //! evidence. It fails closed: anything short of a proof of an authorised release is either
 //! non-compliant or, when only a transient lookup is missing, pending.
 
-use super::{Evidence, PolicyViolation, Reason, ReleasePolicy, RunFacts};
+use super::correlation::{Miss, RunContext, builds_version, check_run};
+use super::{Evidence, PolicyViolation, Reason, ReleasePolicy, RunFacts, publishing_runners};
 use serde::{Deserialize, Serialize};
 
 /// How long GitHub keeps workflow runs by default: a run missing for a release older than
@@ -42,6 +43,16 @@ pub enum Confidence {
 }
 
 impl Confidence {
+    /// The lower of the two.
+    pub fn min_with(self, other: Confidence) -> Confidence {
+        // Declared from high to low, so the greater variant is the lower confidence.
+        if (other as u8) > (self as u8) {
+            other
+        } else {
+            self
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::High => "high",
@@ -68,7 +79,9 @@ pub enum Provenance {
 /// What GitHub said about the run a verified provenance names.
 #[derive(Debug, Clone)]
 pub enum RunLookup {
-    Found(RunFacts),
+    /// The run, with its jobs when the verdict needs them (a runner the certificate does
+    /// not attest).
+    Found(Box<RunContext>),
     NotFound,
     /// GitHub lookups are turned off, or the provenance names no run.
     NotChecked,
@@ -79,7 +92,8 @@ pub enum RunLookup {
 /// Runs of the authorised workflows around the publish time (for versions without provenance).
 #[derive(Debug, Clone)]
 pub enum RunSearch {
-    Runs(Vec<RunFacts>),
+    /// Every run found, those that could vouch with the answers to their [`super::lookups`].
+    Runs(Vec<RunContext>),
     NotChecked,
     Unavailable(String),
 }
@@ -88,12 +102,41 @@ pub enum RunSearch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum Signal {
-    PublisherChanged { from: String, to: String },
+    PublisherChanged {
+        from: String,
+        to: String,
+    },
     NewMaintainer(Vec<String>),
     InstallScriptsAdded(Vec<String>),
-    LatestMovedBackwards { from: String, to: String },
+    LatestMovedBackwards {
+        from: String,
+        to: String,
+    },
     VersionUnpublished(String),
-    VersionBurst { count: usize, minutes: i64 },
+    VersionBurst {
+        count: usize,
+        minutes: i64,
+    },
+    /// An earlier version's verified provenance names the same run and attempt: a release
+    /// run publishes a package once.
+    SameRunAsEarlier {
+        version: String,
+        run_id: u64,
+        attempt: Option<u32>,
+    },
+    /// Dependencies whose spec is not a registry range (git, GitHub shorthand, URL, file,
+    /// tarball) that the previous version did not have, as `name (spec)`.
+    NonRegistryDependency(Vec<String>),
+    /// The authorised workflow file changed between the last compliant release's commit
+    /// and this one's.
+    WorkflowChanged {
+        path: String,
+        base: String,
+        head: String,
+        compare_url: String,
+    },
+    /// Whether the workflow file changed could not be checked, and why.
+    WorkflowChangeNotChecked(String),
 }
 
 impl Signal {
@@ -105,6 +148,10 @@ impl Signal {
             Self::LatestMovedBackwards { .. } => Reason::LatestMovedBackwards,
             Self::VersionUnpublished(_) => Reason::VersionUnpublished,
             Self::VersionBurst { .. } => Reason::VersionBurst,
+            Self::SameRunAsEarlier { .. } => Reason::SameRunAsEarlier,
+            Self::NonRegistryDependency(_) => Reason::NonRegistryDependency,
+            Self::WorkflowChanged { .. } => Reason::WorkflowChanged,
+            Self::WorkflowChangeNotChecked(_) => Reason::WorkflowChangeNotChecked,
         }
     }
 
@@ -124,6 +171,33 @@ impl Signal {
             Self::VersionBurst { count, minutes } => {
                 format!("{count} versions published within {minutes} minutes")
             }
+            Self::SameRunAsEarlier {
+                version,
+                run_id,
+                attempt,
+            } => format!(
+                "published by run {run_id}{}, which already published {version}: a release run publishes a package once",
+                attempt.map(|a| format!(" attempt {a}")).unwrap_or_default()
+            ),
+            Self::NonRegistryDependency(deps) => format!(
+                "dependencies from outside the registry added: {}",
+                deps.join(", ")
+            ),
+            Self::WorkflowChanged {
+                path,
+                base,
+                head,
+                compare_url,
+            } => format!(
+                "{path} changed between the last compliant release ({}) and this one ({}): {compare_url}",
+                short(base),
+                short(head)
+            ),
+            Self::WorkflowChangeNotChecked(why) => {
+                format!(
+                    "whether the workflow file changed since the last compliant release was not checked: {why}"
+                )
+            }
         }
     }
 }
@@ -137,7 +211,14 @@ pub const ALERTING_REASONS: &[Reason] = &[
     Reason::VersionUnpublished,
     Reason::VersionBurst,
     Reason::RunNotFound,
+    Reason::SameRunAsEarlier,
+    Reason::NonRegistryDependency,
+    Reason::WorkflowChanged,
 ];
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
 
 /// Everything the engine looks at for one version.
 #[derive(Debug, Clone)]
@@ -301,8 +382,12 @@ fn judge_named_run(
     now: i64,
     b: &mut Builder,
 ) -> (Compliance, Confidence) {
-    match run {
-        RunLookup::Found(run) => {
+    let runner_unattested =
+        policy.require_github_hosted_runner && evidence.runner_environment.is_none();
+    let mut jobs_confirm = None;
+    let (compliance, confidence) = match run {
+        RunLookup::Found(context) => {
+            let RunContext { mut run, jobs, .. } = *context;
             let same_repository = run
                 .repository
                 .eq_ignore_ascii_case(policy.repository.to_string().as_str());
@@ -331,6 +416,13 @@ fn judge_named_run(
                 );
                 (Compliance::NonCompliant, Confidence::High)
             };
+            if let Some(jobs) = &jobs {
+                // The signing time is when a job of the run was publishing.
+                let at = evidence.integrated_time.or(published_at);
+                let seen = at.and_then(|at| publishing_runners(jobs, at, PUBLISH_SLACK_SECS));
+                jobs_confirm = Some(seen.as_ref().is_some_and(|s| s.github_hosted));
+                run.runner = seen;
+            }
             b.evidence.run = Some(run);
             verdict
         }
@@ -364,6 +456,41 @@ fn judge_named_run(
             );
             (Compliance::Pending, Confidence::Medium)
         }
+    };
+    if !runner_unattested || compliance == Compliance::NonCompliant {
+        return (compliance, confidence);
+    }
+    // Certificates from before mid-2023 carry no runner claim. npm refuses provenance from
+    // self-hosted runners at publish time, so an absent claim is "not attested", never
+    // "self-hosted": compliant, at high confidence only when the jobs confirm the runner.
+    let seen = b
+        .evidence
+        .run
+        .as_ref()
+        .and_then(|r| r.runner.as_ref())
+        .map(|r| r.detail.clone());
+    if jobs_confirm == Some(true) {
+        b.reason(
+            Reason::RunnerNotAttested,
+            format!(
+                "the certificate does not attest the runner (issued before the claim existed); the run's jobs show a GitHub-hosted runner: {}",
+                seen.unwrap_or_default()
+            ),
+        );
+        (compliance, confidence)
+    } else {
+        let why = match (jobs_confirm, seen) {
+            (Some(false), Some(seen)) => {
+                format!("the run's jobs do not confirm a GitHub-hosted runner: {seen}")
+            }
+            (Some(false), None) => "no job of the run was running at the signing time".to_owned(),
+            _ => "the run's jobs could not confirm a GitHub-hosted runner".to_owned(),
+        };
+        b.reason(
+            Reason::RunnerNotAttested,
+            format!("the certificate does not attest the runner (issued before the claim existed); {why}"),
+        );
+        (compliance, confidence.min_with(Confidence::Medium))
     }
 }
 
@@ -397,33 +524,83 @@ fn judge_nearby_runs(
         );
         return (Compliance::NonCompliant, Confidence::Low);
     };
-    let matching = runs.iter().find(|run| {
-        run.spans(published_at, PUBLISH_SLACK_SECS)
-            && !run.unsuccessful()
-            && !(policy.require_github_hosted_runner && run.self_hosted_runner == Some(true))
-            && matches_version(run, facts.version, facts.git_head)
-    });
-    if let Some(run) = matching {
+    // The runs that built this version while it was published, each with what keeps it
+    // from vouching for the version.
+    let mut building: Vec<(RunContext, Vec<Miss>)> = runs
+        .iter()
+        .filter(|c| {
+            builds_version(
+                &c.run,
+                facts.version,
+                facts.git_head,
+                published_at,
+                PUBLISH_SLACK_SECS,
+            )
+        })
+        .cloned()
+        .map(|mut c| {
+            let misses = check_run(policy, &mut c, published_at, PUBLISH_SLACK_SECS);
+            (c, misses)
+        })
+        .collect();
+    if let Some(index) = building.iter().position(|(_, misses)| misses.is_empty()) {
+        let (context, _) = building.swap_remove(index);
+        let run = context.run;
         b.reason(
             Reason::RunMatches,
             format!(
-                "run {} of {} was under way at the publish time and built {}",
+                "run {} of {} was under way at the publish time, built {} and satisfies the policy",
                 run.id, run.workflow_path, run.head_sha
             ),
         );
         b.logs_url = Some(run.html_url.clone());
-        b.evidence.run = Some(run.clone());
-        (Compliance::Compliant, Confidence::Medium)
-    } else if let Some(run) = runs.first() {
+        b.evidence.run = Some(run);
+        return (Compliance::Compliant, Confidence::Medium);
+    }
+    // The run that came closest: the fewest misses, identity misses before others.
+    building.sort_by_key(|(_, misses)| misses.len());
+    if let Some((context, misses)) = building.into_iter().next() {
+        let run = context.run;
+        let summary = b.details.len();
         b.reason(
-                Reason::RunMismatch,
+            Reason::RunMismatch,
             format!(
-                "{} run(s) of the authorised workflow near the publish time, none under way then for this version's commit or tag on an allowed runner",
+                "run {} of {} built this version's commit at the publish time, but does not vouch for it",
+                run.id, run.workflow_path
+            ),
+        );
+        let mut coded = Vec::new();
+        for miss in &misses {
+            let code = miss.code();
+            if code != Reason::RunMismatch && !coded.contains(&code) {
+                coded.push(code);
+                b.reason(code, format!("run {}: {miss}", run.id));
+            } else {
+                b.details[summary].push_str(&format!("; {miss}"));
+            }
+        }
+        // A run of the authorised workflow built this very commit, under a trigger, ref,
+        // repository, environment or runner the policy does not allow: an unauthorised
+        // build, not a near miss.
+        let confidence = if misses.iter().any(Miss::identity) {
+            Confidence::Medium
+        } else {
+            Confidence::Low
+        };
+        b.logs_url = Some(run.html_url.clone());
+        b.evidence.run = Some(run);
+        return (Compliance::NonCompliant, confidence);
+    }
+    if let Some(context) = runs.first() {
+        b.reason(
+            Reason::RunMismatch,
+            format!(
+                "{} run(s) of the authorised workflow near the publish time, none under way then for this version's commit or tag",
                 runs.len()
             ),
         );
-        b.logs_url = Some(run.html_url.clone());
-        b.evidence.run = Some(run.clone());
+        b.logs_url = Some(context.run.html_url.clone());
+        b.evidence.run = Some(context.run.clone());
         (Compliance::NonCompliant, Confidence::Low)
     } else {
         b.reason(
@@ -431,18 +608,6 @@ fn judge_nearby_runs(
             "no run of the authorised workflow near the publish time",
         );
         (Compliance::NonCompliant, Confidence::Medium)
-    }
-}
-
-/// The run built this version: its commit is the packument's `gitHead`, or (without one)
-/// it ran for the tag `v<version>` or `<version>`.
-fn matches_version(run: &RunFacts, version: &str, git_head: Option<&str>) -> bool {
-    match git_head {
-        Some(head) => run.head_sha.eq_ignore_ascii_case(head),
-        None => run
-            .head_branch
-            .as_deref()
-            .is_some_and(|b| b == version || b.strip_prefix('v') == Some(version)),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::Reason;
-use crate::domain::{PolicySpec, RunFacts};
+use crate::domain::{DeploymentFacts, JobFacts, PolicySpec, RunContext, RunFacts};
 
 const NOW: i64 = 1_790_000_000;
 const PUBLISHED: i64 = NOW - 3600;
@@ -32,6 +32,10 @@ fn run(workflow: &str, created: i64, updated: i64) -> RunFacts {
     RunFacts {
         id: 42,
         repository: "octo-org/octo-repo".into(),
+        repository_id: Some(1296269),
+        head_repository: Some("octo-org/octo-repo".into()),
+        head_repository_id: Some(1296269),
+        run_attempt: Some(1),
         workflow_path: workflow.into(),
         head_sha: HEAD.into(),
         head_branch: Some("v1.2.3".into()),
@@ -41,8 +45,37 @@ fn run(workflow: &str, created: i64, updated: i64) -> RunFacts {
         created_at: created,
         updated_at: updated,
         html_url: "https://github.com/octo-org/octo-repo/actions/runs/42".into(),
-        self_hosted_runner: Some(false),
+        runner: None,
     }
+}
+
+/// The publishing job, on a standard GitHub-hosted runner, running at the publish time.
+fn hosted_job() -> JobFacts {
+    JobFacts {
+        id: 7,
+        name: "publish".into(),
+        status: "completed".into(),
+        conclusion: Some("success".into()),
+        started_at: Some(PUBLISHED - 120),
+        completed_at: Some(PUBLISHED + 30),
+        labels: vec!["ubuntu-latest".into()],
+        runner_id: Some(11),
+        runner_name: Some("GitHub Actions 11".into()),
+        runner_group_id: Some(0),
+        runner_group_name: Some("GitHub Actions".into()),
+    }
+}
+
+/// A run with its jobs looked up, as the use-case hands over a run that could vouch.
+fn looked_into(run: RunFacts) -> RunContext {
+    RunContext {
+        jobs: Some(vec![hosted_job()]),
+        ..RunContext::bare(run)
+    }
+}
+
+fn found(run: RunFacts) -> RunLookup {
+    RunLookup::Found(Box::new(RunContext::bare(run)))
 }
 
 fn facts(provenance: Provenance) -> Facts<'static> {
@@ -84,7 +117,7 @@ use Confidence::*;
 #[test]
 fn verified_provenance_and_its_run_is_compliant_high() {
     let mut f = facts(verified());
-    f.run = RunLookup::Found(run(
+    f.run = found(run(
         ".github/workflows/release.yml",
         PUBLISHED - 60,
         PUBLISHED + 60,
@@ -115,7 +148,7 @@ fn verified_provenance_without_github_is_compliant_medium() {
 #[test]
 fn the_named_run_using_another_workflow_is_non_compliant() {
     let mut f = facts(verified());
-    f.run = RunLookup::Found(run(
+    f.run = found(run(
         ".github/workflows/other.yml",
         PUBLISHED - 60,
         PUBLISHED,
@@ -228,11 +261,11 @@ fn provenance_that_does_not_verify_is_non_compliant_high() {
 fn provenance_dropped_is_non_compliant_high() {
     let mut f = facts(Provenance::Absent);
     f.earlier_had_provenance = true;
-    f.nearby_runs = RunSearch::Runs(vec![run(
+    f.nearby_runs = RunSearch::Runs(vec![looked_into(run(
         ".github/workflows/release.yml",
         PUBLISHED - 60,
         PUBLISHED,
-    )]);
+    ))]);
     assert_eq!(
         decided(f),
         (NonCompliant, High, codes(&["provenance_dropped"]))
@@ -242,11 +275,11 @@ fn provenance_dropped_is_non_compliant_high() {
 #[test]
 fn no_provenance_but_a_matching_run_is_compliant_medium() {
     let mut f = facts(Provenance::Absent);
-    f.nearby_runs = RunSearch::Runs(vec![run(
+    f.nearby_runs = RunSearch::Runs(vec![looked_into(run(
         ".github/workflows/release.yml",
         PUBLISHED - 60,
         PUBLISHED + 60,
-    )]);
+    ))]);
     assert_eq!(
         decided(f),
         (Compliant, Medium, codes(&["no_provenance", "run_matches"]))
@@ -254,45 +287,465 @@ fn no_provenance_but_a_matching_run_is_compliant_medium() {
     // Without gitHead, the run's tag must name the version.
     let mut f = facts(Provenance::Absent);
     f.git_head = None;
-    f.nearby_runs = RunSearch::Runs(vec![run(
+    f.nearby_runs = RunSearch::Runs(vec![looked_into(run(
         ".github/workflows/release.yml",
         PUBLISHED - 60,
         PUBLISHED + 60,
-    )]);
+    ))]);
     assert_eq!(decided(f).0, Compliant);
 }
 
 #[test]
-fn no_provenance_and_a_near_run_that_does_not_match_is_non_compliant_low() {
+fn no_provenance_and_a_near_run_that_did_not_build_it_is_non_compliant_low() {
     let mut other_commit = run(
         ".github/workflows/release.yml",
         PUBLISHED - 60,
         PUBLISHED + 60,
     );
     other_commit.head_sha = "f".repeat(40);
-    let mut failed = run(
-        ".github/workflows/release.yml",
-        PUBLISHED - 60,
-        PUBLISHED + 60,
-    );
-    failed.conclusion = Some("failure".into());
     let finished_before = run(
         ".github/workflows/release.yml",
         PUBLISHED - 7200,
         PUBLISHED - 3600,
     );
-    let mut self_hosted = run(
-        ".github/workflows/release.yml",
-        PUBLISHED - 60,
-        PUBLISHED + 60,
-    );
-    self_hosted.self_hosted_runner = Some(true);
-    for near in [other_commit, failed, finished_before, self_hosted] {
+    for near in [other_commit, finished_before] {
         let mut f = facts(Provenance::Absent);
-        f.nearby_runs = RunSearch::Runs(vec![near]);
+        f.nearby_runs = RunSearch::Runs(vec![RunContext::bare(near)]);
         assert_eq!(
             decided(f),
             (NonCompliant, Low, codes(&["no_provenance", "run_mismatch"]))
+        );
+    }
+}
+
+type PolicyChange = fn(&mut ReleasePolicy);
+type RunChange = fn(&mut RunContext);
+type Outcome = (Compliance, Confidence);
+type CorrelationRow = (
+    &'static str,
+    PolicyChange,
+    RunChange,
+    Outcome,
+    &'static [&'static str],
+);
+type RunnerRow = (
+    &'static str,
+    ReleasePolicy,
+    Evidence,
+    RunLookup,
+    Outcome,
+    &'static [&'static str],
+);
+
+/// Run correlation applies the whole policy: one row per way a run that built the version
+/// at the publish time can still not vouch for it, each next to the benign variant that
+/// does. `strict` policies allow only `release` events on `refs/tags/v*`, in environment
+/// `npm`, with the repository id pinned.
+#[test]
+fn run_correlation_applies_the_whole_policy() {
+    fn strict(p: &mut ReleasePolicy) {
+        p.allowed_events = Some(vec!["release".into()]);
+        p.allowed_refs = Some(vec![
+            crate::domain::RefPattern::parse("refs/tags/v*").unwrap(),
+        ]);
+        p.environment = Some("npm".into());
+        p.repository_id = Some("1296269".into());
+    }
+    fn deployed(c: &mut RunContext) {
+        c.deployments = Some(vec![DeploymentFacts {
+            id: 1,
+            environment: "npm".into(),
+            sha: HEAD.into(),
+            created_at: PUBLISHED - 100,
+            run_ids: vec![42],
+        }]);
+    }
+    fn arc(c: &mut RunContext) {
+        let job = &mut c.jobs.as_mut().unwrap()[0];
+        job.labels = vec!["arc-runner-set".into()];
+        job.runner_name = Some("arc-runner-set-7x2kq-runner-9vj4c".into());
+        job.runner_group_id = Some(1);
+        job.runner_group_name = Some("Default".into());
+    }
+    let none: PolicyChange = |_| {};
+    let table: &[CorrelationRow] = &[
+        (
+            "benign: plain policy",
+            none,
+            |_| {},
+            (Compliant, Medium),
+            &["run_matches"],
+        ),
+        (
+            "benign: strict policy, release of a tag, deployed to npm",
+            strict,
+            deployed,
+            (Compliant, Medium),
+            &["run_matches"],
+        ),
+        (
+            "hand-dispatched run on main",
+            strict,
+            |c| {
+                deployed(c);
+                c.run.event = "workflow_dispatch".into();
+                c.run.head_branch = Some("main".into());
+            },
+            (NonCompliant, Medium),
+            &["run_mismatch", "event_not_allowed", "ref_not_allowed"],
+        ),
+        (
+            "push of a branch named like a tag (the tag does not exist)",
+            |p| {
+                strict(p);
+                p.allowed_events = None;
+            },
+            |c| {
+                deployed(c);
+                c.run.event = "push".into();
+                c.run.head_branch = Some("v1.2.3".into());
+                c.existing_refs = Some(vec!["refs/heads/v1.2.3".into()]);
+            },
+            (NonCompliant, Medium),
+            &["run_mismatch", "ref_not_allowed"],
+        ),
+        (
+            "benign: push of the tag v1.2.3",
+            |p| {
+                strict(p);
+                p.allowed_events = None;
+            },
+            |c| {
+                deployed(c);
+                c.run.event = "push".into();
+                c.existing_refs = Some(vec!["refs/tags/v1.2.3".into()]);
+            },
+            (Compliant, Medium),
+            &["run_matches"],
+        ),
+        (
+            "push when a branch and a tag of that name both exist",
+            |p| {
+                strict(p);
+                p.allowed_events = None;
+            },
+            |c| {
+                deployed(c);
+                c.run.event = "push".into();
+                c.existing_refs = Some(vec!["refs/heads/v1.2.3".into(), "refs/tags/v1.2.3".into()]);
+            },
+            (NonCompliant, Medium),
+            &["run_mismatch", "ref_not_allowed"],
+        ),
+        (
+            "no deployment to the required environment",
+            strict,
+            |c| c.deployments = Some(Vec::new()),
+            (NonCompliant, Medium),
+            &["run_mismatch", "environment_mismatch"],
+        ),
+        (
+            "a deployment of another run",
+            strict,
+            |c| {
+                deployed(c);
+                c.deployments.as_mut().unwrap()[0].run_ids = vec![41];
+            },
+            (NonCompliant, Medium),
+            &["run_mismatch", "environment_mismatch"],
+        ),
+        (
+            "pull_request_target building a fork's commit",
+            none,
+            |c| {
+                c.run.event = "pull_request_target".into();
+                c.run.head_repository = Some("mallory/octo-repo".into());
+                c.run.head_repository_id = Some(666);
+            },
+            (NonCompliant, Medium),
+            &["run_mismatch", "head_repository_mismatch"],
+        ),
+        (
+            "fork of the same name under a pinned id",
+            |p| p.repository_id = Some("1296269".into()),
+            |c| c.run.head_repository_id = Some(666),
+            (NonCompliant, Medium),
+            &["run_mismatch", "head_repository_mismatch"],
+        ),
+        (
+            "run concluded skipped",
+            none,
+            |c| c.run.conclusion = Some("skipped".into()),
+            (NonCompliant, Low),
+            &["run_mismatch", "run_not_successful"],
+        ),
+        (
+            "run concluded neutral",
+            none,
+            |c| c.run.conclusion = Some("neutral".into()),
+            (NonCompliant, Low),
+            &["run_mismatch", "run_not_successful"],
+        ),
+        (
+            "run concluded stale",
+            none,
+            |c| c.run.conclusion = Some("stale".into()),
+            (NonCompliant, Low),
+            &["run_mismatch", "run_not_successful"],
+        ),
+        (
+            "run failed",
+            none,
+            |c| c.run.conclusion = Some("failure".into()),
+            (NonCompliant, Low),
+            &["run_mismatch", "run_not_successful"],
+        ),
+        (
+            "run waiting for an environment approval",
+            none,
+            |c| {
+                c.run.status = "waiting".into();
+                c.run.conclusion = None;
+            },
+            (NonCompliant, Low),
+            &["run_mismatch", "run_not_successful"],
+        ),
+        (
+            "run in progress, its publishing job never started",
+            none,
+            |c| {
+                c.run.status = "in_progress".into();
+                c.run.conclusion = None;
+                let job = &mut c.jobs.as_mut().unwrap()[0];
+                job.status = "waiting".into();
+                job.conclusion = None;
+                job.started_at = None;
+                job.completed_at = None;
+                job.runner_id = None;
+                job.runner_name = None;
+                job.runner_group_id = None;
+                job.runner_group_name = None;
+            },
+            (NonCompliant, Low),
+            &["run_mismatch", "no_publishing_job"],
+        ),
+        (
+            "benign: run in progress, its publishing job running",
+            none,
+            |c| {
+                c.run.status = "in_progress".into();
+                c.run.conclusion = None;
+                let job = &mut c.jobs.as_mut().unwrap()[0];
+                job.status = "in_progress".into();
+                job.conclusion = None;
+                job.completed_at = None;
+            },
+            (Compliant, Medium),
+            &["run_matches"],
+        ),
+        (
+            "self-hosted runner with its label",
+            none,
+            |c| {
+                let job = &mut c.jobs.as_mut().unwrap()[0];
+                job.labels = vec!["self-hosted".into(), "linux".into()];
+                job.runner_group_id = Some(1);
+                job.runner_group_name = Some("Default".into());
+            },
+            (NonCompliant, Medium),
+            &["run_mismatch", "runner_not_github_hosted"],
+        ),
+        (
+            "Actions Runner Controller runner, no self-hosted label",
+            none,
+            arc,
+            (NonCompliant, Medium),
+            &["run_mismatch", "runner_not_github_hosted"],
+        ),
+        (
+            "benign: the same runner when the policy allows self-hosted runners",
+            |p| p.require_github_hosted_runner = false,
+            arc,
+            (Compliant, Medium),
+            &["run_matches"],
+        ),
+        (
+            "jobs not looked up",
+            none,
+            |c| c.jobs = None,
+            (NonCompliant, Low),
+            &["run_mismatch"],
+        ),
+    ];
+    for (name, change_policy, change_run, expected, expected_codes) in table {
+        let mut policy = policy();
+        change_policy(&mut policy);
+        let mut context = looked_into(run(
+            ".github/workflows/release.yml",
+            PUBLISHED - 600,
+            PUBLISHED + 60,
+        ));
+        change_run(&mut context);
+        let mut f = facts(Provenance::Absent);
+        f.nearby_runs = RunSearch::Runs(vec![context]);
+        let v = decide(&policy, f);
+        let mut want = vec![Reason::NoProvenance];
+        want.extend(codes(expected_codes));
+        assert_eq!(
+            (v.compliance, v.confidence),
+            *expected,
+            "{name}: {:?}",
+            v.details
+        );
+        assert_eq!(v.reasons, want, "{name}: {:?}", v.details);
+        assert_eq!(v.reasons.len(), v.details.len());
+        // Weaker evidence never earns a better verdict than provenance would.
+        assert!(v.compliance != Compliant || v.confidence != High, "{name}");
+    }
+}
+
+#[test]
+fn a_run_that_vouches_wins_over_one_that_does_not() {
+    let mut fork = looked_into(run(
+        ".github/workflows/release.yml",
+        PUBLISHED - 60,
+        PUBLISHED + 60,
+    ));
+    fork.run.id = 41;
+    fork.run.head_repository = Some("mallory/octo-repo".into());
+    let genuine = looked_into(run(
+        ".github/workflows/release.yml",
+        PUBLISHED - 60,
+        PUBLISHED + 60,
+    ));
+    let mut f = facts(Provenance::Absent);
+    f.nearby_runs = RunSearch::Runs(vec![fork, genuine]);
+    let v = decide(&policy(), f);
+    assert_eq!((v.compliance, v.confidence), (Compliant, Medium));
+    assert_eq!(v.evidence.run.as_ref().map(|r| r.id), Some(42));
+    assert!(v.evidence.run.unwrap().runner.unwrap().github_hosted);
+}
+
+/// Certificates from before mid-2023 carry no runner claim: not attested, not self-hosted.
+#[test]
+fn a_runner_the_certificate_does_not_attest() {
+    let unattested = || {
+        let mut e = evidence();
+        e.runner_environment = None;
+        e.integrated_time = Some(PUBLISHED - 30);
+        e
+    };
+    let verified_with = |policy: &ReleasePolicy, e: Evidence| Provenance::Verified {
+        violations: policy.evaluate(&e),
+        evidence: Box::new(e),
+    };
+    let with_jobs = |jobs: Vec<JobFacts>| {
+        RunLookup::Found(Box::new(RunContext {
+            jobs: Some(jobs),
+            ..RunContext::bare(run(
+                ".github/workflows/release.yml",
+                PUBLISHED - 600,
+                PUBLISHED + 60,
+            ))
+        }))
+    };
+    let mut arc_job = hosted_job();
+    arc_job.labels = vec!["arc-set".into()];
+    arc_job.runner_group_id = Some(2);
+    arc_job.runner_group_name = Some("arc".into());
+    let mut allow_self_hosted = policy();
+    allow_self_hosted.require_github_hosted_runner = false;
+    let rows: Vec<RunnerRow> = vec![
+        (
+            "jobs confirm a GitHub-hosted runner",
+            policy(),
+            unattested(),
+            with_jobs(vec![hosted_job()]),
+            (Compliant, High),
+            &["provenance_verified", "run_verified", "runner_not_attested"],
+        ),
+        (
+            "jobs show an ARC runner",
+            policy(),
+            unattested(),
+            with_jobs(vec![arc_job]),
+            (Compliant, Medium),
+            &["provenance_verified", "run_verified", "runner_not_attested"],
+        ),
+        (
+            "jobs not available",
+            policy(),
+            unattested(),
+            found(run(
+                ".github/workflows/release.yml",
+                PUBLISHED - 600,
+                PUBLISHED + 60,
+            )),
+            (Compliant, Medium),
+            &["provenance_verified", "run_verified", "runner_not_attested"],
+        ),
+        (
+            "no GitHub access",
+            policy(),
+            unattested(),
+            RunLookup::NotChecked,
+            (Compliant, Medium),
+            &[
+                "provenance_verified",
+                "run_not_checked",
+                "runner_not_attested",
+            ],
+        ),
+        (
+            "run not found (a recent release)",
+            policy(),
+            unattested(),
+            RunLookup::NotFound,
+            (Compliant, Low),
+            &[
+                "provenance_verified",
+                "run_not_found",
+                "runner_not_attested",
+            ],
+        ),
+        (
+            "a self-hosted claim is still a violation",
+            policy(),
+            Evidence {
+                runner_environment: Some("self-hosted".into()),
+                ..unattested()
+            },
+            RunLookup::NotChecked,
+            (NonCompliant, High),
+            &["runner_not_github_hosted"],
+        ),
+        (
+            "a policy allowing self-hosted runners asks nothing",
+            allow_self_hosted,
+            unattested(),
+            found(run(
+                ".github/workflows/release.yml",
+                PUBLISHED - 600,
+                PUBLISHED + 60,
+            )),
+            (Compliant, High),
+            &["provenance_verified", "run_verified"],
+        ),
+    ];
+    for (name, policy, evidence, lookup, expected, expected_codes) in rows {
+        let mut f = facts(verified_with(&policy, evidence));
+        f.run = lookup;
+        let v = decide(&policy, f);
+        assert_eq!(
+            (v.compliance, v.confidence),
+            expected,
+            "{name}: {:?}",
+            v.details
+        );
+        assert_eq!(v.reasons, codes(expected_codes), "{name}");
+        assert!(
+            !v.alerts() || expected.0 == NonCompliant || expected.1 == Low,
+            "{name}"
         );
     }
 }

@@ -10,9 +10,10 @@ use super::config::MonitorConfig;
 use super::error::MonitorError;
 use crate::domain::format_time as rfc3339;
 use crate::domain::{
-    Alert, Compliance, DueItem, EmitReason, Facts, JudgedVersion, PackageName, Provenance,
-    ReleasePolicy, RunLookup, RunSearch, Verdict, VersionPublished, VersionRecord, decide,
-    judge_id, sri_sha512,
+    Alert, Compliance, DueItem, EmitReason, Evidence, Facts, JudgedVersion, PUBLISH_SLACK_SECS,
+    PackageName, Provenance, ReleasePolicy, RunContext, RunFacts, RunLookup, RunSearch, Verdict,
+    VersionPublished, VersionRecord, builds_version, decide, judge_id, lookups, run_misses,
+    sri_sha512,
 };
 use crate::ports::{
     ArtifactStore, Clock, Registry, RemoteError, Runs, VerdictStore, VerdictWrite, WatchStore,
@@ -20,7 +21,7 @@ use crate::ports::{
 use crate::provenance::{ArtifactInput, Expectation, ProvenanceVerifier};
 use std::sync::Arc;
 
-/// Runs under way at a publish time whose jobs are looked up, at most.
+/// Runs that could vouch for one version whose jobs (refs, deployments) are looked up, at most.
 pub const MAX_RUNS_CHECKED: usize = 20;
 
 /// The judging use-case over its ports. `runs` is `None` when GitHub lookups are off.
@@ -181,12 +182,12 @@ where
             Provenance::Verified {
                 evidence,
                 violations,
-            } if violations.is_empty() => self.named_run(policy, evidence.run_id).await,
+            } if violations.is_empty() => self.named_run(policy, evidence).await,
             _ => RunLookup::NotChecked,
         };
         let nearby_runs = match (&provenance, event.published_at) {
             (Provenance::Absent, Some(at)) if !event.earlier_had_provenance => {
-                self.nearby_runs(policy, at).await
+                self.nearby_runs(policy, event, at).await
             }
             // GitHub could be asked, but without a publish time there is no moment to ask
             // about: the engine says so (`publish_time_unknown`), not "no GitHub access".
@@ -251,18 +252,35 @@ where
         }
     }
 
-    async fn named_run(&self, policy: &ReleasePolicy, run_id: Option<u64>) -> RunLookup {
-        let (Some(runs), Some(id)) = (&self.runs, run_id) else {
+    async fn named_run(&self, policy: &ReleasePolicy, evidence: &Evidence) -> RunLookup {
+        let (Some(runs), Some(id)) = (&self.runs, evidence.run_id) else {
             return RunLookup::NotChecked;
         };
         match runs.run(&policy.repository, id).await {
-            Ok(Some(run)) => RunLookup::Found(run),
+            Ok(Some(run)) => {
+                let mut context = RunContext::bare(run);
+                // A certificate without the runner claim: the jobs may confirm the runner.
+                // Without them the verdict says it could not (medium), so a failed lookup
+                // is not worth a pending verdict.
+                if policy.require_github_hosted_runner && evidence.runner_environment.is_none() {
+                    context.jobs = runs.jobs(&policy.repository, id).await.ok();
+                }
+                RunLookup::Found(Box::new(context))
+            }
             Ok(None) => RunLookup::NotFound,
             Err(e) => RunLookup::Unavailable(e.to_string()),
         }
     }
 
-    async fn nearby_runs(&self, policy: &ReleasePolicy, published_at: i64) -> RunSearch {
+    /// The runs of the authorised workflows around the publish time, and for each run that
+    /// built the version and passes what the run object shows, what [`lookups`] asks: its
+    /// jobs, which of its possible refs exist, its environment's deployments.
+    async fn nearby_runs(
+        &self,
+        policy: &ReleasePolicy,
+        event: &VersionPublished,
+        published_at: i64,
+    ) -> RunSearch {
         let Some(runs) = &self.runs else {
             return RunSearch::NotChecked;
         };
@@ -278,32 +296,62 @@ where
                 Err(e) => return RunSearch::Unavailable(e.to_string()),
             }
         }
-        // The runner of a run that could vouch for the version is checked through its jobs,
-        // for a bounded number of runs: a workflow with more runs under way at one moment
-        // than that is not something to spend hundreds of requests on, nor to guess about.
-        let spanning = found
-            .iter()
-            .filter(|r| r.spans(published_at, crate::domain::PUBLISH_SLACK_SECS))
-            .count();
-        if spanning > MAX_RUNS_CHECKED {
+        let could_vouch = |run: &RunFacts| {
+            builds_version(
+                run,
+                &event.version,
+                event.git_head.as_deref(),
+                published_at,
+                PUBLISH_SLACK_SECS,
+            ) && run_misses(policy, run).is_empty()
+        };
+        // The runs that could vouch are looked into, for a bounded number of runs: a
+        // workflow with more runs building one commit at one moment than that is not
+        // something to spend hundreds of requests on, nor to guess about.
+        let candidates = found.iter().filter(|r| could_vouch(r)).count();
+        if candidates > MAX_RUNS_CHECKED {
             return RunSearch::Unavailable(format!(
-                "{spanning} runs of the authorised workflows were under way at the publish time; at most {MAX_RUNS_CHECKED} are checked"
+                "{candidates} runs of the authorised workflows built this commit at the publish time; at most {MAX_RUNS_CHECKED} are checked"
             ));
         }
-        for run in found
-            .iter_mut()
-            .filter(|r| r.spans(published_at, crate::domain::PUBLISH_SLACK_SECS))
-        {
-            match runs.jobs(&policy.repository, run.id).await {
-                Ok(jobs) => {
-                    run.self_hosted_runner = Some(
-                        jobs.iter()
-                            .any(|j| j.labels.iter().any(|l| l == "self-hosted")),
-                    );
-                }
-                Err(e) => return RunSearch::Unavailable(e.to_string()),
+        let mut contexts = Vec::with_capacity(found.len());
+        for run in found {
+            let vouches = could_vouch(&run);
+            let mut context = RunContext::bare(run);
+            if vouches && let Err(e) = self.look_into(runs, policy, &mut context).await {
+                return RunSearch::Unavailable(e.to_string());
             }
+            contexts.push(context);
         }
-        RunSearch::Runs(found)
+        RunSearch::Runs(contexts)
+    }
+
+    async fn look_into(
+        &self,
+        runs: &G,
+        policy: &ReleasePolicy,
+        context: &mut RunContext,
+    ) -> Result<(), RemoteError> {
+        let asks = lookups(policy, &context.run);
+        let repository = &policy.repository;
+        if asks.jobs {
+            context.jobs = Some(runs.jobs(repository, context.run.id).await?);
+        }
+        if !asks.refs.is_empty() {
+            let mut existing = Vec::new();
+            for full_ref in asks.refs {
+                if runs.ref_exists(repository, &full_ref).await? {
+                    existing.push(full_ref);
+                }
+            }
+            context.existing_refs = Some(existing);
+        }
+        if let Some(environment) = &asks.environment {
+            context.deployments = Some(
+                runs.deployments(repository, &context.run.head_sha, environment)
+                    .await?,
+            );
+        }
+        Ok(())
     }
 }
