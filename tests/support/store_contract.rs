@@ -42,6 +42,7 @@ pub fn event(name: &str, version: &str, reason: EmitReason) -> VersionPublished 
         has_attestations: false,
         earlier_had_provenance: false,
         signals: Vec::new(),
+        recent_attested: Vec::new(),
         reason,
         backfill: reason == EmitReason::Backfill,
         policy_rev: 1,

@@ -215,6 +215,42 @@ fn print_json(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollRep
     let _ = out.flush();
 }
 
+/// The table's last line: how many versions are compliant, non-compliant and pending, and
+/// why the pending ones are (a version the registry did not serve counts as pending).
+fn closing_line(name: &str, versions: &[&JudgedVersion], failed: usize) -> String {
+    let count = |c: Compliance| versions.iter().filter(|v| v.compliance == c).count();
+    let pending = count(Compliance::Pending) + failed;
+    let mut line = format!(
+        "{name}: {} version(s): {} compliant, {} non-compliant, {pending} pending",
+        versions.len() + failed,
+        count(Compliance::Compliant),
+        count(Compliance::NonCompliant),
+    );
+    if pending > 0 {
+        let mut why: std::collections::BTreeMap<&str, usize> = Default::default();
+        for v in versions
+            .iter()
+            .filter(|v| v.compliance == Compliance::Pending)
+        {
+            let cause = v
+                .reasons
+                .iter()
+                .find(|r| matches!(r, Reason::GithubUnavailable | Reason::RegistryUnavailable))
+                .map_or("undecided", |r| r.as_str());
+            *why.entry(cause).or_default() += 1;
+        }
+        if failed > 0 {
+            *why.entry(Reason::RegistryUnavailable.as_str()).or_default() += failed;
+        }
+        let causes: Vec<String> = why.iter().map(|(c, n)| format!("{n} {c}")).collect();
+        line.push_str(&format!(
+            " ({}: not decided yet, judged again when the service answers)",
+            causes.join(", ")
+        ));
+    }
+    line
+}
+
 fn print_table(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollReport) {
     let mut rows: Vec<[String; 6]> = vec![[
         "VERSION".into(),
@@ -258,16 +294,9 @@ fn print_table(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollRe
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
-    let bad = versions
-        .iter()
-        .filter(|v| v.compliance != Compliance::Compliant)
-        .count()
-        + report.failed.len();
     println!(
-        "\n{}: {} version(s), {} not compliant",
-        artifact.name,
-        versions.len() + report.failed.len(),
-        bad
+        "\n{}",
+        closing_line(&artifact.name, versions, report.failed.len())
     );
     for (version, error) in &report.failed {
         eprintln!(

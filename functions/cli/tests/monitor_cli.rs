@@ -88,7 +88,45 @@ async fn check_prints_the_documented_json_and_exits_by_compliance() {
         table.contains("2.3.2") && table.contains("provenance_dropped"),
         "{table}"
     );
-    assert!(table.contains("1 not compliant"), "{table}");
+    assert!(
+        table.contains("\nsigstore: 2 version(s): 1 compliant, 1 non-compliant, 0 pending\n"),
+        "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_says_how_many_versions_are_pending_and_why() {
+    let (npm, github) = sigstore_world().await;
+    npm.publish(
+        "sigstore",
+        manifest("sigstore", "2.3.2", OTHER, false),
+        "2024-05-17T10:00:00.000Z",
+    );
+    // GitHub answers nothing but errors: 2.3.1 waits for it; 2.3.2 dropped provenance,
+    // which needs no GitHub to decide.
+    let down = FakeServer::start(|_| Reply::status(503)).await;
+    let command = check_command(&npm, &github, &[]);
+    let args: Vec<String> = command
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut command = binary();
+    for arg in args {
+        command.arg(if arg == github.url() {
+            down.url.clone()
+        } else {
+            arg
+        });
+    }
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(1));
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        table.contains(
+            "\nsigstore: 2 version(s): 0 compliant, 1 non-compliant, 1 pending (1 github_unavailable: not decided yet, judged again when the service answers)\n"
+        ),
+        "{table}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -134,7 +134,16 @@ pub struct VersionContext {
     pub signals: Vec<Signal>,
     /// An earlier version (by publish time) lists provenance in the packument.
     pub earlier_had_provenance: bool,
+    /// Earlier versions listing provenance published within [`RECENT_ATTESTED_SECS`]
+    /// before it, newest first, at most [`MAX_RECENT_ATTESTED`].
+    pub recent_attested: Vec<super::RecentVersion>,
 }
+
+/// How far back versions are compared for provenance naming the same run: longer than a
+/// GitHub-hosted job may run (6 hours), with room for a run's later jobs.
+pub const RECENT_ATTESTED_SECS: i64 = 24 * 3600;
+/// Earlier versions compared at most (each may cost a store read).
+pub const MAX_RECENT_ATTESTED: usize = 8;
 
 /// The context of every version, in publish order, in O(n log n) for n versions: one sort,
 /// then one pass with a sliding window for bursts.
@@ -147,6 +156,8 @@ pub fn version_contexts(packument: &Packument) -> Vec<(&str, VersionContext)> {
     let mut out = Vec::with_capacity(order.len());
     let mut earlier_had_provenance = false;
     let mut window_start = 0;
+    // Attested versions with their times, in publish order, for `recent_attested`.
+    let mut attested: std::collections::VecDeque<(i64, &str)> = Default::default();
     for (i, version) in order.iter().enumerate() {
         let manifest = &packument.versions[*version];
         let previous = i.checked_sub(1).map(|p| &packument.versions[order[p]]);
@@ -169,14 +180,41 @@ pub fn version_contexts(packument: &Packument) -> Vec<(&str, VersionContext)> {
                 });
             }
         }
+        let mut recent_attested = Vec::new();
+        if let Some(at) = times[i] {
+            while attested
+                .front()
+                .is_some_and(|(t, _)| *t < at - RECENT_ATTESTED_SECS)
+            {
+                attested.pop_front();
+            }
+            recent_attested = attested
+                .iter()
+                .rev()
+                .take(MAX_RECENT_ATTESTED)
+                .map(|(_, v)| super::RecentVersion {
+                    version: (*v).to_owned(),
+                    integrity: packument.versions[*v].dist.integrity.clone(),
+                })
+                .collect();
+        }
         out.push((
             *version,
             VersionContext {
                 signals,
                 earlier_had_provenance,
+                recent_attested,
             },
         ));
         earlier_had_provenance |= lists_provenance(manifest);
+        if let Some(at) = times[i]
+            && lists_provenance(manifest)
+        {
+            attested.push_back((at, version));
+            if attested.len() > MAX_RECENT_ATTESTED {
+                attested.pop_front();
+            }
+        }
     }
     out
 }
@@ -227,6 +265,11 @@ fn against_previous(
         .collect();
     if !added.is_empty() {
         signals.push(Signal::InstallScriptsAdded(added));
+    }
+    let outside =
+        super::added_outside_registry(&previous.outside_registry(), &manifest.outside_registry());
+    if !outside.is_empty() {
+        signals.push(Signal::NonRegistryDependency(outside));
     }
     signals
 }
@@ -381,6 +424,39 @@ mod tests {
                 count: 11,
                 minutes: 10
             }]
+        );
+    }
+
+    #[test]
+    fn a_dependency_from_outside_the_registry_is_a_signal_against_the_previous_version() {
+        let p = packument(
+            r#"{"name":"@tanstack/router","time":{"1.0.0":"2026-05-01T00:00:00Z","1.0.1":"2026-05-11T00:00:00Z","1.0.2":"2026-05-11T00:05:00Z","1.0.3":"2026-05-12T00:00:00Z"},
+            "versions":{
+              "1.0.0":{"dependencies":{"a":"^1.0.0","local":"file:../local"},"devDependencies":{"t":"github:o/t"}},
+              "1.0.1":{"dependencies":{"a":"^1.0.0","local":"file:../local"},"optionalDependencies":{"@tanstack/setup":"github:tanstack/router#79ac49eedf774dd4b0cfa308722bc463cfe5885c"}},
+              "1.0.2":{"dependencies":{"a":"^1.0.0","local":"file:../local"},"optionalDependencies":{"@tanstack/setup":"github:tanstack/router#79ac49eedf774dd4b0cfa308722bc463cfe5885c"}},
+              "1.0.3":{"dependencies":{"a":"npm:b@^2","local":"file:../local"},"peerDependencies":["odd"],"optionalDependencies":null}
+            }}"#,
+        );
+        let contexts = version_contexts(&p);
+        let signals: Vec<&Vec<Signal>> = contexts.iter().map(|(_, c)| &c.signals).collect();
+        assert!(
+            signals[0].is_empty(),
+            "nothing to compare the first version with"
+        );
+        assert_eq!(
+            signals[1],
+            &[Signal::NonRegistryDependency(vec![
+                "@tanstack/setup (github:tanstack/router#79ac49eedf774dd4b0cfa308722bc463cfe5885c) in optionalDependencies".into()
+            ])]
+        );
+        assert!(
+            signals[2].is_empty(),
+            "already there in the previous version"
+        );
+        assert!(
+            signals[3].is_empty(),
+            "an alias resolves through the registry"
         );
     }
 }

@@ -261,8 +261,14 @@ pub fn check_run(
     slack_secs: i64,
 ) -> Vec<Miss> {
     let mut misses = run_misses(policy, &context.run);
+    let looked_into = misses.is_empty();
     if let Some(miss) = ref_miss(policy, context) {
         misses.push(miss);
+    }
+    // A run the run object already rules out is not looked into further (its jobs,
+    // deployments): what it failed is the whole story.
+    if !looked_into {
+        return misses;
     }
     if let Some(expected) = &policy.environment {
         let run = &context.run;

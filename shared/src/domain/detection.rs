@@ -66,6 +66,7 @@ pub fn versions_to_judge(
             has_attestations: manifest.dist.attestations.is_some(),
             earlier_had_provenance: context.earlier_had_provenance,
             signals: context.signals,
+            recent_attested: context.recent_attested,
             reason,
             backfill: kind == ReadKind::First,
             policy_rev,

@@ -56,6 +56,15 @@ impl EmitReason {
     }
 }
 
+/// An earlier version of the same artifact, with the integrity its provenance must name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecentVersion {
+    pub version: String,
+    #[serde(default)]
+    pub integrity: Option<String>,
+}
+
 /// A version to judge, with the packument facts the judgement needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,6 +93,11 @@ pub struct VersionPublished {
     /// Signals of this version against the one published before it.
     #[serde(default)]
     pub signals: Vec<Signal>,
+    /// Earlier versions listing provenance, published within a day before this one,
+    /// newest first (at most [`super::MAX_RECENT_ATTESTED`]): the judge compares the runs
+    /// their provenance names with this version's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_attested: Vec<RecentVersion>,
     pub reason: EmitReason,
     /// Part of the artifact's backfill (published before monitoring began).
     #[serde(default)]
@@ -179,6 +193,7 @@ mod tests {
             has_attestations: true,
             earlier_had_provenance: false,
             signals: vec![Signal::InstallScriptsAdded(vec!["postinstall".into()])],
+            recent_attested: Vec::new(),
             reason: EmitReason::New,
             backfill: false,
             policy_rev: 1,

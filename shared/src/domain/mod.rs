@@ -6,6 +6,7 @@ mod alert;
 mod artifact;
 mod changes;
 mod correlation;
+mod dependency;
 mod detection;
 mod event;
 mod evidence;
@@ -22,14 +23,15 @@ mod watch;
 pub use alert::{Alert, AlertArtifact, AlertKind};
 pub use artifact::{Artifact, PolicySpec, artifact_key};
 pub use changes::{
-    BURST_COUNT, BURST_WINDOW_SECS, Changes, Snapshot, TagMove, VersionContext, diff,
-    lists_provenance, version_contexts, version_signals,
+    BURST_COUNT, BURST_WINDOW_SECS, Changes, MAX_RECENT_ATTESTED, RECENT_ATTESTED_SECS, Snapshot,
+    TagMove, VersionContext, diff, lists_provenance, version_contexts, version_signals,
 };
 pub use correlation::{Lookups, Miss, RunContext, builds_version, check_run, lookups, run_misses};
+pub use dependency::{INSTALLED_KINDS, OutsideRegistry, added_outside_registry, is_registry_spec};
 pub use detection::{Found, ReadKind, versions_to_judge};
 pub use event::{
-    ArtifactRef, EmitReason, VERSION_PUBLISHED_SCHEMA, VERSION_VERIFIED_SCHEMA, VersionPublished,
-    VersionVerified,
+    ArtifactRef, EmitReason, RecentVersion, VERSION_PUBLISHED_SCHEMA, VERSION_VERIFIED_SCHEMA,
+    VersionPublished, VersionVerified,
 };
 pub use evidence::{Evidence, RunnerEnvironment};
 pub use github::{RefPattern, RepositoryName, WorkflowPath, WorkflowRef};

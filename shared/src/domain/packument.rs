@@ -39,6 +39,38 @@ pub struct VersionManifest {
     pub scripts: InstallScripts,
     #[serde(rename = "gitHead", default)]
     pub git_head: Option<String>,
+    /// Of `dependencies`, `optionalDependencies` and `peerDependencies`, only the entries
+    /// whose spec does not resolve through the registry (a git, URL, file or tarball spec).
+    #[serde(default, deserialize_with = "outside_registry")]
+    pub dependencies: BTreeMap<String, String>,
+    #[serde(
+        rename = "optionalDependencies",
+        default,
+        deserialize_with = "outside_registry"
+    )]
+    pub optional_dependencies: BTreeMap<String, String>,
+    #[serde(
+        rename = "peerDependencies",
+        default,
+        deserialize_with = "outside_registry"
+    )]
+    pub peer_dependencies: BTreeMap<String, String>,
+}
+
+impl VersionManifest {
+    /// The dependencies from outside the registry, by kind.
+    pub fn outside_registry(&self) -> super::OutsideRegistry {
+        let [deps, optional, peer] = super::INSTALLED_KINDS;
+        [
+            (deps, &self.dependencies),
+            (optional, &self.optional_dependencies),
+            (peer, &self.peer_dependencies),
+        ]
+        .into_iter()
+        .filter(|(_, map)| !map.is_empty())
+        .map(|(kind, map)| (kind, map.clone()))
+        .collect()
+    }
 }
 
 /// `dist`: where the tarball is and what vouches for it.
@@ -193,6 +225,60 @@ fn string_map<'de, D: Deserializer<'de>>(
         }
     }
     deserializer.deserialize_any(StringMap)
+}
+
+/// A dependency map, keeping only the (bounded) entries whose spec is not a registry one;
+/// the rest is read and dropped, so a large map costs no memory.
+fn outside_registry<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Outside;
+    impl<'de> Visitor<'de> for Outside {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a dependency map")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if let MaybeString(Some(spec)) = map.next_value()?
+                    && !super::is_registry_spec(&spec)
+                    && out.len() < super::dependency::MAX_KEPT
+                {
+                    out.insert(
+                        super::dependency::bounded(&name),
+                        super::dependency::bounded(&spec),
+                    );
+                }
+            }
+            Ok(out)
+        }
+        // Anything but an object (an array, a string, null) declares no dependency npm
+        // would install.
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(BTreeMap::new())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+    }
+    deserializer.deserialize_any(Outside)
 }
 
 /// Any JSON value, keeping it only when it is a string.

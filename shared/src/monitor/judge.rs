@@ -10,16 +10,49 @@ use super::config::MonitorConfig;
 use super::error::MonitorError;
 use crate::domain::format_time as rfc3339;
 use crate::domain::{
-    Alert, Compliance, DueItem, EmitReason, Evidence, Facts, JudgedVersion, PUBLISH_SLACK_SECS,
-    PackageName, Provenance, ReleasePolicy, RunContext, RunFacts, RunLookup, RunSearch, Verdict,
-    VersionPublished, VersionRecord, builds_version, decide, judge_id, lookups, run_misses,
-    sri_sha512,
+    Alert, Compliance, DueItem, EmitReason, Evidence, Facts, JudgedVersion, MAX_RECENT_ATTESTED,
+    PUBLISH_SLACK_SECS, PackageName, Provenance, ReleasePolicy, RunContext, RunFacts, RunLookup,
+    RunSearch, Signal, Verdict, VersionPublished, VersionRecord, builds_version, decide, judge_id,
+    lookups, run_misses, sri_sha512,
 };
 use crate::ports::{
     ArtifactStore, Clock, Registry, RemoteError, Runs, VerdictStore, VerdictWrite, WatchStore,
 };
 use crate::provenance::{ArtifactInput, Expectation, ProvenanceVerifier};
 use std::sync::Arc;
+
+/// Versions read, newest first, to find the last compliant release before a new one.
+pub const LAST_RELEASE_LOOKBACK: usize = 50;
+
+/// The commit and workflow file a verdict's evidence says the version was built from.
+fn built_from(verdict: &Verdict) -> Option<(String, String)> {
+    let evidence = &verdict.evidence;
+    if let Some(p) = &evidence.provenance
+        && let (Some(commit), Some(path)) = (&p.commit, &p.workflow_path)
+    {
+        return Some((commit.to_ascii_lowercase(), path.clone()));
+    }
+    evidence
+        .run
+        .as_ref()
+        .map(|r| (r.head_sha.to_ascii_lowercase(), r.workflow_path.clone()))
+        .filter(|(sha, _)| !sha.is_empty())
+}
+
+/// `https://github.com` (or the GitHub Enterprise host) from the run links in a verdict.
+fn web_base(verdict: &Verdict) -> String {
+    let link = verdict.logs_url.as_deref().or(verdict
+        .evidence
+        .provenance
+        .as_ref()
+        .and_then(|p| p.run_url.as_deref()));
+    link.and_then(|url| {
+        let rest = url.strip_prefix("https://")?;
+        let host = rest.split('/').next()?;
+        Some(format!("https://{host}"))
+    })
+    .unwrap_or_else(|| "https://github.com".to_owned())
+}
 
 /// Runs that could vouch for one version whose jobs (refs, deployments) are looked up, at most.
 pub const MAX_RUNS_CHECKED: usize = 20;
@@ -196,20 +229,154 @@ where
             }
             _ => RunSearch::NotChecked,
         };
-        Ok(decide(
-            policy,
-            Facts {
-                version,
-                published_at: event.published_at,
-                git_head: event.git_head.as_deref(),
-                provenance,
-                run,
-                nearby_runs,
-                earlier_had_provenance: event.earlier_had_provenance,
-                signals: event.signals.clone(),
-                now: self.clock.now(),
+        let mut signals = event.signals.clone();
+        if let Provenance::Verified { evidence, .. } = &provenance
+            && let Some(signal) = self.same_run(name, event, evidence, policy).await?
+        {
+            signals.push(signal);
+        }
+        let facts = Facts {
+            version,
+            published_at: event.published_at,
+            git_head: event.git_head.as_deref(),
+            provenance,
+            run,
+            nearby_runs,
+            earlier_had_provenance: event.earlier_had_provenance,
+            signals,
+            now: self.clock.now(),
+        };
+        let verdict = decide(policy, facts.clone());
+        // A compliant release built from another commit than the last compliant one: did
+        // the authorised workflow file change in between? (Not for the backfill or a policy
+        // change's re-judging: asking for every historical release would spend the rate
+        // limit on the past.)
+        if verdict.compliance != Compliance::Compliant
+            || event.backfill
+            || event.reason == EmitReason::Rejudge
+        {
+            return Ok(verdict);
+        }
+        match self.workflow_change(policy, event, &verdict).await? {
+            None => Ok(verdict),
+            Some(signal) => {
+                let mut facts = facts;
+                facts.signals.push(signal);
+                Ok(decide(policy, facts))
+            }
+        }
+    }
+
+    /// The latest earlier version (of those published within a day before) whose verified
+    /// provenance names the same run and attempt as this version's. Recorded verdicts are
+    /// read first; a version not judged yet is verified here, so the signal does not depend
+    /// on the order the events arrive in.
+    async fn same_run(
+        &self,
+        name: &PackageName,
+        event: &VersionPublished,
+        evidence: &Evidence,
+        policy: &ReleasePolicy,
+    ) -> Result<Option<Signal>, MonitorError> {
+        let Some(run_id) = evidence.run_id else {
+            return Ok(None);
+        };
+        let key = event.key();
+        for earlier in event.recent_attested.iter().take(MAX_RECENT_ATTESTED) {
+            if earlier.version == event.version {
+                continue;
+            }
+            let recorded = self
+                .store
+                .version(&key, &earlier.version)
+                .await?
+                .and_then(|r| r.verdict.evidence.provenance);
+            let theirs = match recorded {
+                Some(theirs) => Some(theirs),
+                None => match self.registry.attestations(name, &earlier.version).await? {
+                    Some(document) => match self.verify(
+                        name,
+                        &earlier.version,
+                        earlier.integrity.as_deref(),
+                        &document,
+                        policy,
+                    ) {
+                        Provenance::Verified { evidence, .. } => Some(*evidence),
+                        _ => None,
+                    },
+                    None => None,
+                },
+            };
+            if let Some(theirs) = theirs
+                && theirs.run_id == Some(run_id)
+                && theirs.run_attempt == evidence.run_attempt
+            {
+                return Ok(Some(Signal::SameRunAsEarlier {
+                    version: earlier.version.clone(),
+                    run_id,
+                    attempt: evidence.run_attempt,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether the workflow file that built this compliant version changed since the last
+    /// compliant release (when that was built from another commit): two commit lookups
+    /// filtered by path, ETag-cached. `None`: nothing to compare.
+    async fn workflow_change(
+        &self,
+        policy: &ReleasePolicy,
+        event: &VersionPublished,
+        verdict: &Verdict,
+    ) -> Result<Option<Signal>, MonitorError> {
+        let Some((head, path)) = built_from(verdict) else {
+            return Ok(None);
+        };
+        let Some(published_at) = event.published_at else {
+            return Ok(None);
+        };
+        let key = event.key();
+        let page = self
+            .store
+            .versions_page(&key, None, LAST_RELEASE_LOOKBACK)
+            .await?;
+        let base = page.items.iter().find_map(|r| {
+            let earlier = r.version != event.version
+                && r.published_at.is_some_and(|t| t < published_at)
+                && r.verdict.compliance == Compliance::Compliant;
+            earlier.then(|| built_from(&r.verdict)).flatten()
+        });
+        let Some((base, _)) = base else {
+            return Ok(None);
+        };
+        if base.eq_ignore_ascii_case(&head) {
+            return Ok(None);
+        }
+        let Some(runs) = &self.runs else {
+            return Ok(Some(Signal::WorkflowChangeNotChecked(
+                "no GitHub access configured".to_owned(),
+            )));
+        };
+        let repository = &policy.repository;
+        let changed = async {
+            let now = runs.last_change(repository, &head, &path).await?;
+            let then = runs.last_change(repository, &base, &path).await?;
+            Ok::<_, RemoteError>((now, then))
+        };
+        Ok(Some(match changed.await {
+            Err(e) => Signal::WorkflowChangeNotChecked(format!("GitHub could not be asked: {e}")),
+            Ok((None, _)) => Signal::WorkflowChangeNotChecked(format!(
+                "GitHub knows no change of {path} as of commit {head}"
+            )),
+            Ok((Some(now), then)) if then.as_deref() == Some(now.as_str()) => return Ok(None),
+            Ok((Some(_), _)) => Signal::WorkflowChanged {
+                compare_url: format!("{}/{repository}/compare/{base}...{head}", web_base(verdict)),
+                path,
+                base,
+                head,
             },
-        ))
+        }))
     }
 
     /// Verifies the attestations document offline: the subject must name this package and
