@@ -7,7 +7,7 @@ use super::auth;
 use super::handlers::{self, ListParams, ListRequest};
 use super::views::{ArtifactView, ComplianceView, NewArtifact, VersionDetail};
 use super::{ApiError, ApiState};
-use crate::domain::{Compliance, WatchedArtifact};
+use crate::domain::{Compliance, Reason, WatchedArtifact};
 use crate::monitor::watchlist;
 use crate::ports::Store;
 use axum::extract::{Form, OriginalUri, Path, Query, State};
@@ -582,7 +582,15 @@ async fn detail_page<S: Store + 'static>(
                                         ul.reasons {
                                             @for sentence in &detail.explanations { li { (sentence) } }
                                         }
-                                        p.codes { @for code in &detail.reasons { code { (code) } " " } }
+                                        h3 { "Reason codes" }
+                                        ul.codes {
+                                            @for code in &detail.reasons {
+                                                li {
+                                                    code { (code) } " "
+                                                    @if let Ok(reason) = code.parse::<Reason>() { (reason.plain()) }
+                                                }
+                                            }
+                                        }
                                         h3 { "Evidence" }
                                         (evidence_list(&detail))
                                         @if !detail.history.is_empty() {

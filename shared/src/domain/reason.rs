@@ -79,6 +79,103 @@ reasons! {
 }
 
 impl Reason {
+    /// The plain-word sentence the dashboard shows next to the code (the README's reason
+    /// table lists the same sentences; a test keeps them equal).
+    pub fn plain(self) -> &'static str {
+        match self {
+            Self::ProvenanceVerified => {
+                "Signed provenance proves where and how this version was built, and it matches the policy."
+            }
+            Self::RunVerified => {
+                "GitHub confirms the build run exists and used an authorised workflow."
+            }
+            Self::RunNotChecked => {
+                "GitHub was not asked about the build run (no GitHub access configured)."
+            }
+            Self::RunExpired => {
+                "The build run is gone because GitHub deletes runs after 90 days; the provenance alone vouches."
+            }
+            Self::RunNotFound => {
+                "GitHub does not know the build run the provenance names, although the release is recent."
+            }
+            Self::RunMismatch => {
+                "The workflow runs around the publish time do not vouch for this version."
+            }
+            Self::RunMatches => {
+                "An authorised workflow run built this commit at the publish time and satisfies the policy."
+            }
+            Self::NoRun => {
+                "No run of the authorised workflow was under way when this version was published."
+            }
+            Self::NoProvenance => "This version was published without provenance.",
+            Self::ProvenanceDropped => "Earlier versions had provenance; this one has none.",
+            Self::ProvenanceInvalid => {
+                "The provenance does not verify: it may have been tampered with."
+            }
+            Self::PublishTimeUnknown => {
+                "The registry gives no publish time, so no build run can be matched."
+            }
+            Self::GithubUnavailable => {
+                "GitHub could not be asked yet; the version is judged again shortly."
+            }
+            Self::RegistryUnavailable => "The registry could not be read for this version yet.",
+            Self::RepositoryMismatch => "It was built from a repository other than the policy's.",
+            Self::RepositoryIdMismatch => {
+                "The repository's immutable id differs from the pinned one (renamed, recreated or taken over)."
+            }
+            Self::OwnerIdMismatch => {
+                "The repository owner's immutable id differs from the pinned one."
+            }
+            Self::WorkflowMismatch => "It was built by a workflow file the policy does not allow.",
+            Self::RefNotAllowed => "It was built from a branch or tag the policy does not allow.",
+            Self::EventNotAllowed => {
+                "The build was triggered by an event the policy does not allow."
+            }
+            Self::RunnerNotGithubHosted => {
+                "The build ran on a machine not shown to be GitHub-hosted, which the policy requires."
+            }
+            Self::EnvironmentMismatch => {
+                "The build did not run in the deployment environment the policy requires."
+            }
+            Self::ReusableWorkflowNotAllowed => {
+                "A reusable workflow the policy does not list signed the build."
+            }
+            Self::PublisherChanged => {
+                "A person published this version; earlier versions came from the trusted publisher."
+            }
+            Self::NewMaintainer => "Someone new became a maintainer of the package.",
+            Self::InstallScriptsAdded => "This version adds scripts that run when it is installed.",
+            Self::LatestMovedBackwards => "The latest tag was moved back to an older version.",
+            Self::VersionUnpublished => "A version was unpublished.",
+            Self::VersionBurst => "Many versions were published within minutes.",
+            Self::PackageMissing => "The package is gone from the registry.",
+            Self::RunNotSuccessful => {
+                "The build run did not succeed (skipped, failed, cancelled, or waiting for approval)."
+            }
+            Self::HeadRepositoryMismatch => {
+                "The build run built a commit from another repository, such as a fork's pull request."
+            }
+            Self::NoPublishingJob => {
+                "No job of the build run was running when this version was published."
+            }
+            Self::RunnerNotAttested => {
+                "The certificate predates the runner claim, so the runner type is not attested."
+            }
+            Self::SameRunAsEarlier => {
+                "The same build run already published another version; a release run publishes once."
+            }
+            Self::NonRegistryDependency => {
+                "This version adds a dependency from outside the registry (git, URL or file)."
+            }
+            Self::WorkflowChanged => {
+                "The release workflow file changed since the last compliant release."
+            }
+            Self::WorkflowChangeNotChecked => {
+                "Whether the release workflow changed since the last compliant release could not be checked."
+            }
+        }
+    }
+
     /// Codes joined with `separator`, for human-readable lines.
     pub fn join(reasons: &[Reason], separator: &str) -> String {
         reasons
@@ -153,6 +250,21 @@ mod tests {
             assert_eq!(serde_json::from_str::<Reason>(&json).unwrap(), *reason);
         }
         assert!("no_such_reason".parse::<Reason>().is_err());
+    }
+
+    #[test]
+    fn the_readme_lists_every_code_with_the_dashboard_sentence() {
+        let readme = include_str!("../../../README.md");
+        for reason in Reason::ALL {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", reason.as_str())))
+                .unwrap_or_else(|| panic!("README's reason table lacks {reason}"));
+            assert!(
+                row.trim_end().ends_with(&format!("| {} |", reason.plain())),
+                "README's row for {reason} does not end with the dashboard's sentence: {row}"
+            );
+        }
         assert_eq!(
             serde_json::to_string(&Severity::Critical).unwrap(),
             "\"critical\""
