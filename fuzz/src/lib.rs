@@ -16,7 +16,8 @@ mod config;
 
 use artifact_monitor::adapters::{changes, github};
 use artifact_monitor::domain::{
-    Packument, RepositoryName, Snapshot, VersionPublished, diff, version_contexts,
+    Packument, RepositoryName, Snapshot, VersionPublished, diff, publishing_runners,
+    version_contexts,
 };
 use artifact_monitor::provenance::{Expectation, ProvenanceVerifier};
 use std::sync::OnceLock;
@@ -76,7 +77,13 @@ pub fn github_pages(data: &[u8]) {
     };
     let _ = github::parse_run(data, &repository);
     let _ = github::parse_run_page(data, &repository);
-    let _ = github::parse_jobs(data);
+    if let Ok(jobs) = github::parse_jobs(data) {
+        let _ = publishing_runners(&jobs, 1_700_000_000, 600);
+    }
+    let _ = github::parse_ref(data);
+    let _ = github::parse_deployments(data);
+    let _ = github::parse_deployment_runs(data, "octo-org/octo-repo");
+    let _ = github::parse_commits(data);
 }
 
 /// The `serve` configuration file.

@@ -526,13 +526,15 @@ fn parse_job_page(body: &[u8]) -> Result<(Vec<JobFacts>, usize), RemoteError> {
 
 /// The full ref of a git ref answer; `None` when GitHub answered a list of refs that only
 /// start with the name asked (no exact match).
-fn parse_ref(body: &[u8]) -> Option<String> {
+pub fn parse_ref(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<RawRef>(body)
         .ok()
         .map(|r| r.full_ref)
 }
 
-fn parse_deployments(body: &[u8]) -> Result<Vec<DeploymentFacts>, RemoteError> {
+/// A list of deployments as GitHub's API answers it (hostile bytes); their runs are read
+/// from their statuses separately.
+pub fn parse_deployments(body: &[u8]) -> Result<Vec<DeploymentFacts>, RemoteError> {
     let list: Vec<RawDeployment> = serde_json::from_slice(body).map_err(invalid)?;
     list.into_iter()
         .map(|d| {
@@ -549,7 +551,7 @@ fn parse_deployments(body: &[u8]) -> Result<Vec<DeploymentFacts>, RemoteError> {
 }
 
 /// The runs of `repository` a deployment's statuses link to.
-fn parse_deployment_runs(body: &[u8], repository: &str) -> Result<Vec<u64>, RemoteError> {
+pub fn parse_deployment_runs(body: &[u8], repository: &str) -> Result<Vec<u64>, RemoteError> {
     let list: Vec<RawDeploymentStatus> = serde_json::from_slice(body).map_err(invalid)?;
     let mut ids: Vec<u64> = list
         .iter()
@@ -562,7 +564,8 @@ fn parse_deployment_runs(body: &[u8], repository: &str) -> Result<Vec<u64>, Remo
     Ok(ids)
 }
 
-fn parse_commits(body: &[u8]) -> Result<Vec<String>, RemoteError> {
+/// The shas of a commit list as GitHub's API answers it (hostile bytes).
+pub fn parse_commits(body: &[u8]) -> Result<Vec<String>, RemoteError> {
     let list: Vec<RawCommit> = serde_json::from_slice(body).map_err(invalid)?;
     list.into_iter()
         .map(|c| {
