@@ -181,6 +181,140 @@ async fn runs_are_searched_in_a_window_of_the_asked_workflow_only() {
     assert_eq!(jobs.len(), 1);
 }
 
+/// The fake lists runs as GitHub does: each filter of the workflow-runs endpoint narrows
+/// the list (`status` takes a status or a conclusion), so scenarios built on it test the
+/// filters a real answer would apply.
+#[tokio::test]
+async fn the_fake_github_honours_the_run_list_filters() {
+    let github = FakeGithub::start().await;
+    let repo = "octo-org/octo-repo";
+    let release = ".github/workflows/release.yml";
+    github.add_run(
+        1,
+        repo,
+        release,
+        "a1",
+        "v1",
+        "2026-11-27T11:00:00Z",
+        "2026-11-27T11:10:00Z",
+        &[],
+    );
+    github.add_run(
+        2,
+        repo,
+        release,
+        "b2",
+        "main",
+        "2026-11-27T11:30:00Z",
+        "2026-11-27T11:40:00Z",
+        &[],
+    );
+    github.add_run(
+        3,
+        repo,
+        release,
+        "a1",
+        "v1",
+        "2026-11-26T11:00:00Z",
+        "2026-11-26T11:10:00Z",
+        &[],
+    );
+    github.edit_run(2, |r| {
+        r["event"] = serde_json::json!("workflow_dispatch");
+        r["status"] = serde_json::json!("in_progress");
+        r["conclusion"] = serde_json::json!(null);
+    });
+    let client = reqwest::Client::new();
+    let ids = |query: &'static str| {
+        let client = client.clone();
+        let url = format!(
+            "{}/repos/{repo}/actions/workflows/release.yml/runs?{query}",
+            github.url()
+        );
+        async move {
+            let bytes = client.get(url).send().await.unwrap().bytes().await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            body["workflow_runs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids("").await, [1, 2, 3]);
+    assert_eq!(
+        ids("created=2026-11-27T00:00:00Z..2026-11-28T00:00:00Z").await,
+        [1, 2]
+    );
+    assert_eq!(ids("created=%3E%3D2026-11-27T11:30:00Z").await, [2]);
+    assert_eq!(ids("event=workflow_dispatch").await, [2]);
+    assert_eq!(ids("branch=v1").await, [1, 3]);
+    assert_eq!(
+        ids("head_sha=a1&created=2026-11-27T00:00:00Z..*").await,
+        [1]
+    );
+    assert_eq!(ids("status=in_progress").await, [2]);
+    assert_eq!(ids("status=success").await, [1, 3]);
+}
+
+/// What run correlation asks besides the runs: which refs exist, the environment's
+/// deployments with the runs their statuses link to, the newest commit touching a file.
+#[tokio::test]
+async fn refs_deployments_and_file_history_are_read() {
+    let github = FakeGithub::start().await;
+    let name = "octo-org/octo-repo";
+    github.add_run(
+        7,
+        name,
+        ".github/workflows/release.yml",
+        "a1",
+        "v1",
+        "2026-11-27T11:00:00Z",
+        "2026-11-27T11:10:00Z",
+        &[],
+    );
+    github.add_ref(name, "refs/tags/v1.0.0");
+    github.add_deployment(name, "npm", "a1", 7);
+    github.add_deployment(name, "npm-staging", "a1", 7);
+    github.set_last_change(name, ".github/workflows/release.yml", "a1", &"c".repeat(40));
+    let runs = GithubRuns::new(github.url(), None, fast()).unwrap();
+    let repo = RepositoryName::parse(name).unwrap();
+    assert!(runs.ref_exists(&repo, "refs/tags/v1.0.0").await.unwrap());
+    assert!(!runs.ref_exists(&repo, "refs/heads/v1.0.0").await.unwrap());
+    assert!(!runs.ref_exists(&repo, "not-a-ref").await.unwrap());
+    let deployments = runs.deployments(&repo, "a1", "npm").await.unwrap();
+    assert_eq!(deployments.len(), 1);
+    assert_eq!(deployments[0].environment, "npm");
+    assert_eq!(deployments[0].run_ids, [7]);
+    assert!(
+        runs.deployments(&repo, "b2", "npm")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        runs.last_change(&repo, "a1", ".github/workflows/release.yml")
+            .await
+            .unwrap(),
+        Some("c".repeat(40))
+    );
+    assert_eq!(
+        runs.last_change(&repo, "zz", ".github/workflows/release.yml")
+            .await
+            .unwrap(),
+        None,
+        "an unknown commit (422) is no answer, not an error"
+    );
+    let jobs = runs.jobs(&repo, 7).await.unwrap();
+    assert_eq!(jobs[0].runner_group_id, Some(0));
+    assert_eq!(jobs[0].runner_group_name.as_deref(), Some("GitHub Actions"));
+    assert!(jobs[0].started_at.is_some() && jobs[0].completed_at.is_some());
+    let run = runs.run(&repo, 7).await.unwrap().unwrap();
+    assert_eq!(run.head_repository.as_deref(), Some(name));
+    assert!(run.repository_id.is_some() && run.repository_id == run.head_repository_id);
+}
+
 #[tokio::test]
 async fn an_exhausted_rate_limit_is_waited_out_when_it_resets_soon() {
     let github = FakeGithub::start().await;

@@ -186,7 +186,15 @@ fn print_text(
         println!("  repository:  {}", show(&evidence.repository));
         println!("  workflow:    {}", show(&evidence.workflow_ref));
         println!("  event:       {}", show(&evidence.event));
-        println!("  runner:      {}", show(&evidence.runner_environment));
+        // Certificates from before mid-2023 carry no runner claim: not attested, which a
+        // policy does not count against the release (npm refuses self-hosted provenance).
+        println!(
+            "  runner:      {}",
+            evidence
+                .runner_environment
+                .clone()
+                .unwrap_or_else(|| "not attested (a certificate from before the claim)".into())
+        );
         println!("  run:         {}", show(&evidence.run_url));
         if let Some(signer) = &evidence.build_signer {
             println!("  signed by:   {signer}");
