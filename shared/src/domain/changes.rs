@@ -459,4 +459,56 @@ mod tests {
             "an alias resolves through the registry"
         );
     }
+
+    #[test]
+    fn earlier_attested_versions_of_the_last_day_are_listed_newest_first() {
+        let mut time = Vec::new();
+        let mut versions = Vec::new();
+        // Twelve attested versions a minute apart, an unattested one among them, and one
+        // attested two days before.
+        for i in 0..12 {
+            time.push(format!("\"1.0.{i}\":\"2026-05-11T00:{i:02}:00Z\""));
+            let attested = i != 5;
+            versions.push(format!(
+                "\"1.0.{i}\":{{\"dist\":{{\"integrity\":\"sha512-{i}\"{}}}}}",
+                if attested {
+                    r#","attestations":{"url":"u","provenance":{}}"#
+                } else {
+                    ""
+                }
+            ));
+        }
+        time.push("\"0.9.0\":\"2026-05-09T00:00:00Z\"".into());
+        versions.push(r#""0.9.0":{"dist":{"attestations":{"url":"u","provenance":{}}}}"#.into());
+        let p = packument(&format!(
+            "{{\"name\":\"p\",\"time\":{{{}}},\"versions\":{{{}}}}}",
+            time.join(","),
+            versions.join(",")
+        ));
+        let contexts = version_contexts(&p);
+        let recent = |v: &str| -> Vec<String> {
+            contexts
+                .iter()
+                .find(|(name, _)| *name == v)
+                .unwrap()
+                .1
+                .recent_attested
+                .iter()
+                .map(|r| r.version.clone())
+                .collect()
+        };
+        assert!(recent("0.9.0").is_empty());
+        assert!(recent("1.0.0").is_empty(), "0.9.0 is two days older");
+        assert_eq!(recent("1.0.2"), ["1.0.1", "1.0.0"]);
+        assert_eq!(
+            recent("1.0.6"),
+            ["1.0.4", "1.0.3", "1.0.2", "1.0.1", "1.0.0"]
+        );
+        let last = recent("1.0.11");
+        assert_eq!(last.len(), MAX_RECENT_ATTESTED);
+        assert_eq!(last[0], "1.0.10");
+        assert!(!last.contains(&"1.0.5".to_owned()), "not attested");
+        let integrity = &contexts.last().unwrap().1.recent_attested[0].integrity;
+        assert!(integrity.is_some());
+    }
 }

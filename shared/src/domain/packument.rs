@@ -239,15 +239,17 @@ fn outside_registry<'de, D: Deserializer<'de>>(
             f.write_str("a dependency map")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            // Names and specs are borrowed from the document where they have no escapes:
+            // the registry ranges almost every entry holds cost no allocation.
             let mut out = BTreeMap::new();
-            while let Some(name) = map.next_key::<String>()? {
-                if let MaybeString(Some(spec)) = map.next_value()?
-                    && !super::is_registry_spec(&spec)
+            while let Some(name) = map.next_key::<Text<'de>>()? {
+                if let MaybeText(Some(spec)) = map.next_value()?
+                    && !super::is_registry_spec(spec.as_str())
                     && out.len() < super::dependency::MAX_KEPT
                 {
                     out.insert(
-                        super::dependency::bounded(&name),
-                        super::dependency::bounded(&spec),
+                        super::dependency::bounded(name.as_str()),
+                        super::dependency::bounded(spec.as_str()),
                     );
                 }
             }
@@ -279,6 +281,78 @@ fn outside_registry<'de, D: Deserializer<'de>>(
         }
     }
     deserializer.deserialize_any(Outside)
+}
+
+/// A string, borrowed from the input when it has no escapes.
+enum Text<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Text<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Borrowed(s) => s,
+            Self::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match MaybeText::deserialize(deserializer)? {
+            MaybeText(Some(text)) => Ok(text),
+            MaybeText(None) => Err(de::Error::custom("expected a string")),
+        }
+    }
+}
+
+/// Any JSON value, kept (borrowed where it can be) only when it is a string.
+struct MaybeText<'de>(Option<Text<'de>>);
+
+impl<'de> Deserialize<'de> for MaybeText<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeText<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeText(Some(Text::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeText(Some(Text::Owned(v.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(MaybeText(Some(Text::Owned(v))))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeText(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeText(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeText(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(MaybeText(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(MaybeText(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeText(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(MaybeText(None))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 /// Any JSON value, keeping it only when it is a string.
