@@ -51,6 +51,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== the library without its optional adapters (what an API-only function links)"
 cargo check -p artifact-monitor --no-default-features --locked
 cargo check -p artifact-monitor --no-default-features --features api --locked
+echo "== cargo build (the Lambda binaries the end-to-end test runs)"
+cargo build --workspace --bins --locked
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee "$log"
 # cargo prints one summary per test binary, the last often a doc-test run with none;

@@ -47,6 +47,7 @@ pub mod counting;
 pub mod fake_http;
 pub mod fakes;
 pub mod local_api;
+pub mod runtime_api;
 pub mod store_contract;
 
 /// A field of `/proc/self/status` in KiB (`VmRSS:`, `VmHWM:`), for the benchmark harnesses;

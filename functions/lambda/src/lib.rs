@@ -1,0 +1,134 @@
+//! What the artifact-monitor Lambda functions share. Entry-point code only: the settings
+//! from the environment ([`settings`]), the adapters built once per cold start
+//! ([`Services`]), and the translation of each function's event into the library's
+//! use-cases and back ([`poller`], [`verifier`]). Nothing here decides a verdict.
+
+pub mod poller;
+pub mod settings;
+pub mod verifier;
+
+pub use settings::{FunctionSettings, SettingError};
+
+use artifact_monitor::adapters::{
+    ByteBudget, GithubRuns, HttpConfig, NpmChanges, NpmRegistry, RequestBudget,
+};
+use artifact_monitor_aws::{DynamoStore, EventBridgeEvents, SnsAlerts, sdk_config};
+use std::sync::Arc;
+
+/// Registry requests the budget lets through at once (its bucket's depth).
+const BUDGET_BURST_SECONDS: f64 = 2.0;
+
+/// The adapters of one process, built once per cold start and shared by its invocations.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub settings: FunctionSettings,
+    pub store: DynamoStore,
+    pub registry: NpmRegistry,
+    pub changes: Option<NpmChanges>,
+    pub runs: Option<GithubRuns>,
+    /// `None`: the function was given no bus (`EVENT_BUS_NAME` unset).
+    pub events: Option<EventBridgeEvents>,
+    /// `None`: the function was given no topic (`ALERT_TOPIC_ARN` unset).
+    pub alerts: Option<SnsAlerts>,
+    pub budget: Arc<RequestBudget>,
+}
+
+impl Services {
+    /// Builds every adapter from `settings`; reads the GitHub token from Secrets Manager
+    /// when a secret is named (the token is kept only inside the GitHub adapter).
+    pub async fn build(settings: FunctionSettings) -> Result<Self, String> {
+        let config = sdk_config().await;
+        let bytes = Arc::new(ByteBudget::new(settings.bytes_in_flight));
+        if settings.max_packument_bytes > bytes.largest_body() {
+            return Err(format!(
+                "MAX_PACKUMENT_BYTES = {} does not fit in MAX_BYTES_IN_FLIGHT = {}",
+                settings.max_packument_bytes, settings.bytes_in_flight
+            ));
+        }
+        let budget = Arc::new(RequestBudget::new(
+            settings.registry_requests_per_second,
+            (settings.registry_requests_per_second * BUDGET_BURST_SECONDS).max(1.0),
+        ));
+        let http = HttpConfig {
+            timeout: settings.timeout,
+            concurrency: settings.concurrency,
+            bytes: Some(bytes),
+            ..HttpConfig::default()
+        };
+        let registry_http = HttpConfig {
+            budget: Some(Arc::clone(&budget)),
+            ..http.clone()
+        };
+        let registry = NpmRegistry::new(
+            &settings.registry,
+            registry_http.clone(),
+            settings.max_packument_bytes,
+        )
+        .map_err(|e| format!("REGISTRY_URL: {e}"))?;
+        let changes = settings
+            .changes_feed
+            .as_deref()
+            .map(|feed| NpmChanges::new(feed, registry_http.clone()))
+            .transpose()
+            .map_err(|e| format!("CHANGES_FEED_URL: {e}"))?;
+        let token = match &settings.github_token_secret {
+            Some(arn) => Some(github_token(&config, arn).await?),
+            None => None,
+        };
+        let runs = settings
+            .github_api
+            .as_deref()
+            .map(|api| GithubRuns::new(api, token, http.clone()))
+            .transpose()
+            .map_err(|e| format!("GITHUB_API_URL: {e}"))?;
+        let store = DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            settings.aws.table.clone(),
+        );
+        let events = settings
+            .aws
+            .event_bus
+            .as_ref()
+            .map(|bus| EventBridgeEvents::new(aws_sdk_eventbridge::Client::new(&config), bus));
+        let alerts = settings.aws.alert_topic_arn.as_ref().map(|topic| {
+            SnsAlerts::new(
+                aws_sdk_sns::Client::new(&config),
+                topic,
+                settings.aws.dashboard_url.clone(),
+            )
+        });
+        Ok(Self {
+            settings,
+            store,
+            registry,
+            changes,
+            runs,
+            events,
+            alerts,
+            budget,
+        })
+    }
+}
+
+/// The GitHub token in a Secrets Manager secret: the secret string itself, trimmed. Errors
+/// name the secret, never its value.
+async fn github_token(config: &aws_config::SdkConfig, arn: &str) -> Result<String, String> {
+    let client = aws_sdk_secretsmanager::Client::new(config);
+    let answer = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "GITHUB_TOKEN_SECRET_ARN: cannot read {arn}: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            )
+        })?;
+    answer
+        .secret_string()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("GITHUB_TOKEN_SECRET_ARN: {arn} holds no text"))
+}

@@ -1,0 +1,224 @@
+//! The poller: a scheduled invocation runs the library's tick (or 60/`TICK_SECONDS` ticks,
+//! evenly apart), detection only: new versions and due judgements go out on the event bus
+//! as `Version Published`, alerts already decided are published, and whatever the deadline
+//! cuts stays due for the next invocation. One invocation at a time does the work: a lease
+//! in the table (an overlapping invocation skips), and the store's revisions keep even a
+//! lost lease harmless.
+
+use crate::Services;
+use artifact_monitor::adapters::SystemClock;
+use artifact_monitor::domain::{Alert, DueCounts};
+use artifact_monitor::monitor::{
+    Delivery, DetectReport, Detector, MonitorConfig, MonitorError, NoBus, TickPlan, TickReport,
+    WatchConfig,
+};
+use artifact_monitor::ports::{Allowance, Clock as _, WatchStore as _};
+use serde::Serialize;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The lease the poller holds while it works.
+pub const LEASE: &str = "poller";
+/// Time kept back before the function's deadline (the lease release, the answer).
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+/// Registry requests each tick leaves for the next feed read.
+const FEED_RESERVE: f64 = 2.0;
+/// Due items at most per tick.
+const MAX_DUE: usize = 10_000;
+/// Alerts read from the outbox at a time.
+const DRAIN_LIMIT: usize = 100;
+
+/// What one invocation did: the function's answer and its log line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PollerOutcome {
+    /// Another invocation held the lease: nothing was done.
+    pub skipped: bool,
+    pub ticks: Vec<TickSummary>,
+}
+
+impl PollerOutcome {
+    /// Steps that failed, over every tick (the invocation then reports an error).
+    pub fn errors(&self) -> Vec<&str> {
+        self.ticks
+            .iter()
+            .flat_map(|t| t.errors.iter().map(String::as_str))
+            .collect()
+    }
+}
+
+/// One tick in numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TickSummary {
+    /// Packuments read (feed hits, due reads, the sweep).
+    pub reads: usize,
+    /// Versions written as due.
+    pub scheduled: usize,
+    /// `Version Published` events the bus took.
+    pub emitted: usize,
+    /// Events the bus did not take (they stay due).
+    pub not_emitted: usize,
+    pub alerts_delivered: usize,
+    pub cut_short: bool,
+    pub left_reads: u64,
+    pub left_judgements: u64,
+    pub errors: Vec<String>,
+    pub duration_ms: u128,
+}
+
+fn count_reads(summary: &mut TickSummary, reads: &[(String, Result<DetectReport, MonitorError>)]) {
+    for (key, result) in reads {
+        summary.reads += 1;
+        match result {
+            Ok(report) => {
+                summary.scheduled += report.scheduled;
+                summary.emitted += report.emitted.accepted;
+                summary.not_emitted += report.emitted.failed.len();
+            }
+            Err(e) if e.retryable() => {}
+            Err(e) => summary.errors.push(format!("{key}: {e}")),
+        }
+    }
+}
+
+impl TickSummary {
+    pub fn of(report: &TickReport) -> Self {
+        let mut summary = Self {
+            cut_short: report.cut_short,
+            duration_ms: report.duration_ms,
+            ..Self::default()
+        };
+        let DueCounts {
+            reads, judgements, ..
+        } = report.left;
+        summary.left_reads = reads;
+        summary.left_judgements = judgements;
+        // The feed being down is not the poller failing: the sweep carries on.
+        if let Some(Ok(feed)) = &report.feed {
+            count_reads(&mut summary, &feed.hits);
+        }
+        match &report.due {
+            Some(Ok(due)) => {
+                count_reads(&mut summary, &due.reads);
+                summary.emitted += due.emitted.accepted;
+                summary.not_emitted += due.emitted.failed.len();
+            }
+            Some(Err(e)) => summary.errors.push(format!("due work: {e}")),
+            None => {}
+        }
+        match &report.sweep {
+            Some(Ok(sweep)) => count_reads(&mut summary, &sweep.polled),
+            Some(Err(e)) => summary.errors.push(format!("sweep: {e}")),
+            None => {}
+        }
+        match &report.delivery {
+            Some(Ok(delivery)) => summary.alerts_delivered = delivery.delivered,
+            Some(Err(e)) => summary.errors.push(format!("delivery: {e}")),
+            None => {}
+        }
+        summary
+    }
+}
+
+/// Runs the invocation's ticks, the last one ending by `deadline`.
+pub async fn run(services: &Services, request_id: &str, deadline: Instant) -> PollerOutcome {
+    let store = &services.store;
+    let now = SystemClock.now();
+    let until = now + deadline.saturating_duration_since(Instant::now()).as_secs() as i64 + 1;
+    match store.take_lease(LEASE, request_id, now, until).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return PollerOutcome {
+                skipped: true,
+                ticks: Vec::new(),
+            };
+        }
+        Err(e) => {
+            return PollerOutcome {
+                skipped: false,
+                ticks: vec![TickSummary {
+                    errors: vec![format!("lease: {e}")],
+                    ..TickSummary::default()
+                }],
+            };
+        }
+    }
+    let detector = Detector {
+        registry: services.registry.clone(),
+        store: store.clone(),
+        clock: SystemClock,
+        config: MonitorConfig {
+            dashboard_url: services.settings.aws.dashboard_url.clone(),
+            ..MonitorConfig::default()
+        },
+    };
+    let every = Duration::from_secs(services.settings.tick_seconds);
+    let count = (60 / services.settings.tick_seconds).max(1);
+    let started = Instant::now();
+    let mut outcome = PollerOutcome::default();
+    for i in 0..count {
+        let start = started + every * i as u32;
+        let end = (start + every).min(deadline);
+        if end <= Instant::now() + Duration::from_secs(1) {
+            break;
+        }
+        tokio::time::sleep_until(start).await;
+        let report = tick(services, &detector, end).await;
+        let summary = TickSummary::of(&report);
+        tracing::info!(
+            reads = summary.reads,
+            emitted = summary.emitted,
+            not_emitted = summary.not_emitted,
+            alerts_delivered = summary.alerts_delivered,
+            left_judgements = summary.left_judgements,
+            cut_short = summary.cut_short,
+            errors = summary.errors.len(),
+            duration_ms = summary.duration_ms as u64,
+            "tick"
+        );
+        outcome.ticks.push(summary);
+    }
+    if let Err(e) = store.release_lease(LEASE, request_id).await {
+        tracing::warn!(error = %e, "the lease could not be released; it expires by itself");
+    }
+    outcome
+}
+
+async fn tick(
+    services: &Services,
+    detector: &Detector<
+        artifact_monitor::adapters::NpmRegistry,
+        artifact_monitor_aws::DynamoStore,
+        SystemClock,
+    >,
+    deadline: Instant,
+) -> TickReport {
+    let allowance: &dyn Allowance = services.budget.as_ref();
+    let plan = TickPlan {
+        deadline,
+        allowance: Some(allowance),
+        reserve: FEED_RESERVE,
+        max_due: MAX_DUE,
+        max_sweep: usize::MAX,
+        concurrency: services.settings.concurrency,
+        watch: WatchConfig::default(),
+    };
+    let delivery = Delivery {
+        sink: services.alerts.as_ref(),
+        limit: DRAIN_LIMIT,
+    };
+    let print = |alert: &Alert| {
+        tracing::info!(alert = %alert.id, severity = %alert.severity, "alert");
+    };
+    match &services.events {
+        Some(bus) => {
+            detector
+                .tick(services.changes.as_ref(), bus, delivery, &print, plan)
+                .await
+        }
+        None => {
+            detector
+                .tick(services.changes.as_ref(), &NoBus, delivery, &print, plan)
+                .await
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The functions' settings, read once per cold start from the environment the SAM template
+//! sets, each checked with the setting named in the error.
+
+use artifact_monitor::adapters::{
+    DEFAULT_BYTES_IN_FLIGHT, DEFAULT_GITHUB_API, DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY,
+};
+use artifact_monitor_aws::AwsSettings;
+use std::time::Duration;
+
+/// Sub-minute ticks a poller invocation may run: 60 s divided evenly.
+pub const TICK_SECONDS: [u64; 4] = [15, 20, 30, 60];
+
+/// Everything a function reads from its environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionSettings {
+    pub aws: AwsSettings,
+    /// `REGISTRY_URL`: the npm registry (a private one, or the public default).
+    pub registry: String,
+    /// `CHANGES_FEED_URL`: the registry's changes feed; empty or unset: none, the sweep
+    /// alone finds new versions.
+    pub changes_feed: Option<String>,
+    /// `GITHUB_API_URL`: GitHub's API (GitHub Enterprise Server's `https://host/api/v3`);
+    /// `none` turns GitHub lookups off (verdicts say so).
+    pub github_api: Option<String>,
+    /// `GITHUB_TOKEN_SECRET_ARN`: a Secrets Manager secret holding a GitHub token.
+    pub github_token_secret: Option<String>,
+    /// `REGISTRY_REQUESTS_PER_SECOND`: the request budget toward the registry.
+    pub registry_requests_per_second: f64,
+    /// `TICK_SECONDS`: 60 (one tick an invocation) or 15, 20, 30 (several, evenly apart).
+    pub tick_seconds: u64,
+    /// `HTTP_TIMEOUT_SECONDS`: one request to the registry or GitHub, at most.
+    pub timeout: Duration,
+    /// `CONCURRENCY`: requests in flight at once.
+    pub concurrency: usize,
+    /// `MAX_PACKUMENT_BYTES` and `MAX_BYTES_IN_FLIGHT`: the body bounds.
+    pub max_packument_bytes: u64,
+    pub bytes_in_flight: u64,
+}
+
+/// A setting that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct SettingError {
+    pub name: &'static str,
+    pub message: String,
+}
+
+fn invalid(name: &'static str, message: impl Into<String>) -> SettingError {
+    SettingError {
+        name,
+        message: message.into(),
+    }
+}
+
+fn url(name: &'static str, value: String) -> Result<String, SettingError> {
+    let trimmed = value.trim().trim_end_matches('/');
+    if !(trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+        || trimmed.contains(char::is_whitespace)
+    {
+        return Err(invalid(name, format!("{value:?} is not an http(s) URL")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+    name: &'static str,
+    value: Option<String>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, SettingError> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    let parsed: T = text
+        .trim()
+        .parse()
+        .map_err(|_| invalid(name, format!("{text:?} is not a number")))?;
+    if !range.contains(&parsed) {
+        return Err(invalid(
+            name,
+            format!(
+                "{parsed} is out of range: it must be from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+    Ok(parsed)
+}
+
+impl FunctionSettings {
+    /// Reads the settings through `lookup` (the process environment in a Lambda).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let aws = AwsSettings::from_lookup(get).map_err(|e| SettingError {
+            name: "AWS settings",
+            message: e.to_string(),
+        })?;
+        let registry = match get("REGISTRY_URL") {
+            Some(value) => url("REGISTRY_URL", value)?,
+            None => DEFAULT_REGISTRY.to_owned(),
+        };
+        let changes_feed = get("CHANGES_FEED_URL")
+            .map(|v| url("CHANGES_FEED_URL", v))
+            .transpose()?;
+        let github_api = match get("GITHUB_API_URL") {
+            Some(v) if v.trim().eq_ignore_ascii_case("none") => None,
+            Some(v) => Some(url("GITHUB_API_URL", v)?),
+            None => Some(DEFAULT_GITHUB_API.to_owned()),
+        };
+        let github_token_secret = get("GITHUB_TOKEN_SECRET_ARN");
+        if let Some(arn) = &github_token_secret
+            && !arn.starts_with("arn:")
+        {
+            return Err(invalid(
+                "GITHUB_TOKEN_SECRET_ARN",
+                "a Secrets Manager secret ARN (arn:aws:secretsmanager:…)",
+            ));
+        }
+        let tick_seconds = number("TICK_SECONDS", get("TICK_SECONDS"), 60, 1..=60)?;
+        if !TICK_SECONDS.contains(&tick_seconds) {
+            return Err(invalid(
+                "TICK_SECONDS",
+                format!("{tick_seconds} must be one of 15, 20, 30 or 60"),
+            ));
+        }
+        let registry_requests_per_second = number(
+            "REGISTRY_REQUESTS_PER_SECOND",
+            get("REGISTRY_REQUESTS_PER_SECOND"),
+            20.0,
+            0.1..=1000.0,
+        )?;
+        let timeout = Duration::from_secs(number(
+            "HTTP_TIMEOUT_SECONDS",
+            get("HTTP_TIMEOUT_SECONDS"),
+            20,
+            1..=300,
+        )?);
+        let concurrency = number("CONCURRENCY", get("CONCURRENCY"), 8, 1..=64)?;
+        let max_packument_bytes = number(
+            "MAX_PACKUMENT_BYTES",
+            get("MAX_PACKUMENT_BYTES"),
+            DEFAULT_MAX_PACKUMENT_BYTES,
+            1 << 20..=1 << 30,
+        )?;
+        let bytes_in_flight = number(
+            "MAX_BYTES_IN_FLIGHT",
+            get("MAX_BYTES_IN_FLIGHT"),
+            DEFAULT_BYTES_IN_FLIGHT,
+            16 << 20..=8 << 30,
+        )?;
+        Ok(Self {
+            aws,
+            registry,
+            changes_feed,
+            github_api,
+            github_token_secret,
+            registry_requests_per_second,
+            tick_seconds,
+            timeout,
+            concurrency,
+            max_packument_bytes,
+            bytes_in_flight,
+        })
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, SettingError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<FunctionSettings, SettingError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        FunctionSettings::from_lookup(move |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_public_services_and_one_tick_a_minute() {
+        let s = read(&[("TABLE_NAME", "t")]).unwrap();
+        assert_eq!(s.registry, DEFAULT_REGISTRY);
+        assert_eq!(s.github_api.as_deref(), Some(DEFAULT_GITHUB_API));
+        assert_eq!(s.changes_feed, None);
+        assert_eq!(s.tick_seconds, 60);
+        let s = read(&[
+            ("TABLE_NAME", "t"),
+            ("REGISTRY_URL", "https://npm.example.internal/"),
+            ("CHANGES_FEED_URL", ""),
+            ("GITHUB_API_URL", "none"),
+            ("TICK_SECONDS", "20"),
+        ])
+        .unwrap();
+        assert_eq!(s.registry, "https://npm.example.internal");
+        assert_eq!(
+            (s.changes_feed, s.github_api, s.tick_seconds),
+            (None, None, 20)
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        for (pairs, name) in [
+            (
+                &[("TABLE_NAME", "t"), ("TICK_SECONDS", "25")][..],
+                "TICK_SECONDS",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("REGISTRY_URL", "ftp://x")][..],
+                "REGISTRY_URL",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("REGISTRY_REQUESTS_PER_SECOND", "0")][..],
+                "REGISTRY_REQUESTS_PER_SECOND",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("GITHUB_TOKEN_SECRET_ARN", "token")][..],
+                "GITHUB_TOKEN_SECRET_ARN",
+            ),
+            (&[][..], "AWS settings"),
+        ] {
+            assert_eq!(read(pairs).unwrap_err().name, name, "{pairs:?}");
+        }
+    }
+}

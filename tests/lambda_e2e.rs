@@ -1,0 +1,404 @@
+//! The Lambda functions end to end on emulated AWS: the real `poller` and `verifier`
+//! binaries run as child processes against a Runtime API this test serves, over moto's
+//! DynamoDB, EventBridge, SQS and SNS, with the local fake npm registry and GitHub API. The
+//! test plays EventBridge Scheduler (it invokes the poller with the scheduled event) and the
+//! SQS event source mapping (it receives from the rule's queue, hands batches to the
+//! verifier and deletes what the verifier did not report failed).
+
+#![allow(clippy::unwrap_used)]
+
+use artifact_monitor::domain::{Artifact, ArtifactSource, Compliance, Confidence, PolicySpec};
+use artifact_monitor::monitor::watchlist;
+use artifact_monitor::ports::VerdictStore as _;
+use artifact_monitor_aws::DynamoStore;
+use artifact_monitor_tests::aws::{self, unique};
+use artifact_monitor_tests::fake_http::Reply;
+use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
+use artifact_monitor_tests::read;
+use artifact_monitor_tests::runtime_api::{RuntimeApi, binary};
+use artifact_monitor_tests::world::SIGSTORE_2_3_1;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The emulated resources, named as the template names its own.
+struct Cloud {
+    table: String,
+    store: DynamoStore,
+    topic: String,
+    bus: String,
+    sqs: aws_sdk_sqs::Client,
+    /// The verifier's input: the `Version Published` rule's target.
+    input: String,
+    /// Subscribed to the alert topic.
+    alerts: String,
+    /// The `Version Verified` rule's target.
+    verified: String,
+}
+
+async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let url = sqs
+        .create_queue()
+        .queue_name(unique(name))
+        // Redelivery after a reported failure comes quickly in the test.
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "1",
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    (url, arn)
+}
+
+async fn cloud() -> Cloud {
+    let config = aws::config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("monitor");
+    artifact_monitor_aws::dynamo::create_table(&dynamodb, &table)
+        .await
+        .unwrap();
+    let store = DynamoStore::new(dynamodb, table.clone());
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (input, input_arn) = queue(&sqs, "verifier").await;
+    let (alerts, alerts_arn) = queue(&sqs, "alerts").await;
+    let (verified, verified_arn) = queue(&sqs, "verified").await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let topic = sns
+        .create_topic()
+        .name(unique("alerts"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&alerts_arn)
+        .send()
+        .await
+        .unwrap();
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let bus = unique("monitor");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    for (detail_type, arn) in [
+        ("Version Published", &input_arn),
+        ("Version Verified", &verified_arn),
+    ] {
+        let rule = unique("rule");
+        let pattern = json!({"source": ["artifact-monitor"], "detail-type": [detail_type]});
+        events
+            .put_rule()
+            .name(&rule)
+            .event_bus_name(&bus)
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .unwrap();
+        events
+            .put_targets()
+            .rule(&rule)
+            .event_bus_name(&bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    Cloud {
+        table,
+        store,
+        topic,
+        bus,
+        sqs,
+        input,
+        alerts,
+        verified,
+    }
+}
+
+impl Cloud {
+    /// Every message waiting on `queue`, removed from it.
+    async fn drain(&self, queue: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut all = Vec::new();
+        loop {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default();
+            if got.is_empty() {
+                return all;
+            }
+            for message in &got {
+                self.sqs
+                    .delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            all.extend(got);
+        }
+    }
+}
+
+/// The SQS event the event source mapping would hand the verifier for `messages`.
+fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id().unwrap(),
+                "receiptHandle": m.receipt_handle().unwrap(),
+                "body": m.body().unwrap(),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body().unwrap_or_default(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:verifier",
+                "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+struct Functions {
+    poller: RuntimeApi,
+    verifier: RuntimeApi,
+}
+
+impl Functions {
+    async fn start(cloud: &Cloud, npm: &FakeNpm, github: &FakeGithub) -> Self {
+        let env = vec![
+            ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
+            ("TABLE_NAME", cloud.table.clone()),
+            ("ALERT_TOPIC_ARN", cloud.topic.clone()),
+            ("EVENT_BUS_NAME", cloud.bus.clone()),
+            ("REGISTRY_URL", npm.url().to_owned()),
+            ("GITHUB_API_URL", github.url().to_owned()),
+            ("REGISTRY_REQUESTS_PER_SECOND", "100".to_owned()),
+        ];
+        let mut poller = RuntimeApi::start().await;
+        poller.spawn(&binary("poller"), "poller", &env);
+        let mut verifier = RuntimeApi::start().await;
+        verifier.spawn(&binary("verifier"), "verifier", &env);
+        Self { poller, verifier }
+    }
+
+    /// EventBridge Scheduler's tick.
+    async fn tick(&self) -> Value {
+        let event: Value = serde_json::from_slice(&read("events/poller-schedule.json")).unwrap();
+        self.poller.invoke(event, TIMEOUT).await.response()
+    }
+
+    /// The event source mapping: batches from the input queue to the verifier until the
+    /// queue is empty; what the verifier reports failed stays on the queue and comes back.
+    /// Returns every message handed over, and how many were reported failed.
+    async fn deliver(&self, cloud: &Cloud) -> (Vec<aws_sdk_sqs::types::Message>, usize) {
+        let mut handed = Vec::new();
+        let mut failed = 0;
+        for _ in 0..20 {
+            let batch = cloud
+                .sqs
+                .receive_message()
+                .queue_url(&cloud.input)
+                .max_number_of_messages(10)
+                .wait_time_seconds(2)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default();
+            if batch.is_empty() {
+                break;
+            }
+            let answer = self
+                .verifier
+                .invoke(sqs_event(&batch), TIMEOUT)
+                .await
+                .response();
+            let failures: Vec<&str> = answer["batchItemFailures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["itemIdentifier"].as_str().unwrap())
+                .collect();
+            failed += failures.len();
+            for message in &batch {
+                if !failures.contains(&message.message_id().unwrap()) {
+                    cloud
+                        .sqs
+                        .delete_message()
+                        .queue_url(&cloud.input)
+                        .receipt_handle(message.receipt_handle().unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+            handed.extend(batch);
+        }
+        (handed, failed)
+    }
+}
+
+fn detail_of(message: &aws_sdk_sqs::types::Message) -> Value {
+    let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+    body["detail"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
+    let cloud = cloud().await;
+    let npm = FakeNpm::start().await;
+    let github = FakeGithub::start().await;
+    github.add_run(
+        9_116_405_766,
+        "sigstore/sigstore-js",
+        ".github/workflows/release.yml",
+        "46e7056ff9912ebfee5298d94024895a9fea76c0",
+        "main",
+        "2024-05-16T17:05:00Z",
+        "2024-05-16T17:15:00Z",
+        &["ubuntu-latest"],
+    );
+    npm.create("sigstore", &["bdehamer"]);
+    let artifact = Artifact::npm(
+        "sigstore",
+        PolicySpec::new("sigstore/sigstore-js", &[".github/workflows/release.yml"]),
+    )
+    .unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    watchlist::watch(&cloud.store, artifact.clone(), ArtifactSource::Api, now)
+        .await
+        .unwrap();
+    let functions = Functions::start(&cloud, &npm, &github).await;
+
+    // The first tick reads the newly watched package (no version yet).
+    let outcome = functions.tick().await;
+    assert_eq!(outcome["skipped"], false, "{outcome}");
+    assert_eq!(outcome["ticks"][0]["reads"], 1, "{outcome}");
+    functions.deliver(&cloud).await;
+    cloud.drain(&cloud.alerts).await;
+
+    // A compliant release: a stored compliant verdict, a Version Verified event, no alert.
+    npm.publish(
+        "sigstore",
+        manifest("sigstore", "2.3.1", SIGSTORE_2_3_1, true),
+        "2024-05-16T17:12:03.000Z",
+    );
+    npm.attest(
+        "sigstore",
+        "2.3.1",
+        read("npm/attestations/sigstore@2.3.1.json"),
+    );
+    let outcome = functions.tick().await;
+    assert_eq!(outcome["ticks"][0]["emitted"], 1, "{outcome}");
+    let (mut handed, failed) = functions.deliver(&cloud).await;
+    assert_eq!((handed.len(), failed), (1, 0));
+    let record = cloud
+        .store
+        .version(&artifact.key(), "2.3.1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (record.verdict.compliance, record.verdict.confidence),
+        (Compliance::Compliant, Confidence::High)
+    );
+    let verified = cloud.drain(&cloud.verified).await;
+    assert_eq!(verified.len(), 1);
+    assert_eq!(detail_of(&verified[0])["version"], "2.3.1");
+    assert_eq!(detail_of(&verified[0])["compliance"], "compliant");
+    assert!(cloud.drain(&cloud.alerts).await.is_empty(), "no alert");
+
+    // A rogue release (attestations that do not verify), and the registry failing the
+    // first delivery: reported failed, delivered again, judged once, alerted once.
+    let mut rogue = manifest("sigstore", "2.3.2", SIGSTORE_2_3_1, true);
+    rogue["dist"]["integrity"] = json!(SIGSTORE_2_3_1);
+    npm.publish("sigstore", rogue, "2024-05-17T10:00:00.000Z");
+    npm.attest(
+        "sigstore",
+        "2.3.2",
+        read("npm/attestations/invalid/sigstore@2.3.1.invalid-sig-provenance.json"),
+    );
+    npm.fail_next("/attestations/sigstore@2.3.2", Reply::status(404));
+    let outcome = functions.tick().await;
+    assert_eq!(outcome["ticks"][0]["emitted"], 1, "{outcome}");
+    let (rogue_handed, failed) = functions.deliver(&cloud).await;
+    assert_eq!(failed, 1, "the first delivery is reported failed");
+    assert_eq!(rogue_handed.len(), 2, "and delivered again");
+    handed.extend(rogue_handed);
+    let record = cloud
+        .store
+        .version(&artifact.key(), "2.3.2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (record.verdict.compliance, record.verdict.confidence),
+        (Compliance::NonCompliant, Confidence::High)
+    );
+    let alerts = cloud.drain(&cloud.alerts).await;
+    assert_eq!(alerts.len(), 1, "exactly one alert");
+    let envelope: Value = serde_json::from_str(alerts[0].body().unwrap()).unwrap();
+    let alert: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(alert["id"], "npm/sigstore@2.3.2#non_compliant");
+    let attributes = &envelope["MessageAttributes"];
+    assert_eq!(attributes["severity"]["Value"], "critical", "{envelope}");
+    assert_eq!(attributes["compliance"]["Value"], "non_compliant");
+    assert_eq!(attributes["artifact"]["Value"], "npm/sigstore");
+    let verified = cloud.drain(&cloud.verified).await;
+    assert_eq!(verified.len(), 1);
+    assert_eq!(
+        detail_of(&verified[0])["alert_id"],
+        "npm/sigstore@2.3.2#non_compliant"
+    );
+
+    // Replaying every event and every tick changes nothing.
+    let answer = functions
+        .verifier
+        .invoke(sqs_event(&handed), TIMEOUT)
+        .await
+        .response();
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let outcome = functions.tick().await;
+    assert_eq!(outcome["ticks"][0]["emitted"], 0, "{outcome}");
+    functions.deliver(&cloud).await;
+    assert!(
+        cloud.drain(&cloud.alerts).await.is_empty(),
+        "no alert twice"
+    );
+    assert!(
+        cloud.drain(&cloud.verified).await.is_empty(),
+        "no verdict twice"
+    );
+}
