@@ -771,3 +771,90 @@ async fn a_name_rebound_to_loopback_is_not_answered() {
         .await;
     assert_eq!(local.status, StatusCode::OK);
 }
+
+/// Behind API Gateway: the gateway authenticates (IAM or a JWT) and the entry point passes
+/// the identity on as a request extension; the router refuses a request without one, and a
+/// write by an identity that may only read. A client cannot forge the extension: no header
+/// or cookie makes one.
+#[tokio::test]
+async fn behind_a_gateway_the_identity_it_passes_on_decides() {
+    use artifact_monitor::api::GatewayIdentity;
+    let store = MemoryStore::new();
+    store.put_artifact(&watched("alpha")).await.unwrap();
+    let router = app(ApiState {
+        store: store.clone(),
+        auth: ApiAuth::Gateway,
+        clock: Arc::new(Fixed),
+        wake: None,
+        hosts: None,
+    });
+    let api = Api { router, store };
+    let who = |can_write: bool| GatewayIdentity {
+        principal: "arn:aws:iam::123456789012:role/reader".into(),
+        can_write,
+    };
+    let call =
+        |method: Method, uri: &str, identity: Option<GatewayIdentity>, body: Option<Value>| {
+            let mut request = Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("host", "abc123.execute-api.us-east-1.amazonaws.com")
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("content-type", "application/json")
+                .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+                .unwrap();
+            if let Some(identity) = identity {
+                request.extensions_mut().insert(identity);
+            }
+            request
+        };
+    let health = api.call(call(Method::GET, "/healthz", None, None)).await;
+    assert_eq!(health.status, StatusCode::OK);
+    // No identity: refused, whatever token or cookie the request carries.
+    for uri in ["/summary", "/artifacts", "/", "/assets/app.css", "/login"] {
+        let answer = api.call(call(Method::GET, uri, None, None)).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{uri}");
+    }
+    let summary = api
+        .call(call(Method::GET, "/summary", Some(who(false)), None))
+        .await;
+    assert_eq!(summary.status, StatusCode::OK);
+    assert_eq!(summary.json()["total"], 1);
+    let page = api
+        .call(call(Method::GET, "/", Some(who(false)), None))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let new = json!({
+        "type": "npm",
+        "name": "new-pkg",
+        "repository": "octo-org/octo-repo",
+        "workflows": [".github/workflows/release.yml"],
+    });
+    let refused = api
+        .call(call(
+            Method::POST,
+            "/artifacts",
+            Some(who(false)),
+            Some(new.clone()),
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.error_message().contains("may read"),
+        "{}",
+        refused.text()
+    );
+    let added = api
+        .call(call(Method::POST, "/artifacts", Some(who(true)), Some(new)))
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
+    let removed = api
+        .call(call(
+            Method::DELETE,
+            "/artifacts/npm/new-pkg",
+            Some(who(true)),
+            None,
+        ))
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
+}

@@ -401,4 +401,54 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
         cloud.drain(&cloud.verified).await.is_empty(),
         "no verdict twice"
     );
+
+    // The api function, fed API Gateway (payload 2.0) events, answers those verdicts to an
+    // IAM-authenticated caller and refuses a request the gateway did not authenticate.
+    let mut api = RuntimeApi::start().await;
+    api.spawn(
+        &binary("api"),
+        "api",
+        &[
+            ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
+            ("TABLE_NAME", cloud.table.clone()),
+        ],
+    );
+    let signed: Value = serde_json::from_slice(&read("events/api-iam-get.json")).unwrap();
+    let answer = api.invoke(signed.clone(), TIMEOUT).await.response();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    let versions: Vec<(&str, &str)> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap(),
+                v["compliance"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [("2.3.2", "non_compliant"), ("2.3.1", "compliant")],
+        "{body}"
+    );
+    let unauthenticated = |mut event: Value| {
+        event["requestContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("authorizer");
+        event
+    };
+    let refused = api
+        .invoke(unauthenticated(signed.clone()), TIMEOUT)
+        .await
+        .response();
+    assert_eq!(refused["statusCode"], 401, "{refused}");
+    let mut health = unauthenticated(signed);
+    health["rawPath"] = json!("/healthz");
+    health["rawQueryString"] = json!("");
+    health["requestContext"]["http"]["path"] = json!("/healthz");
+    let healthy = api.invoke(health, TIMEOUT).await.response();
+    assert_eq!(healthy["statusCode"], 200, "{healthy}");
 }

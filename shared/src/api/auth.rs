@@ -111,6 +111,8 @@ pub enum Credential {
     Bearer,
     /// The session cookie (a browser): writes need the CSRF token.
     Cookie,
+    /// Authenticated by API Gateway in front (IAM or a JWT), no cookie involved.
+    Gateway,
 }
 
 /// The value of a cookie in a `Cookie` header.

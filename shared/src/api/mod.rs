@@ -41,6 +41,20 @@ pub const MAX_IN_FLIGHT: usize = 256;
 pub enum ApiAuth {
     /// A local deployment: the bearer token, or the session cookie it signs in.
     Token(ApiToken),
+    /// Behind API Gateway: the gateway authenticated the request (SigV4 against IAM, or a
+    /// JWT) and the entry point passed on who it is as a [`GatewayIdentity`] request
+    /// extension, which no client can set. A request without one is refused (401), a write
+    /// by an identity that may only read too (403); `/healthz` stays public.
+    Gateway,
+}
+
+/// Who API Gateway says is calling, as the entry point read it from the request context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayIdentity {
+    /// The IAM principal's ARN, or the JWT's subject.
+    pub principal: String,
+    /// Whether this identity may change the watched set (add, change, remove, scan).
+    pub can_write: bool,
 }
 
 /// What the router serves from.
@@ -84,10 +98,32 @@ impl<S> ApiState<S> {
         }
     }
 
-    fn token(&self) -> &ApiToken {
+    /// The local token, when the API is authenticated by one.
+    fn token(&self) -> Option<&ApiToken> {
         match &self.auth {
-            ApiAuth::Token(token) => token,
+            ApiAuth::Token(token) => Some(token),
+            ApiAuth::Gateway => None,
         }
+    }
+
+    /// The request's credential. Behind a gateway every request that reaches a handler
+    /// was let through by [`gateway_guard`] with an identity.
+    pub(crate) fn credential(&self, headers: &axum::http::HeaderMap) -> Option<Credential> {
+        match &self.auth {
+            ApiAuth::Token(token) => auth::credential(token, headers),
+            ApiAuth::Gateway => Some(Credential::Gateway),
+        }
+    }
+
+    /// Whether `csrf` is the page's CSRF token (always, behind a gateway: no cookie there
+    /// carries a credential a foreign page could make the browser send).
+    pub(crate) fn csrf_matches(&self, csrf: &str) -> bool {
+        self.token().is_none_or(|t| t.csrf_matches(csrf))
+    }
+
+    /// The CSRF token the pages embed (none behind a gateway).
+    pub(crate) fn csrf_value(&self) -> &str {
+        self.token().map_or("", ApiToken::csrf_value)
     }
 }
 
@@ -102,7 +138,8 @@ impl<S: Store + 'static> FromRequestParts<Arc<ApiState<S>>> for Caller {
         parts: &mut Parts,
         state: &Arc<ApiState<S>>,
     ) -> Result<Self, Self::Rejection> {
-        auth::credential(state.token(), &parts.headers)
+        state
+            .credential(&parts.headers)
             .map(Caller)
             .ok_or_else(ApiError::unauthorized)
     }
@@ -127,7 +164,7 @@ impl<S: Store + 'static> FromRequestParts<Arc<ApiState<S>>> for Writer {
                 .get(auth::CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if !state.token().csrf_matches(csrf) || !auth::same_origin(&parts.headers) {
+            if !state.csrf_matches(csrf) || !auth::same_origin(&parts.headers) {
                 return Err(ApiError::forbidden(format!(
                     "a write signed in by cookie needs the {} header of the page, from the same origin",
                     auth::CSRF_HEADER
@@ -208,6 +245,32 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
+/// Behind a gateway: refuses a request without an identity (401) and a write by an identity
+/// that may only read (403). `/healthz` is answered to anyone.
+async fn gateway_guard<S: Store + 'static>(
+    axum::extract::State(state): axum::extract::State<Arc<ApiState<S>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::response::IntoResponse as _;
+    if !matches!(state.auth, ApiAuth::Gateway) || request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
+    let writes = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    match request.extensions().get::<GatewayIdentity>() {
+        None => ApiError::unauthorized().into_response(),
+        Some(identity) if writes && !identity.can_write => ApiError::forbidden(format!(
+            "{} may read the monitor, not change it",
+            identity.principal
+        ))
+        .into_response(),
+        Some(_) => next.run(request).await,
+    }
+}
+
 /// Refuses a request whose `Host` is not one of the state's names (421, the envelope).
 async fn known_host<S: Store + 'static>(
     axum::extract::State(state): axum::extract::State<Arc<ApiState<S>>>,
@@ -266,6 +329,10 @@ pub fn app<S: Store + 'static>(state: ApiState<S>) -> Router {
         .route("/assets/app.css", get(pages::stylesheet::<S>))
         .route("/assets/app.js", get(pages::script::<S>))
         .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gateway_guard::<S>,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             known_host::<S>,

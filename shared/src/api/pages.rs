@@ -57,7 +57,7 @@ fn page_refusal<S>(
     headers: &HeaderMap,
     uri: &axum::http::Uri,
 ) -> Option<Response> {
-    auth::credential(state.token(), headers).is_none().then(|| {
+    state.credential(headers).is_none().then(|| {
         let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         Redirect::to(&format!("/login?next={}", encoded(next))).into_response()
     })
@@ -66,10 +66,10 @@ fn page_refusal<S>(
 /// Why a form write is refused: not signed in, or without the page's CSRF token, or from
 /// another origin.
 fn form_refusal<S>(state: &ApiState<S>, headers: &HeaderMap, csrf: &str) -> Option<Response> {
-    if auth::credential(state.token(), headers).is_none() {
+    if state.credential(headers).is_none() {
         return Some(Redirect::to("/login").into_response());
     }
-    if !state.token().csrf_matches(csrf) || !auth::same_origin(headers) {
+    if !state.csrf_matches(csrf) || !auth::same_origin(headers) {
         return Some(
             ApiError::forbidden("the form's CSRF token is missing or not valid").into_response(),
         );
@@ -281,7 +281,7 @@ async fn dashboard_page<S: Store + 'static>(
     let summary = state.store.summary().await?;
     let (items, next) = handlers::artifact_page(state, &request).await?;
     let views: Vec<ArtifactView> = items.iter().map(ArtifactView::from).collect();
-    let csrf = state.token().csrf_value();
+    let csrf = state.csrf_value();
     let next_href = next.map(|p| {
         let mut href = format!(
             "/?cursor={}",
@@ -523,7 +523,7 @@ async fn detail_page<S: Store + 'static>(
         }
         href
     });
-    let csrf = state.token().csrf_value();
+    let csrf = state.csrf_value();
     Ok(layout(
         &view.name,
         csrf,
@@ -739,11 +739,16 @@ pub async fn login<S: Store + 'static>(
     if !auth::same_origin(&headers) {
         return ApiError::forbidden("sign in from this site's own form").into_response();
     }
-    if !state.token().matches(&form.token) {
+    // Behind a gateway there is no token to sign in with: the gateway authenticates.
+    let Some(token) = state.token() else {
+        return ApiError::not_found("no sign-in form here: the gateway authenticates")
+            .into_response();
+    };
+    if !token.matches(&form.token) {
         return login_page(&next, Some("That token is not valid."));
     }
     let mut response = Redirect::to(&next).into_response();
-    if let Ok(cookie) = HeaderValue::from_str(&auth::session_cookie(state.token())) {
+    if let Ok(cookie) = HeaderValue::from_str(&auth::session_cookie(token)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
@@ -772,7 +777,7 @@ fn asset<S>(
     content_type: &'static str,
     body: &'static str,
 ) -> Response {
-    if auth::credential(state.token(), headers).is_none() {
+    if state.credential(headers).is_none() {
         return ApiError::unauthorized().into_response();
     }
     let mut response = body.into_response();
