@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: formatting, lints, unit and integration tests.
-# Installs what the tests need beyond the Rust toolchain: moto (the AWS emulator, into
-# .venv, once), Debian's chromium (apt-get) and playwright-core (npm ci, into
+# Installs what the tests need beyond the Rust toolchain: moto (the AWS emulator) and the
+# SAM tools (aws-sam-cli, cfn-lint) into .venv, once, Debian's chromium (apt-get) and playwright-core (npm ci, into
 # tests/browser) for the dashboard's browser test, and starts one moto server on a free
 # loopback port for the run, stopped when the script ends whatever happens.
 set -euo pipefail
@@ -12,6 +12,15 @@ if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_
   echo "== installing moto $MOTO_VERSION into .venv"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+SAM_VERSION="1.170.0"
+CFN_LINT_VERSION="1.58.0"
+if ! .venv/bin/sam --version 2>/dev/null | grep -q "$SAM_VERSION" \
+   || ! .venv/bin/cfn-lint --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
+  echo "== installing aws-sam-cli $SAM_VERSION and cfn-lint $CFN_LINT_VERSION into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check \
+    "aws-sam-cli==$SAM_VERSION" "cfn-lint==$CFN_LINT_VERSION"
 fi
 
 if [ ! -x /usr/bin/chromium ]; then
@@ -44,6 +53,9 @@ done
 export ARTIFACT_MONITOR_AWS_ENDPOINT="http://127.0.0.1:$port"
 echo "== moto $MOTO_VERSION on $ARTIFACT_MONITOR_AWS_ENDPOINT"
 
+echo "== the SAM template: sam validate --lint, cfn-lint"
+SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template template.yaml
+.venv/bin/cfn-lint template.yaml
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"

@@ -451,4 +451,59 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
     health["requestContext"]["http"]["path"] = json!("/healthz");
     let healthy = api.invoke(health, TIMEOUT).await.response();
     assert_eq!(healthy["statusCode"], 200, "{healthy}");
+
+    // A person, through the Cognito-guarded /ui/api/ routes: reads, and writes only as a
+    // member of the writers' group.
+    let person = |method: &str, path: &str, groups: Option<&str>, body: Option<Value>| {
+        let mut event = unauthenticated(
+            serde_json::from_slice::<Value>(&read("events/api-iam-get.json")).unwrap(),
+        );
+        let mut claims = json!({"sub": "5f0c", "email": "ada@example.com", "token_use": "access"});
+        if let Some(groups) = groups {
+            claims["cognito:groups"] = json!(groups);
+        }
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+        event["rawPath"] = json!(path);
+        event["rawQueryString"] = json!("");
+        event["routeKey"] = json!(format!("{method} /ui/api/{{proxy+}}"));
+        event["requestContext"]["http"]["method"] = json!(method);
+        event["requestContext"]["http"]["path"] = json!(path);
+        if let Some(body) = body {
+            event["body"] = json!(body.to_string());
+            event["headers"]["content-type"] = json!("application/json");
+        }
+        event
+    };
+    let summary = api
+        .invoke(person("GET", "/ui/api/summary", None, None), TIMEOUT)
+        .await
+        .response();
+    assert_eq!(summary["statusCode"], 200, "{summary}");
+    let new = json!({
+        "type": "npm",
+        "name": "left-pad",
+        "repository": "left-pad/left-pad",
+        "workflows": [".github/workflows/release.yml"],
+    });
+    let refused = api
+        .invoke(
+            person(
+                "POST",
+                "/ui/api/artifacts",
+                Some("[readers]"),
+                Some(new.clone()),
+            ),
+            TIMEOUT,
+        )
+        .await
+        .response();
+    assert_eq!(refused["statusCode"], 403, "{refused}");
+    let added = api
+        .invoke(
+            person("POST", "/ui/api/artifacts", Some("[admins]"), Some(new)),
+            TIMEOUT,
+        )
+        .await
+        .response();
+    assert_eq!(added["statusCode"], 201, "{added}");
 }

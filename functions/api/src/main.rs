@@ -61,6 +61,25 @@ fn identity(request: &lambda_http::Request, writers: &str) -> Option<GatewayIden
     })
 }
 
+/// People's requests arrive under `/ui/api/` (the route the Cognito authorizer guards):
+/// the router serves them at the same paths as the IAM routes.
+fn strip_user_prefix(request: &mut lambda_http::Request) {
+    let uri = request.uri();
+    let Some(rest) = uri.path().strip_prefix(USER_PREFIX) else {
+        return;
+    };
+    let path_and_query = match uri.query() {
+        Some(query) => format!("/{rest}?{query}"),
+        None => format!("/{rest}"),
+    };
+    if let Ok(stripped) = path_and_query.parse::<lambda_http::http::Uri>() {
+        *request.uri_mut() = stripped;
+    }
+}
+
+/// The prefix of the routes people call with a Cognito token.
+const USER_PREFIX: &str = "/ui/api/";
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
@@ -87,6 +106,7 @@ async fn main() -> Result<(), Error> {
                 if let Some(identity) = identity(&request, writers) {
                     request.extensions_mut().insert(identity);
                 }
+                strip_user_prefix(&mut request);
                 router.oneshot(request).await
             }
         },
