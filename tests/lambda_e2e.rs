@@ -1,6 +1,7 @@
-//! The Lambda functions end to end on emulated AWS: the real `poller` and `verifier`
-//! binaries run as child processes against a Runtime API this test serves, over moto's
-//! DynamoDB, EventBridge, SQS and SNS, with the local fake npm registry and GitHub API. The
+//! The Lambda functions end to end on emulated AWS: the real `poller`, `verifier` and `api`
+//! binaries run as child processes against a Runtime API this test serves, over the SAM
+//! template's own table, topic, bus, rule and queues created on moto, with the local fake
+//! npm registry and GitHub API. The
 //! test plays EventBridge Scheduler (it invokes the poller with the scheduled event) and the
 //! SQS event source mapping (it receives from the rule's queue, hands batches to the
 //! verifier and deletes what the verifier did not report failed).
@@ -64,27 +65,41 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
     (url, arn)
 }
 
+/// The template's own data resources, created on the emulator from `template.yaml`
+/// translated offline (see `tests/support/emulated_stack.py`), and what a user adds beside
+/// them: a queue subscribed to the alert topic, and a rule sending `Version Verified` to a
+/// queue.
 async fn cloud() -> Cloud {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let stack = unique("monitor");
+    let output = tokio::task::spawn_blocking({
+        let stack = stack.clone();
+        move || {
+            std::process::Command::new(root.join(".venv/bin/python"))
+                .arg(root.join("tests/support/emulated_stack.py"))
+                .arg(root.join("template.yaml"))
+                .arg(aws::endpoint())
+                .arg(&stack)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "the template's resources could not be created: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let text = |key: &str| created[key].as_str().unwrap().to_owned();
     let config = aws::config().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let table = unique("monitor");
-    artifact_monitor_aws::dynamo::create_table(&dynamodb, &table)
-        .await
-        .unwrap();
-    let store = DynamoStore::new(dynamodb, table.clone());
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), text("table"));
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let (input, input_arn) = queue(&sqs, "verifier").await;
     let (alerts, alerts_arn) = queue(&sqs, "alerts").await;
     let (verified, verified_arn) = queue(&sqs, "verified").await;
     let sns = aws_sdk_sns::Client::new(&config);
-    let topic = sns
-        .create_topic()
-        .name(unique("alerts"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = text("alert_topic");
     sns.subscribe()
         .topic_arn(&topic)
         .protocol("sqs")
@@ -93,44 +108,38 @@ async fn cloud() -> Cloud {
         .await
         .unwrap();
     let events = aws_sdk_eventbridge::Client::new(&config);
-    let bus = unique("monitor");
-    events.create_event_bus().name(&bus).send().await.unwrap();
-    for (detail_type, arn) in [
-        ("Version Published", &input_arn),
-        ("Version Verified", &verified_arn),
-    ] {
-        let rule = unique("rule");
-        let pattern = json!({"source": ["artifact-monitor"], "detail-type": [detail_type]});
-        events
-            .put_rule()
-            .name(&rule)
-            .event_bus_name(&bus)
-            .event_pattern(pattern.to_string())
-            .send()
-            .await
-            .unwrap();
-        events
-            .put_targets()
-            .rule(&rule)
-            .event_bus_name(&bus)
-            .targets(
-                aws_sdk_eventbridge::types::Target::builder()
-                    .id("queue")
-                    .arn(arn)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
+    let bus = text("bus");
+    let rule = unique("verified");
+    let pattern = json!({"source": ["artifact-monitor"], "detail-type": ["Version Verified"]});
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(verified_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     Cloud {
-        table,
+        table: text("table"),
         store,
         topic,
         bus,
         sqs,
-        input,
+        input: text("verifier_queue"),
         alerts,
         verified,
     }
@@ -253,7 +262,18 @@ impl Functions {
                 .collect();
             failed += failures.len();
             for message in &batch {
-                if !failures.contains(&message.message_id().unwrap()) {
+                if failures.contains(&message.message_id().unwrap()) {
+                    // The template's visibility timeout (720 s) passing, at once.
+                    cloud
+                        .sqs
+                        .change_message_visibility()
+                        .queue_url(&cloud.input)
+                        .receipt_handle(message.receipt_handle().unwrap())
+                        .visibility_timeout(0)
+                        .send()
+                        .await
+                        .unwrap();
+                } else {
                     cloud
                         .sqs
                         .delete_message()
