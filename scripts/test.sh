@@ -55,7 +55,7 @@ echo "== moto $MOTO_VERSION on $ARTIFACT_MONITOR_AWS_ENDPOINT"
 
 echo "== the SAM template: sam validate --lint, cfn-lint"
 SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template template.yaml
-.venv/bin/cfn-lint template.yaml
+.venv/bin/cfn-lint template.yaml infra/artifacts.yaml
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"

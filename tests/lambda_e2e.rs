@@ -527,3 +527,131 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
         .response();
     assert_eq!(added["statusCode"], 201, "{added}");
 }
+
+/// `Custom::MonitoredArtifact` through the real `provider` binary: a Create watches the
+/// artifact (owned by the stack: the API refuses to change it), an Update changes its
+/// policy, a Delete removes it; bad properties fail with the field named, and the Delete
+/// CloudFormation sends after a failed Create succeeds. Every request gets its answer at
+/// the response URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_custom_resource_creates_updates_and_deletes_an_artifact() {
+    use artifact_monitor::ports::ArtifactStore as _;
+    use artifact_monitor_tests::fake_http::FakeServer;
+    let config = aws::config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("monitor");
+    artifact_monitor_aws::dynamo::create_table(&dynamodb, &table)
+        .await
+        .unwrap();
+    let store = DynamoStore::new(dynamodb, table.clone());
+    let cloudformation = FakeServer::start(|_| Reply::status(200)).await;
+    let mut provider = RuntimeApi::start().await;
+    provider.spawn(
+        &binary("provider"),
+        "provider",
+        &[
+            ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
+            ("TABLE_NAME", table),
+        ],
+    );
+    let create: Value = serde_json::from_slice(&read("events/provider-create.json")).unwrap();
+    let stack = create["StackId"].as_str().unwrap().to_owned();
+    let mut answers = 0;
+    let mut send = |mut event: Value| {
+        answers += 1;
+        event["ResponseURL"] = json!(format!(
+            "{}/cfn/{answers}?X-Amz-Signature=example",
+            cloudformation.url
+        ));
+        let provider = &provider;
+        let cloudformation = &cloudformation;
+        let path = format!("/cfn/{answers}");
+        async move {
+            provider.invoke(event, TIMEOUT).await.response();
+            let (request, _) = cloudformation
+                .requests()
+                .into_iter()
+                .find(|(r, _)| r.path() == path)
+                .expect("an answer at the response URL");
+            assert_eq!(request.method, "PUT");
+            assert_eq!(request.header("content-type"), Some(""));
+            serde_json::from_slice::<Value>(&request.body).unwrap()
+        }
+    };
+
+    let created = send(create.clone()).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    assert_eq!(created["PhysicalResourceId"], "npm/sigstore");
+    assert_eq!(created["Data"]["Key"], "npm/sigstore");
+    let watched = store.artifact("npm/sigstore").await.unwrap().unwrap();
+    assert_eq!(
+        watched.source,
+        ArtifactSource::Stack {
+            stack: stack.clone()
+        }
+    );
+    assert_eq!(
+        watched.artifact.policy.allowed_refs,
+        Some(vec!["refs/tags/v*".to_owned()])
+    );
+    assert_eq!(watched.policy_rev, 1);
+
+    let mut update = create.clone();
+    update["RequestType"] = json!("Update");
+    update["PhysicalResourceId"] = json!("npm/sigstore");
+    update["OldResourceProperties"] = create["ResourceProperties"].clone();
+    update["ResourceProperties"]["Environment"] = json!("npm");
+    let updated = send(update).await;
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    let watched = store.artifact("npm/sigstore").await.unwrap().unwrap();
+    assert_eq!(watched.artifact.policy.environment.as_deref(), Some("npm"));
+    assert_eq!(
+        watched.policy_rev, 2,
+        "a policy change: every version judged again"
+    );
+
+    let mut delete = create.clone();
+    delete["RequestType"] = json!("Delete");
+    delete["PhysicalResourceId"] = json!("npm/sigstore");
+    let deleted = send(delete.clone()).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert!(store.artifact("npm/sigstore").await.unwrap().is_none());
+
+    // Bad properties: FAILED, the field named; then the Delete CloudFormation sends for
+    // the failed resource succeeds and removes nothing.
+    let mut bad = create.clone();
+    bad["LogicalResourceId"] = json!("MonitoredBad");
+    bad["ResourceProperties"]["Workflows"] = json!(["release.yml"]);
+    let failed = send(bad.clone()).await;
+    assert_eq!(failed["Status"], "FAILED", "{failed}");
+    assert!(
+        failed["Reason"].as_str().unwrap().contains("workflows[0]"),
+        "{failed}"
+    );
+    let mut cleanup = bad;
+    cleanup["RequestType"] = json!("Delete");
+    cleanup["PhysicalResourceId"] = failed["PhysicalResourceId"].clone();
+    let cleaned = send(cleanup).await;
+    assert_eq!(cleaned["Status"], "SUCCESS", "{cleaned}");
+
+    // An artifact the API added is not the stack's to take over, nor to delete.
+    let artifact = Artifact::npm(
+        "sigstore",
+        PolicySpec::new("sigstore/sigstore-js", &[".github/workflows/release.yml"]),
+    )
+    .unwrap();
+    watchlist::watch(&store, artifact, ArtifactSource::Api, 0)
+        .await
+        .unwrap();
+    let taken = send(create).await;
+    assert_eq!(taken["Status"], "FAILED", "{taken}");
+    assert!(
+        taken["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("through the API")
+    );
+    let kept = send(delete).await;
+    assert_eq!(kept["Status"], "SUCCESS");
+    assert!(store.artifact("npm/sigstore").await.unwrap().is_some());
+}

@@ -245,18 +245,24 @@ pub async fn list_artifacts<S: Store + 'static>(
 }
 
 /// Adds an artifact through the same use-case as a config file; its backfill is due now.
+/// The artifact a `POST /artifacts` body (or a stack's `Custom::MonitoredArtifact`)
+/// declares, every field checked, the message naming the one that is not valid.
+pub fn checked_artifact(request: &NewArtifact) -> Result<Artifact, ApiError> {
+    let registry = registry_type(request.registry.as_deref())?;
+    let name = package_name(&request.name)?;
+    let policy = request.policy()?;
+    Ok(Artifact {
+        registry,
+        name: name.as_str().to_owned(),
+        policy,
+    })
+}
+
 pub async fn add<S: Store + 'static>(
     state: &ApiState<S>,
     request: &NewArtifact,
 ) -> Result<WatchedArtifact, ApiError> {
-    let registry = registry_type(request.registry.as_deref())?;
-    let name = package_name(&request.name)?;
-    let policy = request.policy()?;
-    let artifact = Artifact {
-        registry,
-        name: name.as_str().to_owned(),
-        policy,
-    };
+    let artifact = checked_artifact(request)?;
     let key = artifact.key();
     if state.store.artifact(&key).await?.is_some() {
         return Err(ApiError::conflict(format!("{key} is already watched")));
@@ -310,6 +316,11 @@ fn owned_by_api(artifact: &WatchedArtifact) -> Result<(), ApiError> {
             "{} is declared in {}: change it there",
             artifact.key(),
             crate::domain::printable(file)
+        ))),
+        ArtifactSource::Stack { stack } => Err(ApiError::conflict(format!(
+            "{} is declared in the CloudFormation stack {}: change it there",
+            artifact.key(),
+            crate::domain::printable(stack)
         ))),
         ArtifactSource::Api => Ok(()),
     }

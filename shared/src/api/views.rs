@@ -88,11 +88,15 @@ pub struct BackfillView {
 /// Who owns an artifact's definition.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SourceView {
-    /// `config` (a config file: change it there) or `api`.
+    /// `config` (a config file: change it there), `stack` (a CloudFormation stack: change
+    /// it there) or `api`.
     pub kind: String,
     /// The config file, for `config`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The stack's id, for `stack`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
 }
 
 /// The release policy's optional fields, as stored.
@@ -171,10 +175,17 @@ impl ArtifactView {
                 ArtifactSource::Config { file } => SourceView {
                     kind: "config".to_owned(),
                     file: Some(file.clone()),
+                    stack: None,
+                },
+                ArtifactSource::Stack { stack } => SourceView {
+                    kind: "stack".to_owned(),
+                    file: None,
+                    stack: Some(stack.clone()),
                 },
                 ArtifactSource::Api => SourceView {
                     kind: "api".to_owned(),
                     file: None,
+                    stack: None,
                 },
             },
             policy: with_policy.then(|| PolicyView {

@@ -12,6 +12,8 @@ pub enum ArtifactSource {
     Config { file: String },
     /// Added through the API (or a use-case call): changed and removed the same way.
     Api,
+    /// Declared in a CloudFormation stack (`Custom::MonitoredArtifact`): the stack owns it.
+    Stack { stack: String },
 }
 
 /// How an [`ArtifactSource`] is read (`{"kind":"config","file":…}` or `{"kind":"api"}`):
@@ -21,15 +23,18 @@ struct StoredSource {
     kind: String,
     #[serde(default)]
     file: Option<String>,
+    #[serde(default)]
+    stack: Option<String>,
 }
 
 impl TryFrom<StoredSource> for ArtifactSource {
     type Error = String;
     fn try_from(stored: StoredSource) -> Result<Self, String> {
-        match (stored.kind.as_str(), stored.file) {
-            ("config", Some(file)) => Ok(Self::Config { file }),
-            ("api", _) => Ok(Self::Api),
-            (kind, _) => Err(format!("unknown artifact source {kind:?}")),
+        match (stored.kind.as_str(), stored.file, stored.stack) {
+            ("config", Some(file), _) => Ok(Self::Config { file }),
+            ("api", _, _) => Ok(Self::Api),
+            ("stack", _, Some(stack)) => Ok(Self::Stack { stack }),
+            (kind, _, _) => Err(format!("unknown artifact source {kind:?}")),
         }
     }
 }

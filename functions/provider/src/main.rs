@@ -1,0 +1,298 @@
+//! The custom resource provider: `Custom::MonitoredArtifact` declares a watched artifact in
+//! a CloudFormation stack (its properties are the fields of `POST /artifacts`, in
+//! CloudFormation's PascalCase, checked the same way). The stack owns the artifact: the API
+//! refuses to change or remove it (409, naming the stack).
+//!
+//! Translation only: the request's properties into the API's `NewArtifact`, then the
+//! watch-list use-cases; and always an answer to CloudFormation's response URL, also on
+//! errors, so a stack never waits out the timeout. A Delete of a resource whose Create failed
+//! (its physical id is no artifact key), or of one the stack does not own, succeeds.
+
+use artifact_monitor::adapters::SystemClock;
+use artifact_monitor::api::handlers::checked_artifact;
+use artifact_monitor::api::views::NewArtifact;
+use artifact_monitor::domain::{ArtifactSource, artifact_key};
+use artifact_monitor::monitor::watchlist;
+use artifact_monitor::ports::{ArtifactStore as _, Clock as _};
+use artifact_monitor_aws::{AwsSettings, DynamoStore, sdk_config};
+use aws_lambda_events::event::cloudformation::{
+    CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
+    CloudFormationCustomResourceResponseStatus,
+};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+
+/// `Custom::MonitoredArtifact`'s properties. CloudFormation passes every scalar as a string,
+/// so `RequireGithubHostedRunner` is read from `"true"` / `"false"` too.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct Properties {
+    #[serde(default)]
+    service_token: Option<String>,
+    #[serde(default)]
+    service_timeout: Option<Value>,
+    #[serde(rename = "Type", default)]
+    registry: Option<String>,
+    name: String,
+    repository: String,
+    workflows: Vec<String>,
+    #[serde(default)]
+    repository_id: Option<String>,
+    #[serde(default)]
+    owner_id: Option<String>,
+    #[serde(default)]
+    allowed_refs: Option<Vec<String>>,
+    #[serde(default)]
+    allowed_events: Option<Vec<String>>,
+    #[serde(default)]
+    require_github_hosted_runner: Option<Value>,
+    #[serde(default)]
+    environment: Option<String>,
+    #[serde(default)]
+    allowed_reusable_workflows: Option<Vec<String>>,
+}
+
+impl Properties {
+    fn into_new_artifact(self) -> Result<NewArtifact, String> {
+        let _ = (self.service_token, self.service_timeout);
+        let require = match self.require_github_hosted_runner {
+            None => None,
+            Some(Value::Bool(b)) => Some(b),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+            Some(other) => {
+                return Err(format!(
+                    "RequireGithubHostedRunner: {other} is not true or false"
+                ));
+            }
+        };
+        Ok(NewArtifact {
+            registry: self.registry,
+            name: self.name,
+            repository: self.repository,
+            workflows: self.workflows,
+            repository_id: self.repository_id,
+            owner_id: self.owner_id,
+            allowed_refs: self.allowed_refs,
+            allowed_events: self.allowed_events,
+            require_github_hosted_runner: require,
+            environment: self.environment,
+            allowed_reusable_workflows: self.allowed_reusable_workflows,
+        })
+    }
+}
+
+/// The physical id a resource gets when its Create failed: no artifact key, so its Delete
+/// finds nothing to remove.
+fn failed_id(logical: &str) -> String {
+    format!("{logical}-not-created")
+}
+
+struct Provider {
+    store: DynamoStore,
+    http: reqwest::Client,
+}
+
+impl Provider {
+    /// Watches what `properties` declare for `stack`; the artifact's key is the physical id.
+    async fn put(&self, stack: &str, properties: Value) -> Result<String, String> {
+        let properties: Properties =
+            serde_json::from_value(properties).map_err(|e| format!("properties: {e}"))?;
+        let request = properties.into_new_artifact()?;
+        let artifact = checked_artifact(&request).map_err(|e| e.message)?;
+        let key = artifact.key();
+        let owner = ArtifactSource::Stack {
+            stack: stack.to_owned(),
+        };
+        if let Some(existing) = self.store.artifact(&key).await.map_err(|e| e.to_string())?
+            && existing.source != owner
+        {
+            return Err(format!(
+                "{key} is already watched, declared elsewhere ({})",
+                match existing.source {
+                    ArtifactSource::Api => "through the API".to_owned(),
+                    ArtifactSource::Config { file } => format!("in {file}"),
+                    ArtifactSource::Stack { stack } => format!("in the stack {stack}"),
+                }
+            ));
+        }
+        watchlist::watch(&self.store, artifact, owner, SystemClock.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(key)
+    }
+
+    /// Removes the artifact `physical` names when this stack owns it.
+    async fn remove(&self, stack: &str, physical: &str) -> Result<(), String> {
+        let Some((registry, name)) = physical.split_once('/') else {
+            return Ok(());
+        };
+        let Ok(key) = artifact_key_checked(registry, name) else {
+            return Ok(());
+        };
+        let owned = self
+            .store
+            .artifact(&key)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some_and(|a| {
+                a.source
+                    == ArtifactSource::Stack {
+                        stack: stack.to_owned(),
+                    }
+            });
+        if owned {
+            watchlist::unwatch(&self.store, &key)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, request: CloudFormationCustomResourceRequest) -> Result<(), Error> {
+        let (url, response) = match request {
+            CloudFormationCustomResourceRequest::Create(r) => {
+                let result = self.put(&r.stack_id, r.resource_properties).await;
+                let physical = result
+                    .as_ref()
+                    .map_or_else(|_| failed_id(&r.logical_resource_id), Clone::clone);
+                let response = answer(
+                    result.map(|_| ()),
+                    physical,
+                    r.stack_id,
+                    r.request_id,
+                    r.logical_resource_id,
+                );
+                (r.response_url, response)
+            }
+            CloudFormationCustomResourceRequest::Update(r) => {
+                // A new name is a new physical id: CloudFormation then deletes the old one.
+                let result = self.put(&r.stack_id, r.resource_properties).await;
+                let physical = result
+                    .as_ref()
+                    .map_or_else(|_| r.physical_resource_id.clone(), Clone::clone);
+                let response = answer(
+                    result.map(|_| ()),
+                    physical,
+                    r.stack_id,
+                    r.request_id,
+                    r.logical_resource_id,
+                );
+                (r.response_url, response)
+            }
+            CloudFormationCustomResourceRequest::Delete(r) => {
+                let result = self.remove(&r.stack_id, &r.physical_resource_id).await;
+                let response = answer(
+                    result,
+                    r.physical_resource_id,
+                    r.stack_id,
+                    r.request_id,
+                    r.logical_resource_id,
+                );
+                (r.response_url, response)
+            }
+            // CloudFormation sends only the three; a new kind has no response URL we know of.
+            _ => return Err(Error::from("a custom resource request of an unknown type")),
+        };
+        self.respond(&url, &response).await
+    }
+
+    /// Sends the answer to the pre-signed response URL (a PUT with no content type, as
+    /// the signature expects), retried a few times.
+    async fn respond(
+        &self,
+        url: &str,
+        response: &CloudFormationCustomResourceResponse,
+    ) -> Result<(), Error> {
+        let body = serde_json::to_vec(response)?;
+        let mut last = String::new();
+        for attempt in 0..4u32 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+            }
+            match self
+                .http
+                .put(url)
+                .header("content-type", "")
+                .body(body.clone())
+                .send()
+                .await
+            {
+                Ok(answer) if answer.status().is_success() => return Ok(()),
+                Ok(answer) => last = format!("HTTP {}", answer.status()),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(Error::from(format!(
+            "CloudFormation's response URL refused the answer: {last}"
+        )))
+    }
+}
+
+fn artifact_key_checked(registry: &str, name: &str) -> Result<String, ()> {
+    let request = NewArtifact {
+        registry: Some(registry.to_owned()),
+        name: name.to_owned(),
+        repository: "o/r".to_owned(),
+        workflows: vec![".github/workflows/x.yml".to_owned()],
+        repository_id: None,
+        owner_id: None,
+        allowed_refs: None,
+        allowed_events: None,
+        require_github_hosted_runner: None,
+        environment: None,
+        allowed_reusable_workflows: None,
+    };
+    checked_artifact(&request)
+        .map(|a| artifact_key(&a.registry, &a.name))
+        .map_err(|_| ())
+}
+
+fn answer(
+    result: Result<(), String>,
+    physical: String,
+    stack: String,
+    request: String,
+    logical: String,
+) -> CloudFormationCustomResourceResponse {
+    let mut response = CloudFormationCustomResourceResponse::default();
+    match result {
+        Ok(()) => {
+            response.status = CloudFormationCustomResourceResponseStatus::Success;
+            response.data.insert("Key".to_owned(), physical.clone());
+        }
+        Err(reason) => {
+            tracing::warn!(resource = %logical, reason = %reason, "refused");
+            response.status = CloudFormationCustomResourceResponseStatus::Failed;
+            // CloudFormation shows the reason to whoever deploys; keep it short.
+            response.reason = Some(reason.chars().take(900).collect());
+        }
+    }
+    response.physical_resource_id = physical;
+    response.stack_id = stack;
+    response.request_id = request;
+    response.logical_resource_id = logical;
+    response
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = AwsSettings::from_lookup(|name| std::env::var(name).ok())?;
+    let config = sdk_config().await;
+    let provider = Provider {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), settings.table),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?,
+    };
+    let provider = &provider;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<CloudFormationCustomResourceRequest>| async move {
+            provider.handle(event.payload).await
+        },
+    ))
+    .await
+}
