@@ -15,8 +15,11 @@ use artifact_monitor::adapters::{
 use artifact_monitor_aws::{DynamoStore, EventBridgeEvents, SnsAlerts, sdk_config};
 use std::sync::Arc;
 
-/// Registry requests the budget lets through at once (its bucket's depth).
-const BUDGET_BURST_SECONDS: f64 = 2.0;
+/// The budget's bucket holds a minute's worth (one scheduled tick), plus the requests a
+/// tick keeps for the next feed read: each tick may spend what the last one earned, and
+/// never waits for tokens.
+const BUDGET_BURST_SECONDS: f64 = 60.0;
+const BUDGET_RESERVE: f64 = 2.0;
 
 /// The adapters of one process, built once per cold start and shared by its invocations.
 #[derive(Debug, Clone)]
@@ -47,7 +50,7 @@ impl Services {
         }
         let budget = Arc::new(RequestBudget::new(
             settings.registry_requests_per_second,
-            (settings.registry_requests_per_second * BUDGET_BURST_SECONDS).max(1.0),
+            settings.registry_requests_per_second * BUDGET_BURST_SECONDS + BUDGET_RESERVE,
         ));
         let http = HttpConfig {
             timeout: settings.timeout,

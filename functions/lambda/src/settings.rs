@@ -127,7 +127,7 @@ impl FunctionSettings {
         let registry_requests_per_second = number(
             "REGISTRY_REQUESTS_PER_SECOND",
             get("REGISTRY_REQUESTS_PER_SECOND"),
-            20.0,
+            1.0,
             0.1..=1000.0,
         )?;
         let timeout = Duration::from_secs(number(
