@@ -19,7 +19,9 @@ use artifact_monitor::store::MemoryStore;
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest, secs};
 use artifact_monitor_tests::read;
-use artifact_monitor_tests::world::{OTHER_INTEGRITY, drain_alerts, fast_http};
+use artifact_monitor_tests::world::{
+    OTHER_INTEGRITY, add_sigstore_2_3_1_run, drain_alerts, fast_http,
+};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -467,16 +469,7 @@ async fn a_second_version_from_one_release_run_alerts_even_when_compliant() {
             manifest("sigstore", "2.3.0", SIGSTORE_2_3_1, true),
             "2024-05-16T17:08:00.000Z",
         );
-        w.github.add_run(
-            RUN_2_3_1,
-            "sigstore/sigstore-js",
-            RELEASE,
-            COMMIT_2_3_1,
-            "main",
-            "2024-05-16T17:05:00Z",
-            "2024-05-16T17:15:00Z",
-            &["ubuntu-latest"],
-        );
+        add_sigstore_2_3_1_run(&w.github);
         let mut m = manifest("sigstore", "2.3.1", SIGSTORE_2_3_1, true);
         m["gitHead"] = json!(COMMIT_2_3_1);
         w.npm.publish("sigstore", m, "2024-05-16T17:12:03.000Z");
@@ -544,16 +537,7 @@ async fn a_dependency_from_outside_the_registry_alerts_with_its_name() {
             .publish("sigstore", before, "2024-05-10T10:00:00.000Z");
         w.poll(&artifact).await;
         w.alerts().await;
-        w.github.add_run(
-            RUN_2_3_1,
-            "sigstore/sigstore-js",
-            RELEASE,
-            COMMIT_2_3_1,
-            "main",
-            "2024-05-16T17:05:00Z",
-            "2024-05-16T17:15:00Z",
-            &["ubuntu-latest"],
-        );
+        add_sigstore_2_3_1_run(&w.github);
         let mut m = manifest("sigstore", "2.3.1", SIGSTORE_2_3_1, true);
         m["gitHead"] = json!(COMMIT_2_3_1);
         m["dependencies"] = json!({"@sigstore/bundle": "^2.3.2"});

@@ -17,7 +17,7 @@ use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
 use artifact_monitor_tests::read;
 use artifact_monitor_tests::runtime_api::{RuntimeApi, binary};
-use artifact_monitor_tests::world::SIGSTORE_2_3_1;
+use artifact_monitor_tests::world::{SIGSTORE_2_3_1, add_sigstore_2_3_1_run};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -300,16 +300,7 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
     let cloud = cloud().await;
     let npm = FakeNpm::start().await;
     let github = FakeGithub::start().await;
-    github.add_run(
-        9_116_405_766,
-        "sigstore/sigstore-js",
-        ".github/workflows/release.yml",
-        "46e7056ff9912ebfee5298d94024895a9fea76c0",
-        "main",
-        "2024-05-16T17:05:00Z",
-        "2024-05-16T17:15:00Z",
-        &["ubuntu-latest"],
-    );
+    add_sigstore_2_3_1_run(&github);
     npm.create("sigstore", &["bdehamer"]);
     let artifact = Artifact::npm(
         "sigstore",

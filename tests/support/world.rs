@@ -62,10 +62,9 @@ pub async fn drain_alerts<R: Registry + Clone, G: Runs, S: Store + Clone, C: Clo
 /// The `dist.integrity` of sigstore 2.3.1, as the registry gives it.
 pub const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==";
 
-/// sigstore with its real 2.3.1 release and the run that built it.
-pub async fn sigstore_world() -> (crate::fakes::FakeNpm, crate::fakes::FakeGithub) {
-    let npm = crate::fakes::FakeNpm::start().await;
-    let github = crate::fakes::FakeGithub::start().await;
+/// The run the real sigstore@2.3.1 provenance names, on a GitHub-hosted runner, as GitHub
+/// reports it.
+pub fn add_sigstore_2_3_1_run(github: &crate::fakes::FakeGithub) {
     github.add_run(
         9_116_405_766,
         "sigstore/sigstore-js",
@@ -76,6 +75,13 @@ pub async fn sigstore_world() -> (crate::fakes::FakeNpm, crate::fakes::FakeGithu
         "2024-05-16T17:15:00Z",
         &["ubuntu-latest"],
     );
+}
+
+/// sigstore with its real 2.3.1 release and the run that built it.
+pub async fn sigstore_world() -> (crate::fakes::FakeNpm, crate::fakes::FakeGithub) {
+    let npm = crate::fakes::FakeNpm::start().await;
+    let github = crate::fakes::FakeGithub::start().await;
+    add_sigstore_2_3_1_run(&github);
     npm.create("sigstore", &["bdehamer"]);
     npm.publish(
         "sigstore",

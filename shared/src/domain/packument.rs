@@ -214,8 +214,8 @@ fn string_map<'de, D: Deserializer<'de>>(
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
             while let Some(key) = map.next_key::<String>()? {
-                if let MaybeString(Some(value)) = map.next_value()? {
-                    out.insert(key, value);
+                if let MaybeText(Some(value)) = map.next_value()? {
+                    out.insert(key, value.into_owned());
                 }
             }
             Ok(out)
@@ -296,6 +296,13 @@ impl Text<'_> {
             Self::Owned(s) => s,
         }
     }
+
+    fn into_owned(self) -> String {
+        match self {
+            Self::Borrowed(s) => s.to_owned(),
+            Self::Owned(s) => s,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Text<'de> {
@@ -349,51 +356,6 @@ impl<'de> Deserialize<'de> for MaybeText<'de> {
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
                 Ok(MaybeText(None))
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
-/// Any JSON value, keeping it only when it is a string.
-struct MaybeString(Option<String>);
-
-impl<'de> Deserialize<'de> for MaybeString {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = MaybeString;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<MaybeString, E> {
-                Ok(MaybeString(Some(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<MaybeString, E> {
-                Ok(MaybeString(Some(v)))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeString, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(MaybeString(None))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeString, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(MaybeString(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
             }
         }
         deserializer.deserialize_any(V)
