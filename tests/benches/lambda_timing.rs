@@ -1,0 +1,204 @@
+//! Lambda timing harness: the release builds of the `poller`, `verifier` and `api` binaries
+//! run as child processes against a Runtime API this harness serves, over moto and the local
+//! fake registry and GitHub. Reports each function's cold start (from the process starting
+//! to its first answer: runtime start-up, settings, clients, the first invocation's work) and
+//! the median of its warm invocations. Host build (x86-64) on an emulator: indicative only,
+//! the shape of the figures rather than what AWS would bill.
+//!
+//! `cargo build --release --locked -p artifact-monitor-poller -p artifact-monitor-verifier
+//!  -p artifact-monitor-api && cargo bench -p artifact-monitor-tests --bench lambda_timing`
+//! (moto from `.venv`, as `scripts/test.sh` installs it, or `ARTIFACT_MONITOR_AWS_ENDPOINT`).
+
+#![allow(clippy::unwrap_used)]
+
+use artifact_monitor::domain::{Artifact, ArtifactSource, PolicySpec, VERSION_PUBLISHED_SCHEMA};
+use artifact_monitor::monitor::watchlist;
+use artifact_monitor_aws::DynamoStore;
+use artifact_monitor_tests::aws::{self, unique};
+use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
+use artifact_monitor_tests::read;
+use artifact_monitor_tests::runtime_api::{RuntimeApi, binary};
+use artifact_monitor_tests::world::{OTHER_INTEGRITY, add_sigstore_2_3_1_run};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+const PACKAGES: usize = 50;
+const WARM: usize = 15;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// An SQS event carrying one `Version Published` event of `name@version`.
+fn sqs_event(name: &str, version: &str, attested: bool, published_at: i64, id: usize) -> Value {
+    let detail = json!({
+        "schema_version": VERSION_PUBLISHED_SCHEMA,
+        "artifact": {"type": "npm", "name": name},
+        "version": version,
+        "integrity": if attested {
+            "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ=="
+        } else {
+            OTHER_INTEGRITY
+        },
+        "git_head": "46e7056ff9912ebfee5298d94024895a9fea76c0",
+        "published_at": published_at,
+        "has_attestations": attested,
+        "earlier_had_provenance": false,
+        "reason": "new",
+        "policy_rev": 1,
+        "detected_at": published_at + 30,
+    });
+    let body = json!({
+        "version": "0", "id": format!("event-{id}"), "detail-type": "Version Published",
+        "source": "artifact-monitor", "account": "123456789012", "time": "2026-12-01T00:00:00Z",
+        "region": "us-east-1", "resources": [], "detail": detail,
+    });
+    json!({"Records": [{
+        "messageId": format!("message-{id}"), "receiptHandle": "handle", "body": body.to_string(),
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+        "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:verifier", "awsRegion": "us-east-1",
+    }]})
+}
+
+/// Starts `name` and times its first answer from the process start, then `warm` more.
+async fn timed(
+    name: &str,
+    env: &[(&str, String)],
+    first: Value,
+    warm: impl Fn(usize) -> Value,
+) -> (Duration, Duration) {
+    let mut api = RuntimeApi::start().await;
+    let started = Instant::now();
+    api.spawn(&binary(name), name, env);
+    let answer = api.invoke(first, TIMEOUT).await;
+    let cold = started.elapsed();
+    answer.response();
+    let mut samples = Vec::new();
+    for i in 0..WARM {
+        let event = warm(i);
+        let started = Instant::now();
+        api.invoke(event, TIMEOUT).await.response();
+        samples.push(started.elapsed());
+    }
+    (cold, median(samples))
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let config = aws::config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+        let table = unique("timing");
+        artifact_monitor_aws::dynamo::create_table(&dynamodb, &table)
+            .await
+            .unwrap();
+        let store = DynamoStore::new(dynamodb, table.clone());
+        let events = aws_sdk_eventbridge::Client::new(&config);
+        let bus = unique("timing");
+        events.create_event_bus().name(&bus).send().await.unwrap();
+        let topic = aws_sdk_sns::Client::new(&config)
+            .create_topic()
+            .name(unique("timing"))
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let npm = FakeNpm::start().await;
+        let github = FakeGithub::start().await;
+        add_sigstore_2_3_1_run(&github);
+        let now = jiff::Timestamp::now().as_second();
+        for i in 0..PACKAGES {
+            let name = format!("pkg-{i}");
+            npm.create(&name, &["octocat"]);
+            npm.publish(
+                &name,
+                manifest(&name, "1.0.0", OTHER_INTEGRITY, false),
+                "2026-01-01T00:00:00.000Z",
+            );
+            let artifact =
+                Artifact::npm(&name, PolicySpec::new("octo-org/octo-repo", &[".github/workflows/release.yml"])).unwrap();
+            watchlist::watch(&store, artifact, ArtifactSource::Api, now)
+                .await
+                .unwrap();
+        }
+        npm.create("sigstore", &["bdehamer"]);
+        npm.publish(
+            "sigstore",
+            manifest(
+                "sigstore",
+                "2.3.1",
+                "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==",
+                true,
+            ),
+            "2024-05-16T17:12:03.000Z",
+        );
+        npm.attest("sigstore", "2.3.1", read("npm/attestations/sigstore@2.3.1.json"));
+        let sigstore = Artifact::npm(
+            "sigstore",
+            PolicySpec::new("sigstore/sigstore-js", &[".github/workflows/release.yml"]),
+        )
+        .unwrap();
+        watchlist::watch(&store, sigstore, ArtifactSource::Api, now)
+            .await
+            .unwrap();
+        let env = vec![
+            ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
+            ("TABLE_NAME", table.clone()),
+            ("ALERT_TOPIC_ARN", topic.clone()),
+            ("EVENT_BUS_NAME", bus.clone()),
+            ("REGISTRY_URL", npm.url().to_owned()),
+            ("GITHUB_API_URL", github.url().to_owned()),
+            ("REGISTRY_REQUESTS_PER_SECOND", "1000".to_owned()),
+        ];
+        let tick = json!({"source": "artifact-monitor.schedule", "tick": "poll"});
+        let (poller_cold, poller_warm) =
+            timed("poller", &env, tick.clone(), |_| tick.clone()).await;
+        // The verifier: first a real judgement of sigstore@2.3.1 (attestations verified,
+        // its run looked up), then versions without provenance, each a real judgement
+        // (the runs around its publish time looked up).
+        let published = 1_715_879_523;
+        let (verifier_cold, verifier_warm) = timed(
+            "verifier",
+            &env,
+            sqs_event("sigstore", "2.3.1", true, published, 0),
+            |i| sqs_event(&format!("pkg-{i}"), "1.0.0", false, published, i + 1),
+        )
+        .await;
+        let summary: Value =
+            serde_json::from_slice(&read("events/api-iam-get.json")).unwrap();
+        let mut summary = summary;
+        summary["rawPath"] = json!("/summary");
+        summary["rawQueryString"] = json!("");
+        summary["requestContext"]["http"]["path"] = json!("/summary");
+        let (api_cold, api_warm) =
+            timed("api", &env, summary.clone(), |_| summary.clone()).await;
+        println!("function   cold start (process start → first answer)   warm (median of {WARM})");
+        println!(
+            "poller     {:<44} {}   (first: {PACKAGES} + 1 packages read for the first time; warm: a tick sweeping them, all 304)",
+            ms(poller_cold),
+            ms(poller_warm)
+        );
+        println!(
+            "verifier   {:<44} {}   (first: provenance verified, run looked up; warm: a version without provenance judged)",
+            ms(verifier_cold),
+            ms(verifier_warm)
+        );
+        println!(
+            "api        {:<44} {}   (GET /summary)",
+            ms(api_cold),
+            ms(api_warm)
+        );
+    });
+}
