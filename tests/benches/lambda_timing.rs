@@ -2,8 +2,9 @@
 //! run as child processes against a Runtime API this harness serves, over moto and the local
 //! fake registry and GitHub. Reports each function's cold start (from the process starting
 //! to its first answer: runtime start-up, settings, clients, the first invocation's work) and
-//! the median of its warm invocations. Host build (x86-64) on an emulator: indicative only,
-//! the shape of the figures rather than what AWS would bill.
+//! the median of its warm invocations, and the AWS requests one warm invocation sent
+//! (counted exactly by a proxy in front of the emulator). Host build (x86-64) on an emulator:
+//! the times are indicative only, the shape of the figures rather than what AWS would bill.
 //!
 //! `cargo build --release --locked -p artifact-monitor-poller -p artifact-monitor-verifier
 //!  -p artifact-monitor-api && cargo bench -p artifact-monitor-tests --bench lambda_timing`
@@ -15,6 +16,7 @@ use artifact_monitor::domain::{Artifact, ArtifactSource, PolicySpec, VERSION_PUB
 use artifact_monitor::monitor::watchlist;
 use artifact_monitor_aws::DynamoStore;
 use artifact_monitor_tests::aws::{self, unique};
+use artifact_monitor_tests::counting_proxy::{CountingProxy, Counts};
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
 use artifact_monitor_tests::read;
 use artifact_monitor_tests::runtime_api::{RuntimeApi, binary};
@@ -67,13 +69,15 @@ fn sqs_event(name: &str, version: &str, attested: bool, published_at: i64, id: u
     }]})
 }
 
-/// Starts `name` and times its first answer from the process start, then `warm` more.
+/// Starts `name` and times its first answer from the process start, then `warm` more;
+/// returns the AWS requests of the last warm invocation too.
 async fn timed(
     name: &str,
     env: &[(&str, String)],
+    proxy: &CountingProxy,
     first: Value,
     warm: impl Fn(usize) -> Value,
-) -> (Duration, Duration) {
+) -> (Duration, Duration, Counts) {
     let mut api = RuntimeApi::start().await;
     let started = Instant::now();
     api.spawn(&binary(name), name, env);
@@ -81,13 +85,22 @@ async fn timed(
     let cold = started.elapsed();
     answer.response();
     let mut samples = Vec::new();
+    let mut last = Counts::new();
     for i in 0..WARM {
         let event = warm(i);
+        let before = proxy.counts();
         let started = Instant::now();
         api.invoke(event, TIMEOUT).await.response();
         samples.push(started.elapsed());
+        last = proxy.since(&before);
     }
-    (cold, median(samples))
+    (cold, median(samples), last)
+}
+
+fn requests(counts: &Counts) -> String {
+    let total: u64 = counts.values().sum();
+    let each: Vec<String> = counts.iter().map(|(op, n)| format!("{n} {op}")).collect();
+    format!("{total} ({})", each.join(", "))
 }
 
 fn main() {
@@ -153,8 +166,9 @@ fn main() {
         watchlist::watch(&store, sigstore, ArtifactSource::Api, now)
             .await
             .unwrap();
+        let proxy = CountingProxy::start(aws::endpoint()).await;
         let env = vec![
-            ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
+            ("AWS_ENDPOINT_URL", proxy.url.clone()),
             ("TABLE_NAME", table.clone()),
             ("ALERT_TOPIC_ARN", topic.clone()),
             ("EVENT_BUS_NAME", bus.clone()),
@@ -163,15 +177,16 @@ fn main() {
             ("REGISTRY_REQUESTS_PER_SECOND", "1000".to_owned()),
         ];
         let tick = json!({"source": "artifact-monitor.schedule", "tick": "poll"});
-        let (poller_cold, poller_warm) =
-            timed("poller", &env, tick.clone(), |_| tick.clone()).await;
+        let (poller_cold, poller_warm, poller_requests) =
+            timed("poller", &env, &proxy, tick.clone(), |_| tick.clone()).await;
         // The verifier: first a real judgement of sigstore@2.3.1 (attestations verified,
         // its run looked up), then versions without provenance, each a real judgement
         // (the runs around its publish time looked up).
         let published = 1_715_879_523;
-        let (verifier_cold, verifier_warm) = timed(
+        let (verifier_cold, verifier_warm, verifier_requests) = timed(
             "verifier",
             &env,
+            &proxy,
             sqs_event("sigstore", "2.3.1", true, published, 0),
             |i| sqs_event(&format!("pkg-{i}"), "1.0.0", false, published, i + 1),
         )
@@ -182,8 +197,8 @@ fn main() {
         summary["rawPath"] = json!("/summary");
         summary["rawQueryString"] = json!("");
         summary["requestContext"]["http"]["path"] = json!("/summary");
-        let (api_cold, api_warm) =
-            timed("api", &env, summary.clone(), |_| summary.clone()).await;
+        let (api_cold, api_warm, api_requests) =
+            timed("api", &env, &proxy, summary.clone(), |_| summary.clone()).await;
         println!("function   cold start (process start → first answer)   warm (median of {WARM})");
         println!(
             "poller     {:<44} {}   (first: {PACKAGES} + 1 packages read for the first time; warm: a tick sweeping them, all 304)",
@@ -200,5 +215,9 @@ fn main() {
             ms(api_cold),
             ms(api_warm)
         );
+        println!("AWS requests of one warm invocation:");
+        println!("poller     {}", requests(&poller_requests));
+        println!("verifier   {}", requests(&verifier_requests));
+        println!("api        {}", requests(&api_requests));
     });
 }
