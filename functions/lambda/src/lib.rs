@@ -37,6 +37,15 @@ pub struct Services {
 }
 
 impl Services {
+    /// The library's tunables for these functions: its defaults, alerts linking to the
+    /// dashboard when one is configured.
+    pub fn monitor_config(&self) -> artifact_monitor::monitor::MonitorConfig {
+        artifact_monitor::monitor::MonitorConfig {
+            dashboard_url: self.settings.aws.dashboard_url.clone(),
+            ..artifact_monitor::monitor::MonitorConfig::default()
+        }
+    }
+
     /// Builds every adapter from `settings`; reads the GitHub token from Secrets Manager
     /// when a secret is named (the token is kept only inside the GitHub adapter).
     pub async fn build(settings: FunctionSettings) -> Result<Self, String> {

@@ -9,8 +9,7 @@ use crate::Services;
 use artifact_monitor::adapters::SystemClock;
 use artifact_monitor::domain::{Alert, DueCounts};
 use artifact_monitor::monitor::{
-    Delivery, DetectReport, Detector, MonitorConfig, MonitorError, NoBus, TickPlan, TickReport,
-    WatchConfig,
+    Delivery, DetectReport, Detector, MonitorError, NoBus, TickPlan, TickReport, WatchConfig,
 };
 use artifact_monitor::ports::{Allowance, Clock as _, WatchStore as _};
 use serde::Serialize;
@@ -146,10 +145,7 @@ pub async fn run(services: &Services, request_id: &str, deadline: Instant) -> Po
         registry: services.registry.clone(),
         store: store.clone(),
         clock: SystemClock,
-        config: MonitorConfig {
-            dashboard_url: services.settings.aws.dashboard_url.clone(),
-            ..MonitorConfig::default()
-        },
+        config: services.monitor_config(),
     };
     let every = Duration::from_secs(services.settings.tick_seconds);
     let count = (60 / services.settings.tick_seconds).max(1);

@@ -11,7 +11,7 @@
 use crate::Services;
 use artifact_monitor::adapters::SystemClock;
 use artifact_monitor::domain::{Recorded, VersionPublished, VersionVerified};
-use artifact_monitor::monitor::{Delivery, Detector, Judge, MonitorConfig, MonitorError};
+use artifact_monitor::monitor::{Delivery, Detector, Judge, MonitorError};
 use artifact_monitor::ports::{Events as _, RemoteError};
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor_aws::eventbridge::{SOURCE, VERSION_PUBLISHED};
@@ -68,10 +68,7 @@ impl Verifier {
     pub fn new(services: Services) -> Result<Self, String> {
         let verifier = ProvenanceVerifier::embedded()
             .map_err(|e| format!("cannot load the trust material: {e}"))?;
-        let config = MonitorConfig {
-            dashboard_url: services.settings.aws.dashboard_url.clone(),
-            ..MonitorConfig::default()
-        };
+        let config = services.monitor_config();
         Ok(Self {
             judge: Judge {
                 registry: services.registry.clone(),

@@ -9,9 +9,9 @@
 //! (its physical id is no artifact key), or of one the stack does not own, succeeds.
 
 use artifact_monitor::adapters::SystemClock;
-use artifact_monitor::api::handlers::checked_artifact;
+use artifact_monitor::api::handlers::{artifact_key, checked_artifact};
 use artifact_monitor::api::views::NewArtifact;
-use artifact_monitor::domain::{ArtifactSource, artifact_key};
+use artifact_monitor::domain::ArtifactSource;
 use artifact_monitor::monitor::watchlist;
 use artifact_monitor::ports::{ArtifactStore as _, Clock as _};
 use artifact_monitor_aws::{AwsSettings, DynamoStore, sdk_config};
@@ -129,7 +129,7 @@ impl Provider {
         let Some((registry, name)) = physical.split_once('/') else {
             return Ok(());
         };
-        let Ok(key) = artifact_key_checked(registry, name) else {
+        let Ok(key) = artifact_key(registry, name) else {
             return Ok(());
         };
         let owned = self
@@ -152,50 +152,51 @@ impl Provider {
     }
 
     async fn handle(&self, request: CloudFormationCustomResourceRequest) -> Result<(), Error> {
-        let (url, response) = match request {
+        // Each kind: its ids, what was done, and the physical id to answer with (on success
+        // the artifact's key; a Create that failed gets one that names no artifact, an
+        // Update that failed keeps its old one; a new name on Update is a new physical id,
+        // and CloudFormation then deletes the old one).
+        let (url, stack, request_id, logical, result, physical) = match request {
             CloudFormationCustomResourceRequest::Create(r) => {
                 let result = self.put(&r.stack_id, r.resource_properties).await;
-                let physical = result
-                    .as_ref()
-                    .map_or_else(|_| failed_id(&r.logical_resource_id), Clone::clone);
-                let response = answer(
-                    result.map(|_| ()),
-                    physical,
+                let fallback = failed_id(&r.logical_resource_id);
+                let physical = result.as_ref().map_or(fallback, Clone::clone);
+                (
+                    r.response_url,
                     r.stack_id,
                     r.request_id,
                     r.logical_resource_id,
-                );
-                (r.response_url, response)
+                    result.map(|_| ()),
+                    physical,
+                )
             }
             CloudFormationCustomResourceRequest::Update(r) => {
-                // A new name is a new physical id: CloudFormation then deletes the old one.
                 let result = self.put(&r.stack_id, r.resource_properties).await;
-                let physical = result
-                    .as_ref()
-                    .map_or_else(|_| r.physical_resource_id.clone(), Clone::clone);
-                let response = answer(
-                    result.map(|_| ()),
-                    physical,
+                let physical = result.as_ref().map_or(r.physical_resource_id, Clone::clone);
+                (
+                    r.response_url,
                     r.stack_id,
                     r.request_id,
                     r.logical_resource_id,
-                );
-                (r.response_url, response)
+                    result.map(|_| ()),
+                    physical,
+                )
             }
             CloudFormationCustomResourceRequest::Delete(r) => {
                 let result = self.remove(&r.stack_id, &r.physical_resource_id).await;
-                let response = answer(
-                    result,
-                    r.physical_resource_id,
+                (
+                    r.response_url,
                     r.stack_id,
                     r.request_id,
                     r.logical_resource_id,
-                );
-                (r.response_url, response)
+                    result,
+                    r.physical_resource_id,
+                )
             }
             // CloudFormation sends only the three; a new kind has no response URL we know of.
             _ => return Err(Error::from("a custom resource request of an unknown type")),
         };
+        let response = answer(result, physical, stack, request_id, logical);
         self.respond(&url, &response).await
     }
 
@@ -229,25 +230,6 @@ impl Provider {
             "CloudFormation's response URL refused the answer: {last}"
         )))
     }
-}
-
-fn artifact_key_checked(registry: &str, name: &str) -> Result<String, ()> {
-    let request = NewArtifact {
-        registry: Some(registry.to_owned()),
-        name: name.to_owned(),
-        repository: "o/r".to_owned(),
-        workflows: vec![".github/workflows/x.yml".to_owned()],
-        repository_id: None,
-        owner_id: None,
-        allowed_refs: None,
-        allowed_events: None,
-        require_github_hosted_runner: None,
-        environment: None,
-        allowed_reusable_workflows: None,
-    };
-    checked_artifact(&request)
-        .map(|a| artifact_key(&a.registry, &a.name))
-        .map_err(|_| ())
 }
 
 fn answer(

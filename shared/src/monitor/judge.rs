@@ -475,15 +475,15 @@ where
         // The runs that could vouch are looked into, for a bounded number of runs: a
         // workflow with more runs building one commit at one moment than that is not
         // something to spend hundreds of requests on, nor to guess about.
-        let candidates = found.iter().filter(|r| could_vouch(r)).count();
+        let vouching: Vec<bool> = found.iter().map(could_vouch).collect();
+        let candidates = vouching.iter().filter(|v| **v).count();
         if candidates > MAX_RUNS_CHECKED {
             return RunSearch::Unavailable(format!(
                 "{candidates} runs of the authorised workflows built this commit at the publish time; at most {MAX_RUNS_CHECKED} are checked"
             ));
         }
         let mut contexts = Vec::with_capacity(found.len());
-        for run in found {
-            let vouches = could_vouch(&run);
+        for (run, vouches) in found.into_iter().zip(vouching) {
             let mut context = RunContext::bare(run);
             if vouches && let Err(e) = self.look_into(runs, policy, &mut context).await {
                 return RunSearch::Unavailable(e.to_string());
