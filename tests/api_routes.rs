@@ -42,6 +42,10 @@ impl Answer {
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
 
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -783,7 +787,7 @@ async fn behind_a_gateway_the_identity_it_passes_on_decides() {
     store.put_artifact(&watched("alpha")).await.unwrap();
     let router = app(ApiState {
         store: store.clone(),
-        auth: ApiAuth::Gateway,
+        auth: ApiAuth::Gateway { people: None },
         clock: Arc::new(Fixed),
         wake: None,
         hosts: None,
@@ -792,6 +796,7 @@ async fn behind_a_gateway_the_identity_it_passes_on_decides() {
     let who = |can_write: bool| GatewayIdentity {
         principal: "arn:aws:iam::123456789012:role/reader".into(),
         can_write,
+        csrf: None,
     };
     let call =
         |method: Method, uri: &str, identity: Option<GatewayIdentity>, body: Option<Value>| {
@@ -810,11 +815,17 @@ async fn behind_a_gateway_the_identity_it_passes_on_decides() {
         };
     let health = api.call(call(Method::GET, "/healthz", None, None)).await;
     assert_eq!(health.status, StatusCode::OK);
-    // No identity: refused, whatever token or cookie the request carries.
-    for uri in ["/summary", "/artifacts", "/", "/assets/app.css", "/login"] {
+    // No identity: refused, whatever token or cookie the request carries; a page sends
+    // the browser to sign in, where nothing signs it in without a provider.
+    for uri in ["/summary", "/artifacts", "/assets/app.css", "/view/summary"] {
         let answer = api.call(call(Method::GET, uri, None, None)).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{uri}");
     }
+    let page = api.call(call(Method::GET, "/", None, None)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.header("location"), Some("/login?next=%2F"));
+    let login = api.call(call(Method::GET, "/login", None, None)).await;
+    assert_eq!(login.status, StatusCode::NOT_FOUND);
     let summary = api
         .call(call(Method::GET, "/summary", Some(who(false)), None))
         .await;
@@ -857,4 +868,339 @@ async fn behind_a_gateway_the_identity_it_passes_on_decides() {
         ))
         .await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
+}
+
+/// A sign-in provider in process: it remembers what `/login` asked of it, issues a code
+/// for a person, redeems it only with the PKCE verifier and the same redirect, and verifies
+/// the tokens it issued (and no others) until they expire.
+#[derive(Debug, Default)]
+struct FakeProvider {
+    asked: std::sync::Mutex<Vec<artifact_monitor::ports::AuthorizeRequest>>,
+    codes: std::sync::Mutex<
+        Vec<(
+            String,
+            artifact_monitor::ports::AuthorizeRequest,
+            artifact_monitor::ports::Person,
+        )>,
+    >,
+    tokens: std::sync::Mutex<Vec<(String, String, artifact_monitor::ports::Person)>>,
+}
+
+impl FakeProvider {
+    /// The person signs in at the provider: the code it sends the browser back with.
+    fn sign_in(&self, email: &str, groups: &[&str], expires_at: i64) -> (String, String) {
+        let request = self.asked.lock().unwrap().last().cloned().unwrap();
+        let code = format!("code-{}", self.codes.lock().unwrap().len());
+        let person = artifact_monitor::ports::Person {
+            subject: format!("sub-{email}"),
+            email: Some(email.to_owned()),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            expires_at,
+        };
+        let state = request.state.clone();
+        self.codes
+            .lock()
+            .unwrap()
+            .push((code.clone(), request, person));
+        (code, state)
+    }
+}
+
+impl artifact_monitor::ports::SignIn for FakeProvider {
+    fn authorize_url(&self, request: &artifact_monitor::ports::AuthorizeRequest) -> String {
+        self.asked.lock().unwrap().push(request.clone());
+        format!("https://idp.example/authorize?state={}", request.state)
+    }
+
+    fn logout_url(&self, return_to: &str) -> String {
+        format!("https://idp.example/logout?back={return_to}")
+    }
+
+    fn redeem<'a>(
+        &'a self,
+        code: &'a str,
+        verifier: &'a str,
+        redirect_uri: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<String, artifact_monitor::ports::SignInError>>
+    {
+        use artifact_monitor::ports::SignInError;
+        Box::pin(async move {
+            let mut codes = self.codes.lock().unwrap();
+            let at = codes
+                .iter()
+                .position(|(c, _, _)| c == code)
+                .ok_or_else(|| SignInError::Refused("unknown code".into()))?;
+            let (_, request, person) = codes.remove(at);
+            if artifact_monitor::api::signin::pkce_challenge(verifier) != request.code_challenge {
+                return Err(SignInError::Refused("PKCE verifier does not match".into()));
+            }
+            if redirect_uri != request.redirect_uri {
+                return Err(SignInError::Refused("another redirect".into()));
+            }
+            let token = format!(
+                "token-{}.{}",
+                person.subject,
+                self.tokens.lock().unwrap().len()
+            );
+            self.tokens
+                .lock()
+                .unwrap()
+                .push((token.clone(), request.nonce, person));
+            Ok(token)
+        })
+    }
+
+    fn verify<'a>(
+        &'a self,
+        id_token: &'a str,
+        nonce: Option<&'a str>,
+        now: i64,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<artifact_monitor::ports::Person, artifact_monitor::ports::SignInError>,
+    > {
+        use artifact_monitor::ports::SignInError;
+        Box::pin(async move {
+            let tokens = self.tokens.lock().unwrap();
+            let (_, issued_nonce, person) = tokens
+                .iter()
+                .find(|(t, _, _)| t == id_token)
+                .ok_or_else(|| SignInError::Refused("not ours".into()))?;
+            if nonce.is_some_and(|n| n != issued_nonce) {
+                return Err(SignInError::Refused("nonce".into()));
+            }
+            if person.expires_at < now {
+                return Err(SignInError::Refused("expired".into()));
+            }
+            Ok(person.clone())
+        })
+    }
+}
+
+/// The `name=value` of a `Set-Cookie` line named `name`.
+fn set_cookie(answer: &Answer, name: &str) -> Option<String> {
+    answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|line| line.starts_with(&format!("{name}=")))
+        .map(|line| line.split(';').next().unwrap().to_owned())
+}
+
+/// Behind API Gateway, people sign in at a provider (Cognito's managed login in AWS):
+/// `/login` sends the browser there with state and a PKCE challenge, the callback redeems
+/// the code and keeps the verified ID token as a `__Host-` session cookie; pages then answer
+/// to the session, writes need its CSRF token and, for people outside the writers' group,
+/// are refused; a forged, replayed or expired sign-in gets nothing.
+#[tokio::test]
+async fn behind_a_gateway_people_sign_in_at_the_provider() {
+    use artifact_monitor::api::signin::{self, People};
+    let provider = Arc::new(FakeProvider::default());
+    let store = MemoryStore::new();
+    store.put_artifact(&watched("alpha")).await.unwrap();
+    let router = app(ApiState {
+        store: store.clone(),
+        auth: ApiAuth::Gateway {
+            people: Some(People {
+                provider: provider.clone(),
+                writers: "admins".into(),
+            }),
+        },
+        clock: Arc::new(Fixed),
+        wake: None,
+        hosts: None,
+    });
+    let api = Api { router, store };
+    const HOST: &str = "abc123.execute-api.us-east-1.amazonaws.com";
+    let request = |method: Method, uri: &str, cookies: &[&str]| {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", HOST);
+        if !cookies.is_empty() {
+            builder = builder.header("cookie", cookies.join("; "));
+        }
+        builder
+    };
+    let get = |uri: &str, cookies: &[&str]| {
+        request(Method::GET, uri, cookies)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    // Signing in, as a writer.
+    let start = api
+        .call(get("/login?next=%2Fview%2Fnpm%2Falpha", &[]))
+        .await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    let asked = provider.asked.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        start.header("location").unwrap(),
+        format!("https://idp.example/authorize?state={}", asked.state)
+    );
+    assert_eq!(asked.redirect_uri, format!("https://{HOST}/login/callback"));
+    let login_line = start
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|l| l.starts_with(signin::LOGIN_COOKIE))
+        .unwrap();
+    for attribute in [
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=600",
+    ] {
+        assert!(login_line.contains(attribute), "{login_line}");
+    }
+    let login_cookie = set_cookie(&start, signin::LOGIN_COOKIE).unwrap();
+    let (code, state) = provider.sign_in("ada@example.org", &["admins"], NOW + 3600);
+
+    // A callback whose state is not this browser's sign-in is refused, and spends nothing.
+    let forged = api
+        .call(get(
+            &format!("/login/callback?code={code}&state=forged"),
+            &[&login_cookie],
+        ))
+        .await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+    assert!(set_cookie(&forged, signin::SESSION_COOKIE).is_none());
+    let no_cookie = api
+        .call(get(
+            &format!("/login/callback?code={code}&state={state}"),
+            &[],
+        ))
+        .await;
+    assert_eq!(no_cookie.status, StatusCode::BAD_REQUEST);
+    let denied = api
+        .call(get("/login/callback?error=access_denied", &[&login_cookie]))
+        .await;
+    assert_eq!(denied.status, StatusCode::UNAUTHORIZED);
+    assert!(denied.text().contains("access_denied"));
+
+    let back = api
+        .call(get(
+            &format!("/login/callback?code={code}&state={state}"),
+            &[&login_cookie],
+        ))
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.text());
+    assert_eq!(back.header("location"), Some("/view/npm/alpha"));
+    let session = set_cookie(&back, signin::SESSION_COOKIE).unwrap();
+    assert_eq!(
+        set_cookie(&back, signin::LOGIN_COOKIE).unwrap(),
+        format!("{}=", signin::LOGIN_COOKIE)
+    );
+    // The code was spent: the same callback again is refused.
+    let replay = api
+        .call(get(
+            &format!("/login/callback?code={code}&state={state}"),
+            &[&login_cookie],
+        ))
+        .await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+
+    // Signed in: the pages, their assets and the page's summary answer.
+    for uri in ["/", "/view/npm/alpha", "/assets/app.css", "/view/summary"] {
+        let page = api.call(get(uri, &[&session])).await;
+        assert_eq!(page.status, StatusCode::OK, "{uri}: {}", page.text());
+    }
+    // The API routes belong to IAM in AWS; a session does not make the router refuse
+    // them (the gateway does), and a forged session is nobody.
+    let forged_session = format!("{}=token-sub-mallory.0", signin::SESSION_COOKIE);
+    let page = api.call(get("/", &[&forged_session])).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+
+    // Writing from the page needs the session's CSRF token.
+    let dashboard = api.call(get("/", &[&session])).await.text();
+    let csrf = signin::session_csrf(session.split_once('=').unwrap().1);
+    assert!(
+        dashboard.contains(&csrf),
+        "the page embeds the session's CSRF token"
+    );
+    let add = |csrf: &str, cookie: &str, name: &str| {
+        request(Method::POST, "/view/add", &[cookie])
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", format!("https://{HOST}"))
+            .body(Body::from(format!(
+                "csrf={csrf}&type=npm&name={name}&repository=octo-org%2Focto-repo&workflow=.github%2Fworkflows%2Frelease.yml"
+            )))
+            .unwrap()
+    };
+    let without = api.call(add("wrong", &session, "beta")).await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN);
+    let added = api.call(add(&csrf, &session, "beta")).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
+    assert!(api.store.artifact("npm/beta").await.unwrap().is_some());
+
+    // A person outside the writers' group reads and may not write.
+    let _ = api.call(get("/login", &[])).await;
+    let (code, state) = provider.sign_in("bob@example.org", &["readers"], NOW + 3600);
+    let reader_login = set_cookie(&api.call(get("/login", &[])).await, signin::LOGIN_COOKIE);
+    assert!(reader_login.is_some());
+    // (the second `/login` started a new sign-in: the code belongs to the first)
+    let stale = api
+        .call(get(
+            &format!("/login/callback?code={code}&state={state}"),
+            &[reader_login.as_deref().unwrap()],
+        ))
+        .await;
+    assert_eq!(stale.status, StatusCode::BAD_REQUEST);
+    let (code, state) = provider.sign_in("bob@example.org", &["readers"], NOW + 3600);
+    let back = api
+        .call(get(
+            &format!("/login/callback?code={code}&state={state}"),
+            &[reader_login.as_deref().unwrap()],
+        ))
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.text());
+    let reader = set_cookie(&back, signin::SESSION_COOKIE).unwrap();
+    let reader_csrf = signin::session_csrf(reader.split_once('=').unwrap().1);
+    assert_eq!(api.call(get("/", &[&reader])).await.status, StatusCode::OK);
+    let refused = api.call(add(&reader_csrf, &reader, "gamma")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.text().contains("bob@example.org may read"),
+        "{}",
+        refused.text()
+    );
+
+    // Signing out clears the session and goes through the provider's sign-out.
+    let out = api
+        .call(
+            request(Method::POST, "/logout", &[&reader])
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("origin", format!("https://{HOST}"))
+                .body(Body::from(format!("csrf={reader_csrf}")))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.text());
+    assert_eq!(
+        out.header("location"),
+        Some(format!("https://idp.example/logout?back=https://{HOST}/").as_str())
+    );
+    assert_eq!(
+        set_cookie(&out, signin::SESSION_COOKIE).unwrap(),
+        format!("{}=", signin::SESSION_COOKIE)
+    );
+
+    // An expired session is no session.
+    let _ = api.call(get("/login", &[])).await;
+    let login_cookie = {
+        let start = api.call(get("/login", &[])).await;
+        set_cookie(&start, signin::LOGIN_COOKIE).unwrap()
+    };
+    let (code, state) = provider.sign_in("old@example.org", &["admins"], NOW - 1);
+    let back = api
+        .call(get(
+            &format!("/login/callback?code={code}&state={state}"),
+            &[&login_cookie],
+        ))
+        .await;
+    // The fake refuses an expired token at once, as the real verification does.
+    assert_eq!(back.status, StatusCode::UNAUTHORIZED);
 }

@@ -499,3 +499,65 @@ pub trait Alerts: Send + Sync {
 pub mod store {
     pub use super::{ArtifactStore as _, Outbox as _, VerdictStore as _, WatchStore as _};
 }
+
+/// Who a person signed in as, read from an ID token the provider issued and we verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// The provider's stable subject identifier.
+    pub subject: String,
+    /// The e-mail address, when the token carries one.
+    pub email: Option<String>,
+    /// The groups the provider put the person in (Cognito's `cognito:groups`).
+    pub groups: Vec<String>,
+    /// Unix seconds after which the token is no longer accepted.
+    pub expires_at: i64,
+}
+
+/// Why a sign-in or a session was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    /// The provider could not be asked (its token endpoint or its keys).
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    /// The provider answered, and the answer (a code, a token) is not accepted.
+    #[error("sign-in refused: {0}")]
+    Refused(String),
+}
+
+/// What the browser takes to the provider's sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizeRequest {
+    /// Where the provider sends the browser back (must be registered with it).
+    pub redirect_uri: String,
+    pub state: String,
+    pub nonce: String,
+    /// The PKCE challenge (S256 of the verifier kept in the browser's login cookie).
+    pub code_challenge: String,
+}
+
+/// People signing in at an OpenID Connect provider with the authorization-code flow and
+/// PKCE (Cognito's managed login in AWS).
+///
+/// Unlike the other ports its futures are boxed: the router holds it behind `dyn` (the
+/// API's authentication is chosen at run time, and `ApiState` is not generic over it).
+pub trait SignIn: Send + Sync + std::fmt::Debug {
+    /// The provider's sign-in page for this request.
+    fn authorize_url(&self, request: &AuthorizeRequest) -> String;
+    /// The provider's sign-out page, sending the browser back to `return_to` (registered).
+    fn logout_url(&self, return_to: &str) -> String;
+    /// Redeems an authorization code for the person's ID token (the compact JWT).
+    fn redeem<'a>(
+        &'a self,
+        code: &'a str,
+        verifier: &'a str,
+        redirect_uri: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<String, SignInError>>;
+    /// Verifies an ID token at `now`: signature by the provider's current keys, issuer,
+    /// audience, token use and expiry, and the nonce when one is given.
+    fn verify<'a>(
+        &'a self,
+        id_token: &'a str,
+        nonce: Option<&'a str>,
+        now: i64,
+    ) -> futures_util::future::BoxFuture<'a, Result<Person, SignInError>>;
+}

@@ -4,12 +4,17 @@
 //! start; per request, who the gateway says is calling, from its request context (never
 //! from a header a client could send), handed to the router as a `GatewayIdentity`.
 //!
+//! People's browsers reach the pages (no gateway authorizer there) and sign in at the
+//! stack's Cognito user pool: with `SIGN_IN_ISSUER`, `SIGN_IN_CLIENT_ID` and
+//! `SIGN_IN_DOMAIN_URL` set, the router keeps their sessions (`api::signin`).
+//!
 //! An IAM caller reached the function because its policy allows `execute-api:Invoke` on
 //! this method and route, so it may do what it asked (grant read-only callers `GET/*`
 //! only). A JWT caller may write only when its `cognito:groups` claim names the writers'
 //! group (`WRITERS_GROUP`, default `admins`).
 
-use artifact_monitor::adapters::SystemClock;
+use artifact_monitor::adapters::{CognitoConfig, CognitoSignIn, HttpConfig, SystemClock};
+use artifact_monitor::api::signin::People;
 use artifact_monitor::api::{self, ApiAuth, ApiState, GatewayIdentity};
 use artifact_monitor_aws::{AwsSettings, DynamoStore, sdk_config};
 use lambda_http::request::RequestContext;
@@ -43,6 +48,7 @@ fn identity(request: &lambda_http::Request, writers: &str) -> Option<GatewayIden
         return Some(GatewayIdentity {
             principal,
             can_write: true,
+            csrf: None,
         });
     }
     let jwt = authorizer.jwt.as_ref()?;
@@ -58,6 +64,7 @@ fn identity(request: &lambda_http::Request, writers: &str) -> Option<GatewayIden
     Some(GatewayIdentity {
         principal,
         can_write,
+        csrf: None,
     })
 }
 
@@ -80,6 +87,58 @@ fn strip_user_prefix(request: &mut lambda_http::Request) {
 /// The prefix of the routes people call with a Cognito token.
 const USER_PREFIX: &str = "/ui/api/";
 
+/// The dashboard's sign-in provider from the environment: all three settings, or none.
+fn sign_in(
+    lookup: impl Fn(&str) -> Option<String>,
+    writers: &str,
+) -> Result<Option<People>, String> {
+    let names = ["SIGN_IN_ISSUER", "SIGN_IN_CLIENT_ID", "SIGN_IN_DOMAIN_URL"];
+    let values: Vec<Option<String>> = names
+        .iter()
+        .map(|n| {
+            lookup(n)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        })
+        .collect();
+    let [Some(issuer), Some(client_id), Some(domain_url)] = values.as_slice() else {
+        if values.iter().any(Option::is_some) {
+            let missing: Vec<&str> = names
+                .iter()
+                .zip(&values)
+                .filter(|(_, v)| v.is_none())
+                .map(|(n, _)| *n)
+                .collect();
+            return Err(format!(
+                "the dashboard's sign-in needs {} as well",
+                missing.join(" and ")
+            ));
+        }
+        return Ok(None);
+    };
+    for (name, url) in [
+        ("SIGN_IN_ISSUER", issuer),
+        ("SIGN_IN_DOMAIN_URL", domain_url),
+    ] {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(format!("{name} must be an http(s) URL, not {url:?}"));
+        }
+    }
+    let provider = CognitoSignIn::new(
+        CognitoConfig {
+            issuer: issuer.clone(),
+            client_id: client_id.clone(),
+            domain_url: domain_url.clone(),
+        },
+        HttpConfig::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Some(People {
+        provider: Arc::new(provider),
+        writers: writers.to_owned(),
+    }))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
@@ -88,11 +147,12 @@ async fn main() -> Result<(), Error> {
         .ok()
         .filter(|g| !g.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_WRITERS_GROUP.to_owned());
+    let people = sign_in(|name| std::env::var(name).ok(), &writers)?;
     let config = sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), settings.table);
     let router = api::app(ApiState {
         store,
-        auth: ApiAuth::Gateway,
+        auth: ApiAuth::Gateway { people },
         clock: Arc::new(SystemClock),
         wake: None,
         // API Gateway routes by its own host names; the function has no other listener.
@@ -116,7 +176,44 @@ async fn main() -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::groups;
+    use super::{groups, sign_in};
+
+    #[test]
+    fn the_sign_in_settings_come_all_together_or_not_at_all() {
+        let none = sign_in(|_| None, "admins").unwrap();
+        assert!(none.is_none());
+        let all = |name: &str| {
+            Some(match name {
+                "SIGN_IN_ISSUER" => {
+                    "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x".into()
+                }
+                "SIGN_IN_CLIENT_ID" => "client".into(),
+                _ => "https://am.auth.eu-west-1.amazoncognito.com".into(),
+            })
+        };
+        assert_eq!(sign_in(all, "admins").unwrap().unwrap().writers, "admins");
+        let partial = sign_in(
+            |name| (name == "SIGN_IN_CLIENT_ID").then(|| "client".to_owned()),
+            "admins",
+        )
+        .unwrap_err();
+        assert!(
+            partial.contains("SIGN_IN_ISSUER and SIGN_IN_DOMAIN_URL"),
+            "{partial}"
+        );
+        let bad = sign_in(
+            |name| {
+                Some(if name == "SIGN_IN_ISSUER" {
+                    "ftp://x".into()
+                } else {
+                    "https://y".into()
+                })
+            },
+            "admins",
+        )
+        .unwrap_err();
+        assert!(bad.contains("SIGN_IN_ISSUER"), "{bad}");
+    }
 
     #[test]
     fn cognito_groups_are_read_as_api_gateway_renders_them() {

@@ -284,6 +284,23 @@ impl HttpClient {
         .await
     }
 
+    /// POST an `application/x-www-form-urlencoded` body, with the same retry rules.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        max_body: u64,
+    ) -> Result<HttpResponse, RemoteError> {
+        self.send(
+            reqwest::Method::POST,
+            url,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(body),
+            max_body,
+        )
+        .await
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,

@@ -5,6 +5,8 @@
 pub mod bytes;
 #[cfg(feature = "http")]
 pub mod changes;
+#[cfg(feature = "signin")]
+pub mod cognito;
 #[cfg(feature = "http")]
 pub mod github;
 #[cfg(feature = "http")]
@@ -18,6 +20,8 @@ pub mod webhook;
 pub use bytes::{ByteBudget, DEFAULT_BYTES_IN_FLIGHT};
 #[cfg(feature = "http")]
 pub use changes::{DEFAULT_CHANGES_FEED, NpmChanges};
+#[cfg(feature = "signin")]
+pub use cognito::{CognitoConfig, CognitoSignIn};
 #[cfg(feature = "http")]
 pub use github::{DEFAULT_GITHUB_API, GithubRuns};
 #[cfg(feature = "http")]

@@ -8,7 +8,8 @@
 //! - Pages ([`pages`]): the dashboard, an artifact's detail, the add form, the sign-in form;
 //!   server-rendered HTML with every asset embedded.
 //! - Who may call ([`auth`]): a bearer token or the session cookie it signs in; CSRF-checked
-//!   cookie writes; only `/healthz` and `/login` are public.
+//!   cookie writes; only `/healthz` and `/login` are public. Behind API Gateway the gateway
+//!   authenticates scripts, and people sign in at a provider ([`signin`]).
 //! - The OpenAPI 3.1 document is generated from the handlers and the view types
 //!   ([`openapi`]), so it cannot drift from them.
 
@@ -17,6 +18,7 @@ pub mod cursor;
 pub mod error;
 pub mod handlers;
 pub mod pages;
+pub mod signin;
 pub mod views;
 
 use crate::ports::{Clock, Store};
@@ -44,8 +46,10 @@ pub enum ApiAuth {
     /// Behind API Gateway: the gateway authenticated the request (SigV4 against IAM, or a
     /// JWT) and the entry point passed on who it is as a [`GatewayIdentity`] request
     /// extension, which no client can set. A request without one is refused (401), a write
-    /// by an identity that may only read too (403); `/healthz` stays public.
-    Gateway,
+    /// by an identity that may only read too (403); `/healthz` stays public. With `people`,
+    /// the pages (which have no gateway authorizer) keep a session of their own, signed in
+    /// at that provider.
+    Gateway { people: Option<signin::People> },
 }
 
 /// Who API Gateway says is calling, as the entry point read it from the request context.
@@ -55,6 +59,9 @@ pub struct GatewayIdentity {
     pub principal: String,
     /// Whether this identity may change the watched set (add, change, remove, scan).
     pub can_write: bool,
+    /// Set when the identity is a dashboard session's (a cookie): the CSRF token its pages
+    /// carry and its writes must send. `None` for the gateway's own identities.
+    pub csrf: Option<String>,
 }
 
 /// What the router serves from.
@@ -102,28 +109,75 @@ impl<S> ApiState<S> {
     fn token(&self) -> Option<&ApiToken> {
         match &self.auth {
             ApiAuth::Token(token) => Some(token),
-            ApiAuth::Gateway => None,
+            ApiAuth::Gateway { .. } => None,
         }
     }
 
-    /// The request's credential. Behind a gateway every request that reaches a handler
-    /// was let through by [`gateway_guard`] with an identity.
-    pub(crate) fn credential(&self, headers: &axum::http::HeaderMap) -> Option<Credential> {
+    /// What a request proved: locally its token or cookie; behind a gateway the identity
+    /// the entry point or [`gateway_guard`] attached.
+    pub(crate) fn access(
+        &self,
+        headers: &axum::http::HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> Option<Access> {
         match &self.auth {
-            ApiAuth::Token(token) => auth::credential(token, headers),
-            ApiAuth::Gateway => Some(Credential::Gateway),
+            ApiAuth::Token(token) => auth::credential(token, headers).map(|credential| Access {
+                credential,
+                csrf: token.csrf_value().to_owned(),
+            }),
+            ApiAuth::Gateway { .. } => {
+                extensions
+                    .get::<GatewayIdentity>()
+                    .map(|identity| match &identity.csrf {
+                        Some(csrf) => Access {
+                            credential: Credential::Cookie,
+                            csrf: csrf.clone(),
+                        },
+                        None => Access {
+                            credential: Credential::Gateway,
+                            csrf: String::new(),
+                        },
+                    })
+            }
         }
     }
+}
 
-    /// Whether `csrf` is the page's CSRF token (always, behind a gateway: no cookie there
-    /// carries a credential a foreign page could make the browser send).
-    pub(crate) fn csrf_matches(&self, csrf: &str) -> bool {
-        self.token().is_none_or(|t| t.csrf_matches(csrf))
+/// What a request proved, and the CSRF token its pages carry.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub credential: Credential,
+    csrf: String,
+}
+
+impl Access {
+    /// The CSRF token pages embed (empty when no cookie is involved).
+    pub fn csrf(&self) -> &str {
+        &self.csrf
     }
 
-    /// The CSRF token the pages embed (none behind a gateway).
-    pub(crate) fn csrf_value(&self) -> &str {
-        self.token().map_or("", ApiToken::csrf_value)
+    /// Whether a write may go ahead with this CSRF token: always when no cookie carried the
+    /// credential (a foreign page cannot make a browser send a bearer token or a signature).
+    pub fn csrf_matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.credential != Credential::Cookie
+            || (presented.len() == self.csrf.len()
+                && bool::from(presented.as_bytes().ct_eq(self.csrf.as_bytes())))
+    }
+}
+
+/// What a page request proved, if anything (pages redirect rather than refuse).
+#[derive(Debug, Clone)]
+pub struct Visitor(pub Option<Access>);
+
+impl<S: Store + 'static> FromRequestParts<Arc<ApiState<S>>> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ApiState<S>>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Visitor(state.access(&parts.headers, &parts.extensions)))
     }
 }
 
@@ -139,8 +193,8 @@ impl<S: Store + 'static> FromRequestParts<Arc<ApiState<S>>> for Caller {
         state: &Arc<ApiState<S>>,
     ) -> Result<Self, Self::Rejection> {
         state
-            .credential(&parts.headers)
-            .map(Caller)
+            .access(&parts.headers, &parts.extensions)
+            .map(|access| Caller(access.credential))
             .ok_or_else(ApiError::unauthorized)
     }
 }
@@ -157,14 +211,17 @@ impl<S: Store + 'static> FromRequestParts<Arc<ApiState<S>>> for Writer {
         parts: &mut Parts,
         state: &Arc<ApiState<S>>,
     ) -> Result<Self, Self::Rejection> {
-        let Caller(credential) = Caller::from_request_parts(parts, state).await?;
+        let access = state
+            .access(&parts.headers, &parts.extensions)
+            .ok_or_else(ApiError::unauthorized)?;
+        let credential = access.credential;
         if credential == Credential::Cookie {
             let csrf = parts
                 .headers
                 .get(auth::CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if !state.csrf_matches(csrf) || !auth::same_origin(&parts.headers) {
+            if !access.csrf_matches(csrf) || !auth::same_origin(&parts.headers) {
                 return Err(ApiError::forbidden(format!(
                     "a write signed in by cookie needs the {} header of the page, from the same origin",
                     auth::CSRF_HEADER
@@ -245,29 +302,52 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// Behind a gateway: refuses a request without an identity (401) and a write by an identity
-/// that may only read (403). `/healthz` is answered to anyone.
+/// Behind a gateway: a request the gateway did not authenticate may carry a dashboard
+/// session, verified here and attached as its identity; a write by an identity that may only
+/// read is refused (403). A request with no identity goes on to its handler, which refuses
+/// it (401) or, for a page, sends the browser to sign in.
 async fn gateway_guard<S: Store + 'static>(
     axum::extract::State(state): axum::extract::State<Arc<ApiState<S>>>,
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     use axum::response::IntoResponse as _;
-    if !matches!(state.auth, ApiAuth::Gateway) || request.uri().path() == "/healthz" {
+    let ApiAuth::Gateway { people } = &state.auth else {
         return next.run(request).await;
+    };
+    if request.extensions().get::<GatewayIdentity>().is_none()
+        && let Some(people) = people
+        && let Some(token) = signin::session_token(request.headers())
+    {
+        match people.provider.verify(token, None, state.clock.now()).await {
+            Ok(person) => {
+                let identity = people.identity(&person, token);
+                request.extensions_mut().insert(identity);
+            }
+            // Expired or not valid: the request is not signed in.
+            Err(crate::ports::SignInError::Refused(_)) => {}
+            Err(crate::ports::SignInError::Remote(e)) => {
+                return ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    format!("the session cannot be checked now: {e}"),
+                )
+                .into_response();
+            }
+        }
     }
+    // Signing out is not a change to the monitor: anyone signed in may.
     let writes = !matches!(
         *request.method(),
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
-    );
+    ) && request.uri().path() != "/logout";
     match request.extensions().get::<GatewayIdentity>() {
-        None => ApiError::unauthorized().into_response(),
         Some(identity) if writes && !identity.can_write => ApiError::forbidden(format!(
             "{} may read the monitor, not change it",
             identity.principal
         ))
         .into_response(),
-        Some(_) => next.run(request).await,
+        _ => next.run(request).await,
     }
 }
 
@@ -324,10 +404,15 @@ pub fn app<S: Store + 'static>(state: ApiState<S>) -> Router {
         .route("/view/{type}/{name}", get(pages::detail::<S>))
         .route("/view/add", post(pages::add::<S>))
         .route("/view/{type}/{name}/scan", post(pages::scan::<S>))
-        .route("/login", get(pages::login_form).post(pages::login::<S>))
+        .route("/view/summary", get(handlers::summary::<S>))
+        .route(
+            "/login",
+            get(pages::login_form::<S>).post(pages::login::<S>),
+        )
+        .route(signin::CALLBACK_PATH, get(signin::callback::<S>))
         .route("/logout", post(pages::logout::<S>))
-        .route("/assets/app.css", get(pages::stylesheet::<S>))
-        .route("/assets/app.js", get(pages::script::<S>))
+        .route("/assets/app.css", get(pages::stylesheet))
+        .route("/assets/app.js", get(pages::script))
         .fallback(handlers::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -6,7 +6,7 @@
 use super::auth;
 use super::handlers::{self, ListParams, ListRequest};
 use super::views::{ArtifactView, ComplianceView, NewArtifact, VersionDetail};
-use super::{ApiError, ApiState};
+use super::{ApiAuth, ApiError, ApiState, Visitor};
 use crate::domain::{Compliance, Reason, WatchedArtifact};
 use crate::monitor::watchlist;
 use crate::ports::Store;
@@ -52,12 +52,8 @@ fn shown_time(rfc3339: Option<&str>) -> String {
 }
 
 /// The redirect to the sign-in form, for a page request without credentials.
-fn page_refusal<S>(
-    state: &ApiState<S>,
-    headers: &HeaderMap,
-    uri: &axum::http::Uri,
-) -> Option<Response> {
-    state.credential(headers).is_none().then(|| {
+fn page_refusal(visitor: &Visitor, uri: &axum::http::Uri) -> Option<Response> {
+    visitor.0.is_none().then(|| {
         let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         Redirect::to(&format!("/login?next={}", encoded(next))).into_response()
     })
@@ -65,11 +61,11 @@ fn page_refusal<S>(
 
 /// Why a form write is refused: not signed in, or without the page's CSRF token, or from
 /// another origin.
-fn form_refusal<S>(state: &ApiState<S>, headers: &HeaderMap, csrf: &str) -> Option<Response> {
-    if state.credential(headers).is_none() {
+fn form_refusal(visitor: &Visitor, headers: &HeaderMap, csrf: &str) -> Option<Response> {
+    let Some(access) = &visitor.0 else {
         return Some(Redirect::to("/login").into_response());
-    }
-    if !state.csrf_matches(csrf) || !auth::same_origin(headers) {
+    };
+    if !access.csrf_matches(csrf) || !auth::same_origin(headers) {
         return Some(
             ApiError::forbidden("the form's CSRF token is missing or not valid").into_response(),
         );
@@ -273,6 +269,7 @@ fn metric(name: &str, label: &str, value: u64, class: &str) -> Markup {
 
 async fn dashboard_page<S: Store + 'static>(
     state: &ApiState<S>,
+    csrf: &str,
     params: &ListParams,
     form: &AddForm,
     errors: &FormErrors,
@@ -281,7 +278,6 @@ async fn dashboard_page<S: Store + 'static>(
     let summary = state.store.summary().await?;
     let (items, next) = handlers::artifact_page(state, &request).await?;
     let views: Vec<ArtifactView> = items.iter().map(ArtifactView::from).collect();
-    let csrf = state.csrf_value();
     let next_href = next.map(|p| {
         let mut href = format!(
             "/?cursor={}",
@@ -367,17 +363,26 @@ fn html_page(markup: Markup) -> Response {
 pub async fn dashboard<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    visitor: Visitor,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Some(redirect) = page_refusal(&state, &headers, &uri) {
+    if let Some(redirect) = page_refusal(&visitor, &uri) {
         return redirect;
     }
     let params = match handlers::query(params) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    match dashboard_page(&state, &params, &AddForm::default(), &FormErrors::default()).await {
+    let csrf = visitor.0.as_ref().map_or("", |a| a.csrf());
+    match dashboard_page(
+        &state,
+        csrf,
+        &params,
+        &AddForm::default(),
+        &FormErrors::default(),
+    )
+    .await
+    {
         Ok(markup) => html_page(markup),
         Err(e) => e.into_response(),
     }
@@ -386,10 +391,11 @@ pub async fn dashboard<S: Store + 'static>(
 /// `POST /view/add`: the add form; field errors are shown at their fields.
 pub async fn add<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
+    visitor: Visitor,
     headers: HeaderMap,
     Form(form): Form<AddForm>,
 ) -> Response {
-    if let Some(refused) = form_refusal(&state, &headers, &form.csrf) {
+    if let Some(refused) = form_refusal(&visitor, &headers, &form.csrf) {
         return refused;
     }
     let request = NewArtifact {
@@ -441,7 +447,8 @@ pub async fn add<S: Store + 'static>(
             Err(e) => errors.other = Some(e.message),
         }
     }
-    match dashboard_page(&state, &ListParams::default(), &form, &errors).await {
+    let csrf = visitor.0.as_ref().map_or("", |a| a.csrf());
+    match dashboard_page(&state, csrf, &ListParams::default(), &form, &errors).await {
         Ok(markup) => (StatusCode::BAD_REQUEST, Html(markup.into_string())).into_response(),
         Err(e) => e.into_response(),
     }
@@ -480,14 +487,15 @@ fn evidence_list(detail: &VersionDetail) -> Markup {
 pub async fn detail<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    visitor: Visitor,
     Path((registry, name)): Path<(String, String)>,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Some(redirect) = page_refusal(&state, &headers, &uri) {
+    if let Some(redirect) = page_refusal(&visitor, &uri) {
         return redirect;
     }
-    match detail_page(&state, &registry, &name, params).await {
+    let csrf = visitor.0.as_ref().map_or("", |a| a.csrf());
+    match detail_page(&state, csrf, &registry, &name, params).await {
         Ok(markup) => html_page(markup),
         Err(e) => e.into_response(),
     }
@@ -495,6 +503,7 @@ pub async fn detail<S: Store + 'static>(
 
 async fn detail_page<S: Store + 'static>(
     state: &ApiState<S>,
+    csrf: &str,
     registry: &str,
     name: &str,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
@@ -523,7 +532,6 @@ async fn detail_page<S: Store + 'static>(
         }
         href
     });
-    let csrf = state.csrf_value();
     Ok(layout(
         &view.name,
         csrf,
@@ -624,11 +632,12 @@ pub struct CsrfForm {
 /// `POST /view/{type}/{name}/scan`: the detail page's "judge again" button.
 pub async fn scan<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
+    visitor: Visitor,
     headers: HeaderMap,
     Path((registry, name)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(refused) = form_refusal(&state, &headers, &form.csrf) {
+    if let Some(refused) = form_refusal(&visitor, &headers, &form.csrf) {
         return refused;
     }
     let key = match handlers::artifact_key(&registry, &name) {
@@ -660,7 +669,7 @@ pub struct LoginForm {
 }
 
 /// Where to go after signing in: a path of this site only (no `//host`, no scheme).
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
@@ -721,12 +730,23 @@ fn login_page(next: &str, error: Option<&str>) -> Response {
     response
 }
 
-/// `GET /login`: the sign-in form (public; its styles inline).
-pub async fn login_form(
+/// `GET /login`: the sign-in form (public; its styles inline), or behind a gateway the way
+/// to the sign-in provider.
+pub async fn login_form<S: Store + 'static>(
+    State(state): State<Arc<ApiState<S>>>,
+    headers: HeaderMap,
     query: Result<Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let next = query.ok().and_then(|Query(q)| q.next);
-    login_page(&safe_next(next.as_deref()), None)
+    let next = safe_next(query.ok().and_then(|Query(q)| q.next).as_deref());
+    match &state.auth {
+        ApiAuth::Token(_) => login_page(&next, None),
+        ApiAuth::Gateway {
+            people: Some(people),
+        } => super::signin::start(people, &headers, &next),
+        ApiAuth::Gateway { people: None } => {
+            ApiError::not_found("no sign-in here: the gateway authenticates").into_response()
+        }
+    }
 }
 
 /// `POST /login`: the token in exchange for the session cookie.
@@ -754,14 +774,22 @@ pub async fn login<S: Store + 'static>(
     response
 }
 
-/// `POST /logout`: clears the session cookie.
+/// `POST /logout`: clears the session cookie (behind a gateway, then signs out at the
+/// provider too).
 pub async fn logout<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
+    visitor: Visitor,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(refused) = form_refusal(&state, &headers, &form.csrf) {
+    if let Some(refused) = form_refusal(&visitor, &headers, &form.csrf) {
         return refused;
+    }
+    if let ApiAuth::Gateway {
+        people: Some(people),
+    } = &state.auth
+    {
+        return super::signin::sign_out(people, &headers);
     }
     let mut response = Redirect::to("/login").into_response();
     if let Ok(cookie) = HeaderValue::from_str(&auth::cleared_cookie()) {
@@ -771,13 +799,8 @@ pub async fn logout<S: Store + 'static>(
 }
 
 /// An embedded asset, for a signed-in caller only.
-fn asset<S>(
-    state: &ApiState<S>,
-    headers: &HeaderMap,
-    content_type: &'static str,
-    body: &'static str,
-) -> Response {
-    if state.credential(headers).is_none() {
+fn asset(visitor: &Visitor, content_type: &'static str, body: &'static str) -> Response {
+    if visitor.0.is_none() {
         return ApiError::unauthorized().into_response();
     }
     let mut response = body.into_response();
@@ -787,16 +810,10 @@ fn asset<S>(
     response
 }
 
-pub async fn stylesheet<S: Store + 'static>(
-    State(state): State<Arc<ApiState<S>>>,
-    headers: HeaderMap,
-) -> Response {
-    asset(&state, &headers, "text/css; charset=utf-8", STYLESHEET)
+pub async fn stylesheet(visitor: Visitor) -> Response {
+    asset(&visitor, "text/css; charset=utf-8", STYLESHEET)
 }
 
-pub async fn script<S: Store + 'static>(
-    State(state): State<Arc<ApiState<S>>>,
-    headers: HeaderMap,
-) -> Response {
-    asset(&state, &headers, "text/javascript; charset=utf-8", SCRIPT)
+pub async fn script(visitor: Visitor) -> Response {
+    asset(&visitor, "text/javascript; charset=utf-8", SCRIPT)
 }

@@ -5,7 +5,7 @@
   var metrics = document.querySelectorAll("[data-metric]");
   if (!metrics.length || !window.fetch) { return; }
   function refresh() {
-    fetch("/summary", { credentials: "same-origin", headers: { "accept": "application/json" } })
+    fetch("/view/summary", { credentials: "same-origin", headers: { "accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (summary) {
         if (!summary) { return; }
