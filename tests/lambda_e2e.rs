@@ -646,3 +646,358 @@ async fn the_custom_resource_creates_updates_and_deletes_an_artifact() {
     assert_eq!(kept["Status"], "SUCCESS");
     assert!(store.artifact("npm/sigstore").await.unwrap().is_some());
 }
+
+/// An API Gateway v2 event for a browser's request to a page route (no authorizer there):
+/// `path` may carry a query, `cookies` are the browser's.
+fn browser_event(method: &str, path: &str, cookies: &[String], form: Option<String>) -> Value {
+    let mut event: Value = serde_json::from_slice(&read("events/api-iam-get.json")).unwrap();
+    event["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
+    event["rawPath"] = json!(raw_path);
+    event["rawQueryString"] = json!(query);
+    let parameters: serde_json::Map<String, Value> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| {
+            let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy();
+            (k.to_owned(), json!(v))
+        })
+        .collect();
+    event["queryStringParameters"] = Value::Object(parameters);
+    event.as_object_mut().unwrap().remove("pathParameters");
+    event["routeKey"] = json!(format!("{method} {raw_path}"));
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(raw_path);
+    event["headers"]["accept"] = json!("text/html");
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
+    if let Some(form) = form {
+        event["body"] = json!(form);
+        event["headers"]["content-type"] = json!("application/x-www-form-urlencoded");
+        event["headers"]["origin"] =
+            json!("https://abc123defg.execute-api.us-east-1.amazonaws.com");
+    }
+    event
+}
+
+/// The `name=value` of the cookie `name` a v2 response sets.
+fn set_cookie(answer: &Value, name: &str) -> Option<String> {
+    answer["cookies"]
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+/// The dashboard's sign-in in AWS, through the real `api` binary and the real Cognito
+/// adapter against a local user pool: `/login` redirects to the pool's managed login with a
+/// PKCE challenge, the callback redeems the code over HTTP and verifies the RS256 ID token
+/// against the pool's key set, the session cookie then opens the pages (the key set fetched
+/// once), a writer adds an artifact with the session's CSRF token; a token whose signature
+/// or audience was tampered with is no session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_to_the_dashboard_at_the_user_pool() {
+    use artifact_monitor::api::signin::{LOGIN_COOKIE, SESSION_COOKIE, session_csrf};
+    use artifact_monitor::ports::ArtifactStore as _;
+    use artifact_monitor_tests::fake_cognito::{CLIENT_ID, FakeCognito};
+    let config = aws::config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("monitor");
+    artifact_monitor_aws::dynamo::create_table(&dynamodb, &table)
+        .await
+        .unwrap();
+    let store = DynamoStore::new(dynamodb, table.clone());
+    let pool = FakeCognito::start().await;
+    let mut api = RuntimeApi::start().await;
+    api.spawn(
+        &binary("api"),
+        "api",
+        &[
+            ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
+            ("TABLE_NAME", table),
+            ("SIGN_IN_ISSUER", pool.issuer()),
+            ("SIGN_IN_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("SIGN_IN_DOMAIN_URL", pool.domain_url()),
+        ],
+    );
+    let call = |event: Value| {
+        let api = &api;
+        async move { api.invoke(event, TIMEOUT).await.response() }
+    };
+
+    // Not signed in: the dashboard sends the browser to sign in, which sends it to the pool.
+    let page = call(browser_event("GET", "/", &[], None)).await;
+    assert_eq!(page["statusCode"], 303, "{page}");
+    assert_eq!(page["headers"]["location"], "/login?next=%2F");
+    let start = call(browser_event("GET", "/login?next=%2F", &[], None)).await;
+    assert_eq!(start["statusCode"], 303, "{start}");
+    let authorize = start["headers"]["location"].as_str().unwrap().to_owned();
+    assert!(authorize.starts_with(&format!("{}/oauth2/authorize?", pool.domain_url())));
+    assert!(authorize.contains("redirect_uri=https%3A%2F%2Fabc123defg.execute-api.us-east-1.amazonaws.com%2Flogin%2Fcallback"));
+    let login = set_cookie(&start, LOGIN_COOKIE).expect("the login cookie");
+
+    // Ada signs in at the pool's page and comes back with a code.
+    let (code, state) = pool.sign_in(&authorize, "ada@example.org", &["admins"]);
+    let back = call(browser_event(
+        "GET",
+        &format!("/login/callback?code={code}&state={state}"),
+        std::slice::from_ref(&login),
+        None,
+    ))
+    .await;
+    assert_eq!(back["statusCode"], 303, "{back}");
+    assert_eq!(back["headers"]["location"], "/");
+    let session = set_cookie(&back, SESSION_COOKIE).expect("the session cookie");
+    // The code is spent.
+    let again = call(browser_event(
+        "GET",
+        &format!("/login/callback?code={code}&state={state}"),
+        std::slice::from_ref(&login),
+        None,
+    ))
+    .await;
+    assert_eq!(again["statusCode"], 401, "{again}");
+
+    // Signed in: the pages answer, and the key set was fetched once for all of them.
+    for path in ["/", "/assets/app.css", "/view/summary"] {
+        let page = call(browser_event(
+            "GET",
+            path,
+            std::slice::from_ref(&session),
+            None,
+        ))
+        .await;
+        assert_eq!(page["statusCode"], 200, "{path}: {page}");
+    }
+    assert_eq!(pool.key_fetches(), 1);
+
+    // Ada adds an artifact from the page's form, with the session's CSRF token.
+    let csrf = session_csrf(session.split_once('=').unwrap().1);
+    let form = |csrf: &str| {
+        format!(
+            "csrf={csrf}&type=npm&name=left-pad&repository=left-pad%2Fleft-pad&workflow=.github%2Fworkflows%2Frelease.yml"
+        )
+    };
+    let refused = call(browser_event(
+        "POST",
+        "/view/add",
+        std::slice::from_ref(&session),
+        Some(form("forged")),
+    ))
+    .await;
+    assert_eq!(refused["statusCode"], 403, "{refused}");
+    let added = call(browser_event(
+        "POST",
+        "/view/add",
+        std::slice::from_ref(&session),
+        Some(form(&csrf)),
+    ))
+    .await;
+    assert_eq!(added["statusCode"], 303, "{added}");
+    assert!(store.artifact("npm/left-pad").await.unwrap().is_some());
+
+    // Tampered sessions are nobody: another audience (signed by the pool's own key), an
+    // expired token, a signature that is not the pool's.
+    let token = session.split_once('=').unwrap().1.to_owned();
+    let mut other_client = pool.claims("ada@example.org", &["admins"]);
+    other_client["aud"] = json!("another-client");
+    let mut expired = pool.claims("ada@example.org", &["admins"]);
+    expired["exp"] = json!(jiff::Timestamp::now().as_second() - 3600);
+    let (head, _) = token.rsplit_once('.').unwrap();
+    let bad_signature = format!("{head}.{}", "A".repeat(342));
+    for forged in [
+        pool.token(&other_client),
+        pool.token(&expired),
+        bad_signature,
+    ] {
+        let cookie = format!("{SESSION_COOKIE}={forged}");
+        let page = call(browser_event("GET", "/", &[cookie], None)).await;
+        assert_eq!(page["statusCode"], 303, "{page}");
+    }
+}
+
+/// `Custom::DashboardSignIn` through the real `provider` binary against the emulator's
+/// Cognito: it turns the managed login on for the dashboard's client (code flow, the API's
+/// callback and sign-out URLs) and keeps every other setting the client had; a Delete
+/// leaves the client alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_custom_resource_registers_the_dashboards_sign_in() {
+    use artifact_monitor_tests::fake_http::FakeServer;
+    let config = aws::config().await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    let pool = cognito
+        .create_user_pool()
+        .pool_name(unique("people"))
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    let client = cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("dashboard")
+        .id_token_validity(1)
+        .access_token_validity(1)
+        .token_validity_units(
+            aws_sdk_cognitoidentityprovider::types::TokenValidityUnitsType::builder()
+                .id_token(aws_sdk_cognitoidentityprovider::types::TimeUnitsType::Hours)
+                .access_token(aws_sdk_cognitoidentityprovider::types::TimeUnitsType::Hours)
+                .build(),
+        )
+        .explicit_auth_flows(
+            aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType::AllowUserSrpAuth,
+        )
+        .explicit_auth_flows(
+            aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+        )
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    let cloudformation = FakeServer::start(|_| Reply::status(200)).await;
+    let mut provider = RuntimeApi::start().await;
+    provider.spawn(
+        &binary("provider"),
+        "provider",
+        &[
+            ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
+            ("TABLE_NAME", "unused".to_owned()),
+        ],
+    );
+    let api = "https://abc123defg.execute-api.us-east-1.amazonaws.com";
+    let mut event: Value = serde_json::from_slice(&read("events/provider-create.json")).unwrap();
+    event["ResourceType"] = json!("Custom::DashboardSignIn");
+    event["LogicalResourceId"] = json!("DashboardSignIn");
+    event["ResourceProperties"] = json!({
+        "ServiceToken": event["ResourceProperties"]["ServiceToken"],
+        "Revision": "1",
+        "UserPoolId": pool,
+        "ClientId": client,
+        "CallbackUrl": format!("{api}/login/callback"),
+        "SignOutUrl": format!("{api}/"),
+    });
+    let mut sent = 0;
+    let mut send = |mut event: Value| {
+        sent += 1;
+        let path = format!("/cfn/{sent}");
+        event["ResponseURL"] = json!(format!("{}{path}", cloudformation.url));
+        let provider = &provider;
+        let cloudformation = &cloudformation;
+        async move {
+            provider.invoke(event, TIMEOUT).await.response();
+            let (request, _) = cloudformation
+                .requests()
+                .into_iter()
+                .find(|(r, _)| r.path() == path)
+                .expect("an answer at the response URL");
+            serde_json::from_slice::<Value>(&request.body).unwrap()
+        }
+    };
+    let created = send(event.clone()).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    assert_eq!(
+        created["PhysicalResourceId"],
+        format!("dashboard-sign-in/{client}")
+    );
+    let described = cognito
+        .describe_user_pool_client()
+        .user_pool_id(&pool)
+        .client_id(&client)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap();
+    assert_eq!(described.callback_urls(), [format!("{api}/login/callback")]);
+    assert_eq!(described.logout_urls(), [format!("{api}/")]);
+    assert_eq!(
+        described.allowed_o_auth_flows(),
+        [aws_sdk_cognitoidentityprovider::types::OAuthFlowType::Code]
+    );
+    assert_eq!(described.allowed_o_auth_scopes(), ["openid", "email"]);
+    assert_eq!(
+        described.allowed_o_auth_flows_user_pool_client(),
+        Some(true)
+    );
+    assert_eq!(described.supported_identity_providers(), ["COGNITO"]);
+    // What the client had is kept.
+    assert_eq!(described.client_name(), Some("dashboard"));
+    assert_eq!(described.id_token_validity(), Some(1));
+    assert_eq!(described.explicit_auth_flows().len(), 2);
+
+    // A URL that is not https fails, naming the property.
+    let mut bad = event.clone();
+    bad["ResourceProperties"]["CallbackUrl"] = json!("http://example.org/login/callback");
+    let failed = send(bad.clone()).await;
+    assert_eq!(failed["Status"], "FAILED", "{failed}");
+    assert!(
+        failed["Reason"].as_str().unwrap().contains("CallbackUrl"),
+        "{failed}"
+    );
+
+    let mut delete = event;
+    delete["RequestType"] = json!("Delete");
+    delete["PhysicalResourceId"] = created["PhysicalResourceId"].clone();
+    let deleted = send(delete).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    let still = cognito
+        .describe_user_pool_client()
+        .user_pool_id(&pool)
+        .client_id(&client)
+        .send()
+        .await
+        .unwrap();
+    assert!(still.user_pool_client.is_some());
+}
+
+/// What CloudFormation refuses at deploy time and neither `sam validate` nor cfn-lint
+/// catch: a circular dependency. The translated template has none, and the check finds the
+/// one a callback URL naming the API on the user pool client would make.
+#[test]
+fn the_template_has_no_circular_dependency() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let check = |template: &std::path::Path| {
+        std::process::Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("tests/support/emulated_stack.py"))
+            .arg("--cycles")
+            .arg(template)
+            .output()
+            .unwrap()
+    };
+    let ours = check(&root.join("template.yaml"));
+    assert!(
+        ours.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    let text = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let anchor = "      GenerateSecret: false\n";
+    assert!(text.contains(anchor));
+    let cyclic = text.replace(
+        anchor,
+        &format!("{anchor}      CallbackURLs: [!Sub \"https://${{HttpApi}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/login/callback\"]\n"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("template.yaml");
+    std::fs::write(&path, cyclic).unwrap();
+    let found = check(&path);
+    assert!(!found.status.success());
+    let said = String::from_utf8_lossy(&found.stderr);
+    assert!(
+        said.contains("circular dependency")
+            && said.contains("UserPoolClient")
+            && said.contains("HttpApi"),
+        "{said}"
+    );
+}

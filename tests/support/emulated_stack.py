@@ -3,14 +3,20 @@
 Translates template.yaml offline with samtranslator (the library `sam` itself uses), keeps
 the resources the emulator's CloudFormation can create and a test needs (the table, the
 topics, the bus, the queues, the rule and its target), creates them as one stack, and
-prints their physical ids as JSON on stdout. Functions, the HTTP API, Cognito, the
+prints their physical ids as JSON on stdout.
+
+Before that it checks what neither `sam validate` nor cfn-lint catches and CloudFormation
+refuses at deploy time: a circular dependency between the translated template's resources
+(Ref, GetAtt, Sub and DependsOn, as CloudFormation reads them). Functions, the HTTP API, Cognito, the
 schedule and the alarms are left out: the emulator cannot run or create them, and the test
 plays the schedule and the queue's event source mapping itself.
 
 Usage: python emulated_stack.py TEMPLATE ENDPOINT STACK_NAME
+       python emulated_stack.py --cycles TEMPLATE   (the check alone)
 """
 
 import json
+import re
 import os
 import sys
 
@@ -62,9 +68,66 @@ def cloudformation_loader():
     return Loader
 
 
-def main():
-    template_path, endpoint, stack_name = sys.argv[1:4]
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+def references(value, names):
+    """The resources `value` refers to (Ref, Fn::GetAtt, ${Name} in Fn::Sub)."""
+    found = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str) and inner in names:
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                target = inner[0] if isinstance(inner, list) else str(inner).split(".")[0]
+                if target in names:
+                    found.add(target)
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                for variable in re.findall(r"\$\{([^}!]+)\}", text):
+                    name = variable.split(".")[0]
+                    if name in names:
+                        found.add(name)
+                if isinstance(inner, list):
+                    found |= references(inner[1], names)
+            else:
+                found |= references(inner, names)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= references(inner, names)
+    return found
+
+
+def cycle(resources):
+    """A circular dependency among `resources`, as a list of names, or None."""
+    names = set(resources)
+    edges = {}
+    for name, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        depends = [depends] if isinstance(depends, str) else depends
+        edges[name] = (references(resource.get("Properties", {}), names) | set(depends)) - {name}
+    state = {}
+    for start in sorted(names):
+        if state.get(start):
+            continue
+        stack = [(start, iter(sorted(edges[start])))]
+        path = [start]
+        state[start] = "open"
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = "done"
+                stack.pop()
+                path.pop()
+            elif state.get(child) == "open":
+                return path[path.index(child):] + [child]
+            elif child not in state:
+                state[child] = "open"
+                stack.append((child, iter(sorted(edges[child]))))
+                path.append(child)
+    return None
+
+
+def translated_template(template_path):
+    """template.yaml as CloudFormation receives it from SAM, checked for cycles."""
     with open(template_path) as f:
         template = yaml.load(f, Loader=cloudformation_loader())
     for resource in template["Resources"].values():
@@ -72,6 +135,20 @@ def main():
             resource.setdefault("Properties", {})["CodeUri"] = "s3://placeholder/code.zip"
     template.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
     translated = transform(template, {}, NoManagedPolicies())
+    circular = cycle(translated["Resources"])
+    if circular:
+        sys.exit("circular dependency in the translated template: " + " -> ".join(circular))
+    return translated
+
+
+def main():
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    if sys.argv[1] == "--cycles":
+        translated_template(sys.argv[2])
+        print("no circular dependency")
+        return
+    template_path, endpoint, stack_name = sys.argv[1:4]
+    translated = translated_template(template_path)
     kept = {
         name: resource
         for name, resource in translated["Resources"].items()

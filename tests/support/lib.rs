@@ -45,6 +45,7 @@ pub fn package_of_response_file(file_name: &str) -> (String, String) {
 pub mod aws;
 pub mod counting;
 pub mod counting_proxy;
+pub mod fake_cognito;
 pub mod fake_http;
 pub mod fakes;
 pub mod local_api;

@@ -3,6 +3,11 @@
 //! CloudFormation's PascalCase, checked the same way). The stack owns the artifact: the API
 //! refuses to change or remove it (409, naming the stack).
 //!
+//! `Custom::DashboardSignIn` (the monitor's own stack) turns Cognito's managed login on for
+//! the dashboard's app client once the API's URL is known, which breaks the cycle between
+//! the client's callback URL and the API's authorizer (AWS.md §5). Its Delete leaves the
+//! client alone: the client goes with the stack.
+//!
 //! Translation only: the request's properties into the API's `NewArtifact`, then the
 //! watch-list use-cases; and always an answer to CloudFormation's response URL, also on
 //! errors, so a stack never waits out the timeout. A Delete of a resource whose Create failed
@@ -14,6 +19,7 @@ use artifact_monitor::api::views::NewArtifact;
 use artifact_monitor::domain::ArtifactSource;
 use artifact_monitor::monitor::watchlist;
 use artifact_monitor::ports::{ArtifactStore as _, Clock as _};
+use artifact_monitor_aws::cognito::{self, DashboardSignIn};
 use artifact_monitor_aws::{AwsSettings, DynamoStore, sdk_config};
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
@@ -84,6 +90,27 @@ impl Properties {
     }
 }
 
+/// `Custom::DashboardSignIn`'s properties.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct SignInProperties {
+    #[serde(default)]
+    service_token: Option<String>,
+    #[serde(default)]
+    service_timeout: Option<Value>,
+    /// Changed to make CloudFormation run the registration again (after a change to the
+    /// client's own properties reset it).
+    #[serde(default)]
+    revision: Option<Value>,
+    user_pool_id: String,
+    client_id: String,
+    callback_url: String,
+    sign_out_url: String,
+}
+
+/// The resource type that registers the dashboard's sign-in.
+const SIGN_IN_TYPE: &str = "Custom::DashboardSignIn";
+
 /// The physical id a resource gets when its Create failed: no artifact key, so its Delete
 /// finds nothing to remove.
 fn failed_id(logical: &str) -> String {
@@ -92,10 +119,40 @@ fn failed_id(logical: &str) -> String {
 
 struct Provider {
     store: DynamoStore,
+    cognito: aws_sdk_cognitoidentityprovider::Client,
     http: reqwest::Client,
 }
 
 impl Provider {
+    /// Registers the dashboard's sign-in on its app client; the client id is the physical id.
+    async fn register_sign_in(&self, properties: Value) -> Result<String, String> {
+        let properties: SignInProperties =
+            serde_json::from_value(properties).map_err(|e| format!("properties: {e}"))?;
+        let _ = (
+            properties.service_token,
+            properties.service_timeout,
+            properties.revision,
+        );
+        let sign_in = DashboardSignIn {
+            user_pool_id: properties.user_pool_id,
+            client_id: properties.client_id,
+            callback_url: properties.callback_url,
+            sign_out_url: properties.sign_out_url,
+        }
+        .checked()?;
+        cognito::register(&self.cognito, &sign_in).await?;
+        Ok(format!("dashboard-sign-in/{}", sign_in.client_id))
+    }
+
+    /// Creates or updates the resource `properties` describe.
+    async fn create(&self, kind: &str, stack: &str, properties: Value) -> Result<String, String> {
+        if kind == SIGN_IN_TYPE {
+            self.register_sign_in(properties).await
+        } else {
+            self.put(stack, properties).await
+        }
+    }
+
     /// Watches what `properties` declare for `stack`; the artifact's key is the physical id.
     async fn put(&self, stack: &str, properties: Value) -> Result<String, String> {
         let properties: Properties =
@@ -158,7 +215,9 @@ impl Provider {
         // and CloudFormation then deletes the old one).
         let (url, stack, request_id, logical, result, physical) = match request {
             CloudFormationCustomResourceRequest::Create(r) => {
-                let result = self.put(&r.stack_id, r.resource_properties).await;
+                let result = self
+                    .create(&r.resource_type, &r.stack_id, r.resource_properties)
+                    .await;
                 let fallback = failed_id(&r.logical_resource_id);
                 let physical = result.as_ref().map_or(fallback, Clone::clone);
                 (
@@ -171,7 +230,9 @@ impl Provider {
                 )
             }
             CloudFormationCustomResourceRequest::Update(r) => {
-                let result = self.put(&r.stack_id, r.resource_properties).await;
+                let result = self
+                    .create(&r.resource_type, &r.stack_id, r.resource_properties)
+                    .await;
                 let physical = result.as_ref().map_or(r.physical_resource_id, Clone::clone);
                 (
                     r.response_url,
@@ -183,7 +244,11 @@ impl Provider {
                 )
             }
             CloudFormationCustomResourceRequest::Delete(r) => {
-                let result = self.remove(&r.stack_id, &r.physical_resource_id).await;
+                let result = if r.resource_type == SIGN_IN_TYPE {
+                    Ok(())
+                } else {
+                    self.remove(&r.stack_id, &r.physical_resource_id).await
+                };
                 (
                     r.response_url,
                     r.stack_id,
@@ -266,6 +331,7 @@ async fn main() -> Result<(), Error> {
     let config = sdk_config().await;
     let provider = Provider {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), settings.table),
+        cognito: aws_sdk_cognitoidentityprovider::Client::new(&config),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()?,

@@ -3,6 +3,8 @@
 //! this crate; it depends on the library without its Sigstore verifier, HTTP adapters or
 //! embedded store.
 
+#[cfg(feature = "cognito")]
+pub mod cognito;
 pub mod config;
 pub mod dynamo;
 pub mod eventbridge;
