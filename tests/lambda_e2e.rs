@@ -519,6 +519,54 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
     assert_eq!(added["statusCode"], 201, "{added}");
 }
 
+/// The real `provider` binary, and CloudFormation's response URLs: each request sent gets a
+/// URL of its own, and [`CustomResources::send`] returns the answer PUT there.
+struct CustomResources {
+    provider: RuntimeApi,
+    cloudformation: artifact_monitor_tests::fake_http::FakeServer,
+    sent: std::sync::atomic::AtomicUsize,
+}
+
+impl CustomResources {
+    async fn start(table: &str) -> Self {
+        let cloudformation =
+            artifact_monitor_tests::fake_http::FakeServer::start(|_| Reply::status(200)).await;
+        let mut provider = RuntimeApi::start().await;
+        provider.spawn(
+            &binary("provider"),
+            "provider",
+            &[
+                ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
+                ("TABLE_NAME", table.to_owned()),
+            ],
+        );
+        Self {
+            provider,
+            cloudformation,
+            sent: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    async fn send(&self, mut event: Value) -> Value {
+        let n = self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let path = format!("/cfn/{n}");
+        event["ResponseURL"] = json!(format!(
+            "{}{path}?X-Amz-Signature=example",
+            self.cloudformation.url
+        ));
+        self.provider.invoke(event, TIMEOUT).await.response();
+        let (request, _) = self
+            .cloudformation
+            .requests()
+            .into_iter()
+            .find(|(r, _)| r.path() == path)
+            .expect("an answer at the response URL");
+        assert_eq!(request.method, "PUT");
+        assert_eq!(request.header("content-type"), Some(""));
+        serde_json::from_slice::<Value>(&request.body).unwrap()
+    }
+}
+
 /// `Custom::MonitoredArtifact` through the real `provider` binary: a Create watches the
 /// artifact (owned by the stack: the API refuses to change it), an Update changes its
 /// policy, a Delete removes it; bad properties fail with the field named, and the Delete
@@ -527,7 +575,6 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_custom_resource_creates_updates_and_deletes_an_artifact() {
     use artifact_monitor::ports::ArtifactStore as _;
-    use artifact_monitor_tests::fake_http::FakeServer;
     let config = aws::config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let table = unique("monitor");
@@ -535,40 +582,10 @@ async fn the_custom_resource_creates_updates_and_deletes_an_artifact() {
         .await
         .unwrap();
     let store = DynamoStore::new(dynamodb, table.clone());
-    let cloudformation = FakeServer::start(|_| Reply::status(200)).await;
-    let mut provider = RuntimeApi::start().await;
-    provider.spawn(
-        &binary("provider"),
-        "provider",
-        &[
-            ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
-            ("TABLE_NAME", table),
-        ],
-    );
+    let resources = CustomResources::start(&table).await;
+    let send = |event: Value| resources.send(event);
     let create: Value = serde_json::from_slice(&read("events/provider-create.json")).unwrap();
     let stack = create["StackId"].as_str().unwrap().to_owned();
-    let mut answers = 0;
-    let mut send = |mut event: Value| {
-        answers += 1;
-        event["ResponseURL"] = json!(format!(
-            "{}/cfn/{answers}?X-Amz-Signature=example",
-            cloudformation.url
-        ));
-        let provider = &provider;
-        let cloudformation = &cloudformation;
-        let path = format!("/cfn/{answers}");
-        async move {
-            provider.invoke(event, TIMEOUT).await.response();
-            let (request, _) = cloudformation
-                .requests()
-                .into_iter()
-                .find(|(r, _)| r.path() == path)
-                .expect("an answer at the response URL");
-            assert_eq!(request.method, "PUT");
-            assert_eq!(request.header("content-type"), Some(""));
-            serde_json::from_slice::<Value>(&request.body).unwrap()
-        }
-    };
 
     let created = send(create.clone()).await;
     assert_eq!(created["Status"], "SUCCESS", "{created}");
@@ -827,7 +844,6 @@ async fn people_sign_in_to_the_dashboard_at_the_user_pool() {
 /// leaves the client alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_custom_resource_registers_the_dashboards_sign_in() {
-    use artifact_monitor_tests::fake_http::FakeServer;
     let config = aws::config().await;
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
     let pool = cognito
@@ -865,16 +881,8 @@ async fn the_custom_resource_registers_the_dashboards_sign_in() {
         .unwrap()
         .client_id
         .unwrap();
-    let cloudformation = FakeServer::start(|_| Reply::status(200)).await;
-    let mut provider = RuntimeApi::start().await;
-    provider.spawn(
-        &binary("provider"),
-        "provider",
-        &[
-            ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
-            ("TABLE_NAME", "unused".to_owned()),
-        ],
-    );
+    let resources = CustomResources::start("unused").await;
+    let send = |event: Value| resources.send(event);
     let api = "https://abc123defg.execute-api.us-east-1.amazonaws.com";
     let mut event: Value = serde_json::from_slice(&read("events/provider-create.json")).unwrap();
     event["ResourceType"] = json!("Custom::DashboardSignIn");
@@ -887,23 +895,6 @@ async fn the_custom_resource_registers_the_dashboards_sign_in() {
         "CallbackUrl": format!("{api}/login/callback"),
         "SignOutUrl": format!("{api}/"),
     });
-    let mut sent = 0;
-    let mut send = |mut event: Value| {
-        sent += 1;
-        let path = format!("/cfn/{sent}");
-        event["ResponseURL"] = json!(format!("{}{path}", cloudformation.url));
-        let provider = &provider;
-        let cloudformation = &cloudformation;
-        async move {
-            provider.invoke(event, TIMEOUT).await.response();
-            let (request, _) = cloudformation
-                .requests()
-                .into_iter()
-                .find(|(r, _)| r.path() == path)
-                .expect("an answer at the response URL");
-            serde_json::from_slice::<Value>(&request.body).unwrap()
-        }
-    };
     let created = send(event.clone()).await;
     assert_eq!(created["Status"], "SUCCESS", "{created}");
     assert_eq!(

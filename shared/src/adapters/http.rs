@@ -274,14 +274,7 @@ impl HttpClient {
         body: Vec<u8>,
         max_body: u64,
     ) -> Result<HttpResponse, RemoteError> {
-        self.send(
-            reqwest::Method::POST,
-            url,
-            &[("content-type", "application/json")],
-            Some(body),
-            max_body,
-        )
-        .await
+        self.post(url, "application/json", body, max_body).await
     }
 
     /// POST an `application/x-www-form-urlencoded` body, with the same retry rules.
@@ -291,14 +284,20 @@ impl HttpClient {
         body: Vec<u8>,
         max_body: u64,
     ) -> Result<HttpResponse, RemoteError> {
-        self.send(
-            reqwest::Method::POST,
-            url,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            Some(body),
-            max_body,
-        )
-        .await
+        self.post(url, "application/x-www-form-urlencoded", body, max_body)
+            .await
+    }
+
+    async fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        max_body: u64,
+    ) -> Result<HttpResponse, RemoteError> {
+        let headers = [("content-type", content_type)];
+        self.send(reqwest::Method::POST, url, &headers, Some(body), max_body)
+            .await
     }
 
     async fn send(
