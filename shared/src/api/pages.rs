@@ -668,22 +668,6 @@ pub struct LoginForm {
     pub next: Option<String>,
 }
 
-/// Where to go after signing in: a path of this site only (no `//host`, no scheme).
-pub(crate) fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && n.len() <= 1024
-                && n.chars().all(|c| c.is_ascii_graphic()) =>
-        {
-            n.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
-}
-
 const LOGIN_STYLE: &str = "body{margin:0;min-height:100vh;display:grid;place-items:center;background:#f4f6fa;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#0f172a}main{width:min(420px,92vw);background:#fff;border:1px solid #e2e8f0;border-radius:14px;padding:32px;box-shadow:0 10px 30px rgba(15,23,42,.06)}h1{font-size:1.35rem;margin:0 0 4px}p{color:#475569;margin:0 0 20px}label{display:block;font-weight:600;margin-bottom:6px}input{box-sizing:border-box;width:100%;padding:10px 12px;border:1px solid #cbd5e1;border-radius:8px;font:inherit}input:focus{outline:3px solid #93c5fd;border-color:#2563eb}button{margin-top:16px;width:100%;padding:10px 14px;border:0;border-radius:8px;background:#1d4ed8;color:#fff;font:inherit;font-weight:600;cursor:pointer}button:focus-visible{outline:3px solid #93c5fd;outline-offset:2px}.error{color:#b91c1c;margin:10px 0 0}code{background:#f1f5f9;padding:1px 5px;border-radius:4px}";
 
 fn login_page(next: &str, error: Option<&str>) -> Response {
@@ -737,7 +721,7 @@ pub async fn login_form<S: Store + 'static>(
     headers: HeaderMap,
     query: Result<Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let next = safe_next(query.ok().and_then(|Query(q)| q.next).as_deref());
+    let next = auth::safe_next(query.ok().and_then(|Query(q)| q.next).as_deref());
     match &state.auth {
         ApiAuth::Token(_) => login_page(&next, None),
         ApiAuth::Gateway {
@@ -755,7 +739,7 @@ pub async fn login<S: Store + 'static>(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let next = safe_next(form.next.as_deref());
+    let next = auth::safe_next(form.next.as_deref());
     if !auth::same_origin(&headers) {
         return ApiError::forbidden("sign in from this site's own form").into_response();
     }

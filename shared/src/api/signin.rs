@@ -160,7 +160,7 @@ impl Pending {
             state: state.to_owned(),
             nonce: nonce.to_owned(),
             verifier: verifier.to_owned(),
-            next: super::pages::safe_next(Some(&next)),
+            next: super::auth::safe_next(Some(&next)),
         })
     }
 }
