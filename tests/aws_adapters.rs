@@ -284,30 +284,13 @@ async fn bus_to_queue(
         .await
         .unwrap();
     let url = queue.queue_url().unwrap().to_owned();
-    let rule = unique("rule");
-    let pattern = serde_json::json!({"source": [SOURCE], "detail-type": [detail_type]});
-    events
-        .put_rule()
-        .name(&rule)
-        .event_bus_name(bus)
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule(&rule)
-        .event_bus_name(bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(queue_arn(sqs, &url).await)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    artifact_monitor_tests::aws::route_to_queue(
+        events,
+        bus,
+        detail_type,
+        &queue_arn(sqs, &url).await,
+    )
+    .await;
     url
 }
 

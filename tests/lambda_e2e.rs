@@ -109,30 +109,7 @@ async fn cloud() -> Cloud {
         .unwrap();
     let events = aws_sdk_eventbridge::Client::new(&config);
     let bus = text("bus");
-    let rule = unique("verified");
-    let pattern = json!({"source": ["artifact-monitor"], "detail-type": ["Version Verified"]});
-    events
-        .put_rule()
-        .name(&rule)
-        .event_bus_name(&bus)
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule(&rule)
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(verified_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    aws::route_to_queue(&events, &bus, "Version Verified", &verified_arn).await;
     Cloud {
         table: text("table"),
         store,
@@ -146,6 +123,12 @@ async fn cloud() -> Cloud {
 }
 
 impl Cloud {
+    /// The stored verdict of `version`.
+    async fn verdict(&self, key: &str, version: &str) -> (Compliance, Confidence) {
+        let record = self.store.version(key, version).await.unwrap().unwrap();
+        (record.verdict.compliance, record.verdict.confidence)
+    }
+
     /// Every message waiting on `queue`, removed from it.
     async fn drain(&self, queue: &str) -> Vec<aws_sdk_sqs::types::Message> {
         let mut all = Vec::new();
@@ -335,14 +318,8 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
     assert_eq!(outcome["ticks"][0]["emitted"], 1, "{outcome}");
     let (mut handed, failed) = functions.deliver(&cloud).await;
     assert_eq!((handed.len(), failed), (1, 0));
-    let record = cloud
-        .store
-        .version(&artifact.key(), "2.3.1")
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        (record.verdict.compliance, record.verdict.confidence),
+        cloud.verdict(&artifact.key(), "2.3.1").await,
         (Compliance::Compliant, Confidence::High)
     );
     let verified = cloud.drain(&cloud.verified).await;
@@ -368,14 +345,8 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
     assert_eq!(failed, 1, "the first delivery is reported failed");
     assert_eq!(rogue_handed.len(), 2, "and delivered again");
     handed.extend(rogue_handed);
-    let record = cloud
-        .store
-        .version(&artifact.key(), "2.3.2")
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        (record.verdict.compliance, record.verdict.confidence),
+        cloud.verdict(&artifact.key(), "2.3.2").await,
         (Compliance::NonCompliant, Confidence::High)
     );
     let alerts = cloud.drain(&cloud.alerts).await;

@@ -513,6 +513,13 @@ pub struct Person {
     pub expires_at: i64,
 }
 
+impl Person {
+    /// How the person is named in logs and refusals: the e-mail, else the subject.
+    pub fn principal(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.subject)
+    }
+}
+
 /// Why a sign-in or a session was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInError {

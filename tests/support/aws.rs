@@ -88,6 +88,42 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A rule on `bus` sending the monitor's `detail_type` events to the queue `queue_arn`.
+pub async fn route_to_queue(
+    events: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    detail_type: &str,
+    queue_arn: &str,
+) {
+    let rule = unique("rule");
+    let pattern = serde_json::json!({
+        "source": [artifact_monitor_aws::eventbridge::SOURCE],
+        "detail-type": [detail_type],
+    });
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 /// A fresh table with the store's layout.
 pub async fn dynamo_store() -> artifact_monitor_aws::DynamoStore {
     let client = aws_sdk_dynamodb::Client::new(&config().await);

@@ -48,6 +48,14 @@ impl DashboardSignIn {
     }
 }
 
+/// What an operation's failure says, with the service's own error context.
+fn failed(operation: &str, error: impl std::error::Error) -> String {
+    format!(
+        "{operation}: {}",
+        aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(error)
+    )
+}
+
 /// Turns the managed login on for the dashboard's client, keeping all its other settings.
 pub async fn register(client: &Client, sign_in: &DashboardSignIn) -> Result<(), String> {
     let described = client
@@ -56,12 +64,7 @@ pub async fn register(client: &Client, sign_in: &DashboardSignIn) -> Result<(), 
         .client_id(&sign_in.client_id)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "DescribeUserPoolClient: {}",
-                aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e)
-            )
-        })?;
+        .map_err(|e| failed("DescribeUserPoolClient", e))?;
     let current = described
         .user_pool_client()
         .ok_or_else(|| "DescribeUserPoolClient answered no client".to_owned())?;
@@ -99,12 +102,7 @@ pub async fn register(client: &Client, sign_in: &DashboardSignIn) -> Result<(), 
         .logout_urls(&sign_in.sign_out_url)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "UpdateUserPoolClient: {}",
-                aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e)
-            )
-        })?;
+        .map_err(|e| failed("UpdateUserPoolClient", e))?;
     Ok(())
 }
 

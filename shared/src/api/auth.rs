@@ -40,7 +40,7 @@ impl std::fmt::Debug for ApiToken {
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -90,8 +90,7 @@ impl ApiToken {
     }
 
     pub fn session_matches(&self, value: &str) -> bool {
-        value.len() == self.session.len()
-            && bool::from(value.as_bytes().ct_eq(self.session.as_bytes()))
+        same_secret(value, &self.session)
     }
 
     /// The CSRF token pages embed for their forms and scripts.
@@ -100,7 +99,7 @@ impl ApiToken {
     }
 
     pub fn csrf_matches(&self, value: &str) -> bool {
-        value.len() == self.csrf.len() && bool::from(value.as_bytes().ct_eq(self.csrf.as_bytes()))
+        same_secret(value, &self.csrf)
     }
 }
 
@@ -113,6 +112,24 @@ pub enum Credential {
     Cookie,
     /// Authenticated by API Gateway in front (IAM or a JWT), no cookie involved.
     Gateway,
+}
+
+/// Whether `presented` is `expected`, compared in constant time (for values of a known
+/// length: the length itself is not hidden).
+pub fn same_secret(presented: &str, expected: &str) -> bool {
+    presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// The values of the cookie `name` in a request's `Cookie` headers, in order.
+pub fn cookies<'a>(
+    headers: &'a axum::http::HeaderMap,
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(move |line| cookie(line, name))
 }
 
 /// The value of a cookie in a `Cookie` header.
@@ -131,18 +148,9 @@ pub fn credential(token: &ApiToken, headers: &axum::http::HeaderMap) -> Option<C
         return (scheme.eq_ignore_ascii_case("bearer") && token.matches(presented))
             .then_some(Credential::Bearer);
     }
-    let cookies = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    for line in cookies {
-        if let Some(value) = cookie(line, SESSION_COOKIE)
-            && token.session_matches(value)
-        {
-            return Some(Credential::Cookie);
-        }
-    }
-    None
+    cookies(headers, SESSION_COOKIE)
+        .any(|value| token.session_matches(value))
+        .then_some(Credential::Cookie)
 }
 
 /// Whether the `Origin` of a request, when it sends one, is the host it was sent to.

@@ -159,10 +159,7 @@ impl Access {
     /// Whether a write may go ahead with this CSRF token: always when no cookie carried the
     /// credential (a foreign page cannot make a browser send a bearer token or a signature).
     pub fn csrf_matches(&self, presented: &str) -> bool {
-        use subtle::ConstantTimeEq as _;
-        self.credential != Credential::Cookie
-            || (presented.len() == self.csrf.len()
-                && bool::from(presented.as_bytes().ct_eq(self.csrf.as_bytes())))
+        self.credential != Credential::Cookie || auth::same_secret(presented, &self.csrf)
     }
 }
 

@@ -16,13 +16,13 @@
 //!   would not be sent and the browser would bounce between the dashboard and the sign-in
 //!   page. Lax cookies travel on top-level GETs only; writes are POSTs, CSRF-checked.
 
+use super::auth::{self, ApiToken, b64};
 use super::error::ApiError;
 use super::{ApiAuth, ApiState, GatewayIdentity};
 use crate::ports::{AuthorizeRequest, Person, SignIn, SignInError, Store};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine as _;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -48,25 +48,17 @@ impl People {
     /// The identity a verified session stands for.
     pub fn identity(&self, person: &Person, id_token: &str) -> GatewayIdentity {
         GatewayIdentity {
-            principal: person
-                .email
-                .clone()
-                .unwrap_or_else(|| person.subject.clone()),
+            principal: person.principal().to_owned(),
             can_write: person.groups.contains(&self.writers),
             csrf: Some(session_csrf(id_token)),
         }
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
+/// 32 random bytes, base64url (43 characters).
 fn random() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    Ok(b64(&bytes))
+    ApiToken::generate()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))
 }
 
 /// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).
@@ -83,12 +75,9 @@ pub fn session_csrf(id_token: &str) -> String {
 }
 
 /// The value of the cookie `name` in a request's `Cookie` headers.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|line| super::auth::cookie(line, name))
+fn cookie<'a>(headers: &'a HeaderMap, name: &'a str) -> Option<&'a str> {
+    auth::cookies(headers, name)
+        .next()
         .filter(|v| !v.is_empty())
 }
 
@@ -152,6 +141,7 @@ impl Pending {
         if parts.next().is_some() || [state, nonce, verifier].iter().any(|p| p.len() != 43) {
             return None;
         }
+        use base64::Engine as _;
         let next = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(next)
             .ok()
@@ -160,7 +150,7 @@ impl Pending {
             state: state.to_owned(),
             nonce: nonce.to_owned(),
             verifier: verifier.to_owned(),
-            next: super::auth::safe_next(Some(&next)),
+            next: auth::safe_next(Some(&next)),
         })
     }
 }
@@ -258,10 +248,10 @@ pub async fn callback<S: Store + 'static>(
             "This sign-in was not started here, or took longer than ten minutes.",
         );
     };
-    let state_matches = query.state.as_deref().is_some_and(|s| {
-        use subtle::ConstantTimeEq as _;
-        s.len() == pending.state.len() && bool::from(s.as_bytes().ct_eq(pending.state.as_bytes()))
-    });
+    let state_matches = query
+        .state
+        .as_deref()
+        .is_some_and(|s| auth::same_secret(s, &pending.state));
     let Some(code) = query.code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
         return failed(StatusCode::BAD_REQUEST, "The provider sent no code.");
     };
@@ -293,7 +283,7 @@ pub async fn callback<S: Store + 'static>(
             let mut response = Redirect::to(&pending.next).into_response();
             set_cookie(&mut response, cookie_line(SESSION_COOKIE, &token, max_age));
             set_cookie(&mut response, cookie_line(LOGIN_COOKIE, "", 0));
-            tracing::info!(principal = %people.identity(&person, &token).principal, "signed in");
+            tracing::info!(principal = %person.principal(), "signed in");
             response
         }
         Err(SignInError::Refused(why)) => {
