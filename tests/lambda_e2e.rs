@@ -182,6 +182,25 @@ fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
     json!({ "Records": records })
 }
 
+/// The settings the template gives the poller and the verifier, toward the emulator and the
+/// fakes.
+fn environment(cloud: &Cloud, npm: &FakeNpm, github: &FakeGithub) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
+        ("TABLE_NAME", cloud.table.clone()),
+        ("ALERT_TOPIC_ARN", cloud.topic.clone()),
+        ("EVENT_BUS_NAME", cloud.bus.clone()),
+        ("REGISTRY_URL", npm.url().to_owned()),
+        ("GITHUB_API_URL", github.url().to_owned()),
+        ("REGISTRY_REQUESTS_PER_SECOND", "100".to_owned()),
+    ]
+}
+
+/// The event EventBridge Scheduler invokes the poller with.
+fn schedule() -> Value {
+    serde_json::from_slice(&read("events/poller-schedule.json")).unwrap()
+}
+
 struct Functions {
     poller: RuntimeApi,
     verifier: RuntimeApi,
@@ -189,17 +208,21 @@ struct Functions {
 
 impl Functions {
     async fn start(cloud: &Cloud, npm: &FakeNpm, github: &FakeGithub) -> Self {
-        let env = vec![
-            ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
-            ("TABLE_NAME", cloud.table.clone()),
-            ("ALERT_TOPIC_ARN", cloud.topic.clone()),
-            ("EVENT_BUS_NAME", cloud.bus.clone()),
-            ("REGISTRY_URL", npm.url().to_owned()),
-            ("GITHUB_API_URL", github.url().to_owned()),
-            ("REGISTRY_REQUESTS_PER_SECOND", "100".to_owned()),
-        ];
+        Self::start_with(cloud, npm, github, &[]).await
+    }
+
+    /// The functions, with `extra` settings for the poller.
+    async fn start_with(
+        cloud: &Cloud,
+        npm: &FakeNpm,
+        github: &FakeGithub,
+        extra: &[(&str, &str)],
+    ) -> Self {
+        let env = environment(cloud, npm, github);
         let mut poller = RuntimeApi::start().await;
-        poller.spawn(&binary("poller"), "poller", &env);
+        let mut poller_env = env.clone();
+        poller_env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        poller.spawn(&binary("poller"), "poller", &poller_env);
         let mut verifier = RuntimeApi::start().await;
         verifier.spawn(&binary("verifier"), "verifier", &env);
         Self { poller, verifier }
@@ -207,8 +230,7 @@ impl Functions {
 
     /// EventBridge Scheduler's tick.
     async fn tick(&self) -> Value {
-        let event: Value = serde_json::from_slice(&read("events/poller-schedule.json")).unwrap();
-        self.poller.invoke(event, TIMEOUT).await.response()
+        self.poller.invoke(schedule(), TIMEOUT).await.response()
     }
 
     /// The event source mapping: batches from the input queue to the verifier until the
@@ -488,6 +510,85 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
         .await
         .response();
     assert_eq!(added["statusCode"], 201, "{added}");
+}
+
+/// `TickSeconds` 15: one invocation ticks every 15 s until its deadline, and a release
+/// published between two ticks goes out on the second. Another instance invoked meanwhile
+/// finds the lease taken and does nothing; once the invocation ended, it ticks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_ticks_every_tick_seconds_within_one_invocation() {
+    let cloud = cloud().await;
+    let npm = FakeNpm::start().await;
+    let github = FakeGithub::start().await;
+    npm.create("sigstore", &["bdehamer"]);
+    let artifact = Artifact::npm(
+        "sigstore",
+        PolicySpec::new("sigstore/sigstore-js", &[".github/workflows/release.yml"]),
+    )
+    .unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    watchlist::watch(&cloud.store, artifact, ArtifactSource::Api, now)
+        .await
+        .unwrap();
+    let functions = Functions::start_with(&cloud, &npm, &github, &[("TICK_SECONDS", "15")]).await;
+    let mut other = RuntimeApi::start().await;
+    other.spawn(
+        &binary("poller"),
+        "poller-2",
+        &environment(&cloud, &npm, &github),
+    );
+
+    // 24 s less the 5 s margin: room for the ticks at 0 s and 15 s, not for one at 30 s.
+    let timeout = Duration::from_secs(24);
+    let started = std::time::Instant::now();
+    let (outcome, overlapping) =
+        tokio::join!(functions.poller.invoke(schedule(), timeout), async {
+            // The first tick has read the package: a release appears before the second.
+            for _ in 0..100 {
+                if !npm.packument_requests("sigstore").is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(npm.packument_requests("sigstore").len(), 1);
+            npm.publish(
+                "sigstore",
+                manifest("sigstore", "2.3.1", SIGSTORE_2_3_1, true),
+                "2024-05-16T17:12:03.000Z",
+            );
+            other.invoke(schedule(), TIMEOUT).await.response()
+        });
+    let elapsed = started.elapsed();
+    let outcome = outcome.response();
+    assert_eq!(overlapping["skipped"], true, "{overlapping}");
+    assert_eq!(overlapping["ticks"], json!([]), "{overlapping}");
+    let ticks = outcome["ticks"].as_array().unwrap();
+    assert_eq!(ticks.len(), 2, "{outcome}");
+    assert_eq!(
+        (&ticks[0]["reads"], &ticks[0]["emitted"]),
+        (&json!(1), &json!(0))
+    );
+    assert_eq!(
+        (&ticks[1]["reads"], &ticks[1]["emitted"]),
+        (&json!(1), &json!(1))
+    );
+    assert!(
+        elapsed >= Duration::from_secs(15) && elapsed < timeout - poller_margin(),
+        "the second tick starts 15 s after the first and the invocation ends before its deadline: {elapsed:?}"
+    );
+    let published = cloud.drain(&cloud.input).await;
+    assert_eq!(published.len(), 1);
+    assert_eq!(detail_of(&published[0])["version"], "2.3.1");
+
+    // The lease went back with the answer: the other instance's tick runs.
+    let next = other.invoke(schedule(), TIMEOUT).await.response();
+    assert_eq!(next["skipped"], false, "{next}");
+    assert_eq!(next["ticks"][0]["emitted"], 0, "{next}");
+}
+
+/// What the poller keeps back before its deadline (`poller::DEADLINE_MARGIN`).
+fn poller_margin() -> Duration {
+    Duration::from_secs(5)
 }
 
 /// The real `provider` binary, and CloudFormation's response URLs: each request sent gets a

@@ -50,6 +50,8 @@ struct Shared {
     init_errors: Mutex<Vec<Value>>,
 }
 
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// A running Runtime API for one function; the child process stops when this is dropped.
 pub struct RuntimeApi {
     /// `host:port`, as `AWS_LAMBDA_RUNTIME_API` wants it.
@@ -57,7 +59,6 @@ pub struct RuntimeApi {
     shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
     child: Option<Child>,
-    next_id: Mutex<u64>,
     /// Where the function's output goes.
     pub log: Option<PathBuf>,
 }
@@ -180,7 +181,6 @@ impl RuntimeApi {
             shared,
             task,
             child: None,
-            next_id: Mutex::new(0),
             log: None,
         }
     }
@@ -221,11 +221,12 @@ impl RuntimeApi {
 
     /// Invokes the function with `payload`, giving it `timeout`, and waits for its answer.
     pub async fn invoke(&self, payload: Value, timeout: Duration) -> Answer {
-        let id = {
-            let mut next = self.next_id.lock().unwrap();
-            *next += 1;
-            format!("00000000-0000-4000-8000-{:012}", *next)
-        };
+        // Unique over every function of the test process, as Lambda's request ids are (the
+        // poller's lease is held by a request id).
+        let id = format!(
+            "00000000-0000-4000-8000-{:012}",
+            NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()

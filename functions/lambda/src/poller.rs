@@ -154,7 +154,9 @@ pub async fn run(services: &Services, request_id: &str, deadline: Instant) -> Po
     for i in 0..count {
         let start = started + every * i as u32;
         let end = (start + every).min(deadline);
-        if end <= Instant::now() + Duration::from_secs(1) {
+        // A tick needs a second at least; a deadline before the next start ends the loop
+        // rather than sleeping past it.
+        if end <= start.max(Instant::now()) + Duration::from_secs(1) {
             break;
         }
         tokio::time::sleep_until(start).await;
