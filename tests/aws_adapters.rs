@@ -196,6 +196,11 @@ async fn sns_refusing_or_unreachable_keeps_alerts_queued_until_each_is_delivered
         .await
         .unwrap();
     assert_eq!((report.delivered, report.failed.len()), (0, 1));
+    assert_eq!(
+        report.oldest_left,
+        Some(1),
+        "the oldest alert left waits since 1"
+    );
     assert_eq!(store.outbox(10).await.unwrap().len(), 2);
 
     // SNS cannot be reached at all: still queued.

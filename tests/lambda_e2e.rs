@@ -34,6 +34,7 @@ struct Cloud {
     input: String,
     /// Subscribed to the alert topic.
     alerts: String,
+    alerts_arn: String,
     /// The `Version Verified` rule's target.
     verified: String,
 }
@@ -103,7 +104,7 @@ async fn cloud() -> Cloud {
     sns.subscribe()
         .topic_arn(&topic)
         .protocol("sqs")
-        .endpoint(&alerts_arn)
+        .endpoint(alerts_arn.clone())
         .send()
         .await
         .unwrap();
@@ -118,6 +119,7 @@ async fn cloud() -> Cloud {
         sqs,
         input: text("verifier_queue"),
         alerts,
+        alerts_arn,
         verified,
     }
 }
@@ -211,18 +213,17 @@ impl Functions {
         Self::start_with(cloud, npm, github, &[]).await
     }
 
-    /// The functions, with `extra` settings for the poller.
+    /// The functions, with `extra` settings (a later value of a name wins).
     async fn start_with(
         cloud: &Cloud,
         npm: &FakeNpm,
         github: &FakeGithub,
         extra: &[(&str, &str)],
     ) -> Self {
-        let env = environment(cloud, npm, github);
+        let mut env = environment(cloud, npm, github);
+        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let mut poller = RuntimeApi::start().await;
-        let mut poller_env = env.clone();
-        poller_env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
-        poller.spawn(&binary("poller"), "poller", &poller_env);
+        poller.spawn(&binary("poller"), "poller", &env);
         let mut verifier = RuntimeApi::start().await;
         verifier.spawn(&binary("verifier"), "verifier", &env);
         Self { poller, verifier }
@@ -584,6 +585,119 @@ async fn the_poller_ticks_every_tick_seconds_within_one_invocation() {
     let next = other.invoke(schedule(), TIMEOUT).await.response();
     assert_eq!(next["skipped"], false, "{next}");
     assert_eq!(next["ticks"][0]["emitted"], 0, "{next}");
+}
+
+/// The metric lines (embedded metric format) the poller wrote to its log so far.
+fn metric_lines(poller: &RuntimeApi) -> Vec<Value> {
+    let log = std::fs::read_to_string(poller.log.as_ref().unwrap()).unwrap();
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|record| record.get("_aws").is_some())
+        .collect()
+}
+
+/// SNS refusing an alert (its topic is missing): the verdict is recorded and the message
+/// acknowledged, the alert waits in the outbox, each tick reports how long it has waited
+/// (the metric the undelivered-alert alarm watches), and the tick after SNS is back
+/// delivers it once and reports 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_sns_refused_waits_and_the_poller_reports_its_age() {
+    let cloud = cloud().await;
+    let npm = FakeNpm::start().await;
+    let github = FakeGithub::start().await;
+    add_sigstore_2_3_1_run(&github);
+    npm.create("sigstore", &["bdehamer"]);
+    let artifact = Artifact::npm(
+        "sigstore",
+        PolicySpec::new("sigstore/sigstore-js", &[".github/workflows/release.yml"]),
+    )
+    .unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    watchlist::watch(&cloud.store, artifact.clone(), ArtifactSource::Api, now)
+        .await
+        .unwrap();
+    // A topic of the template's account that does not exist yet.
+    let name = unique("late-alerts");
+    let topic = format!("arn:aws:sns:us-east-1:123456789012:{name}");
+    let functions = Functions::start_with(
+        &cloud,
+        &npm,
+        &github,
+        &[
+            ("ALERT_TOPIC_ARN", &topic),
+            ("METRICS_NAMESPACE", "ArtifactMonitor"),
+        ],
+    )
+    .await;
+    let outcome = functions.tick().await;
+    assert_eq!(outcome["ticks"][0]["outbox_drained"], true, "{outcome}");
+    let lines = metric_lines(&functions.poller);
+    assert_eq!(lines.len(), 1, "one metric line an invocation: {lines:?}");
+    assert_eq!(lines[0]["OldestUndeliveredAlertAge"], 0.0, "{}", lines[0]);
+    assert_eq!(lines[0]["FunctionName"], "poller");
+    assert_eq!(
+        lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "ArtifactMonitor"
+    );
+
+    let mut rogue = manifest("sigstore", "2.3.2", SIGSTORE_2_3_1, true);
+    rogue["dist"]["integrity"] = json!(SIGSTORE_2_3_1);
+    npm.publish("sigstore", rogue, "2024-05-17T10:00:00.000Z");
+    npm.attest(
+        "sigstore",
+        "2.3.2",
+        read("npm/attestations/invalid/sigstore@2.3.1.invalid-sig-provenance.json"),
+    );
+    functions.tick().await;
+    let (handed, failed) = functions.deliver(&cloud).await;
+    assert_eq!(
+        (handed.len(), failed),
+        (1, 0),
+        "SNS refusing is no reason to judge again"
+    );
+    assert_eq!(
+        cloud.verdict(&artifact.key(), "2.3.2").await,
+        (Compliance::NonCompliant, Confidence::High)
+    );
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let outcome = functions.tick().await;
+    let tick = &outcome["ticks"][0];
+    assert_eq!(
+        (&tick["alerts_delivered"], &tick["errors"]),
+        (&json!(0), &json!([])),
+        "{outcome}"
+    );
+    let enqueued = tick["oldest_undelivered_at"].as_i64().unwrap();
+    let line = metric_lines(&functions.poller).pop().unwrap();
+    let age = line["OldestUndeliveredAlertAge"].as_f64().unwrap();
+    let expected = (line["_aws"]["Timestamp"].as_i64().unwrap() / 1000 - enqueued) as f64;
+    assert!(
+        age >= 2.0 && age == expected,
+        "{line} (enqueued at {enqueued})"
+    );
+
+    // SNS is back: the next tick delivers it, once.
+    let config = aws::config().await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let created = sns.create_topic().name(&name).send().await.unwrap();
+    assert_eq!(created.topic_arn(), Some(topic.as_str()));
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&cloud.alerts_arn)
+        .send()
+        .await
+        .unwrap();
+    let outcome = functions.tick().await;
+    assert_eq!(outcome["ticks"][0]["alerts_delivered"], 1, "{outcome}");
+    assert_eq!(
+        metric_lines(&functions.poller).pop().unwrap()["OldestUndeliveredAlertAge"],
+        0.0
+    );
+    functions.tick().await;
+    let alerts = cloud.drain(&cloud.alerts).await;
+    assert_eq!(alerts.len(), 1, "delivered once");
 }
 
 /// What the poller keeps back before its deadline (`poller::DEADLINE_MARGIN`).

@@ -12,6 +12,7 @@ use artifact_monitor::monitor::{
     Delivery, DetectReport, Detector, MonitorError, NoBus, TickPlan, TickReport, WatchConfig,
 };
 use artifact_monitor::ports::{Allowance, Clock as _, WatchStore as _};
+use artifact_monitor_aws::metrics::Unit;
 use serde::Serialize;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -43,6 +44,32 @@ impl PollerOutcome {
             .flat_map(|t| t.errors.iter().map(String::as_str))
             .collect()
     }
+
+    /// How long, at `now`, the oldest alert still undelivered after the last drain has been
+    /// waiting (0: none waits); `None` when no tick drained the outbox.
+    pub fn undelivered_age(&self, now: i64) -> Option<i64> {
+        let last = self.ticks.iter().rev().find(|t| t.outbox_drained)?;
+        Some(last.oldest_undelivered_at.map_or(0, |t| (now - t).max(0)))
+    }
+}
+
+/// The metric the undelivered-alert alarm watches.
+pub const UNDELIVERED_AGE_METRIC: &str = "OldestUndeliveredAlertAge";
+
+/// The poller's metrics as one embedded-metric-format line (CloudWatch Logs extracts them
+/// from standard output), when the settings ask for metrics and a drain ran.
+pub fn metric_line(services: &Services, outcome: &PollerOutcome) -> Option<String> {
+    let metrics = services.settings.metrics.as_ref()?;
+    let age = outcome.undelivered_age(SystemClock.now())?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    Some(artifact_monitor_aws::metrics::record(
+        &metrics.namespace,
+        &[("FunctionName", &metrics.function)],
+        &[(UNDELIVERED_AGE_METRIC, Unit::Seconds, age as f64)],
+        now_ms,
+    ))
 }
 
 /// One tick in numbers.
@@ -57,6 +84,12 @@ pub struct TickSummary {
     /// Events the bus did not take (they stay due).
     pub not_emitted: usize,
     pub alerts_delivered: usize,
+    /// The outbox was drained (not cut by a store error).
+    pub outbox_drained: bool,
+    /// When the oldest alert the drain left undelivered was enqueued (seconds since the
+    /// epoch); none when the outbox was left empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_undelivered_at: Option<i64>,
     pub cut_short: bool,
     pub left_reads: u64,
     pub left_judgements: u64,
@@ -110,7 +143,11 @@ impl TickSummary {
             None => {}
         }
         match &report.delivery {
-            Some(Ok(delivery)) => summary.alerts_delivered = delivery.delivered,
+            Some(Ok(delivery)) => {
+                summary.alerts_delivered = delivery.delivered;
+                summary.outbox_drained = true;
+                summary.oldest_undelivered_at = delivery.oldest_left;
+            }
             Some(Err(e)) => summary.errors.push(format!("delivery: {e}")),
             None => {}
         }
@@ -167,6 +204,7 @@ pub async fn run(services: &Services, request_id: &str, deadline: Instant) -> Po
             emitted = summary.emitted,
             not_emitted = summary.not_emitted,
             alerts_delivered = summary.alerts_delivered,
+            oldest_undelivered_at = summary.oldest_undelivered_at,
             left_judgements = summary.left_judgements,
             cut_short = summary.cut_short,
             errors = summary.errors.len(),
@@ -218,5 +256,47 @@ async fn tick(
                 .tick(services.changes.as_ref(), &NoBus, delivery, &print, plan)
                 .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drained(oldest: Option<i64>) -> TickSummary {
+        TickSummary {
+            outbox_drained: true,
+            oldest_undelivered_at: oldest,
+            ..TickSummary::default()
+        }
+    }
+
+    #[test]
+    fn the_age_is_the_last_drains() {
+        let outcome = |ticks: Vec<TickSummary>| PollerOutcome {
+            skipped: false,
+            ticks,
+        };
+        assert_eq!(outcome(vec![]).undelivered_age(100), None);
+        assert_eq!(
+            outcome(vec![TickSummary::default()]).undelivered_age(100),
+            None,
+            "a store error cut the drain: nothing known"
+        );
+        assert_eq!(outcome(vec![drained(None)]).undelivered_age(100), Some(0));
+        assert_eq!(
+            outcome(vec![drained(Some(40)), drained(Some(70))]).undelivered_age(100),
+            Some(30)
+        );
+        assert_eq!(
+            outcome(vec![drained(Some(40)), TickSummary::default()]).undelivered_age(100),
+            Some(60),
+            "the last tick that drained"
+        );
+        assert_eq!(
+            outcome(vec![drained(Some(140))]).undelivered_age(100),
+            Some(0),
+            "a clock behind the store's is not a negative age"
+        );
     }
 }

@@ -35,6 +35,18 @@ pub struct FunctionSettings {
     /// `MAX_PACKUMENT_BYTES` and `MAX_BYTES_IN_FLIGHT`: the body bounds.
     pub max_packument_bytes: u64,
     pub bytes_in_flight: u64,
+    /// `METRICS_NAMESPACE`: where the poller reports its metrics (the age of the oldest
+    /// undelivered alert), under the function's name (`AWS_LAMBDA_FUNCTION_NAME`); empty or
+    /// unset: none (custom metrics are billed, the template sets it with its alarms).
+    pub metrics: Option<MetricSettings>,
+}
+
+/// Where the poller's metrics go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricSettings {
+    pub namespace: String,
+    /// The `FunctionName` dimension.
+    pub function: String,
 }
 
 /// A setting that could not be used.
@@ -149,6 +161,24 @@ impl FunctionSettings {
             DEFAULT_BYTES_IN_FLIGHT,
             16 << 20..=8 << 30,
         )?;
+        let metrics = match get("METRICS_NAMESPACE") {
+            None => None,
+            Some(namespace) => {
+                let namespace = namespace.trim().to_owned();
+                artifact_monitor_aws::metrics::check_namespace(&namespace)
+                    .map_err(|e| invalid("METRICS_NAMESPACE", e.to_string()))?;
+                let function = get("AWS_LAMBDA_FUNCTION_NAME").ok_or_else(|| {
+                    invalid(
+                        "AWS_LAMBDA_FUNCTION_NAME",
+                        "the metrics are reported under the function's name, which Lambda sets",
+                    )
+                })?;
+                Some(MetricSettings {
+                    namespace,
+                    function,
+                })
+            }
+        };
         Ok(Self {
             aws,
             registry,
@@ -161,6 +191,7 @@ impl FunctionSettings {
             concurrency,
             max_packument_bytes,
             bytes_in_flight,
+            metrics,
         })
     }
 
@@ -190,6 +221,20 @@ mod tests {
         assert_eq!(s.github_api.as_deref(), Some(DEFAULT_GITHUB_API));
         assert_eq!(s.changes_feed, None);
         assert_eq!(s.tick_seconds, 60);
+        assert_eq!(s.metrics, None);
+        let s = read(&[
+            ("TABLE_NAME", "t"),
+            ("METRICS_NAMESPACE", "ArtifactMonitor"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "stack-Poller-1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.metrics,
+            Some(MetricSettings {
+                namespace: "ArtifactMonitor".into(),
+                function: "stack-Poller-1".into(),
+            })
+        );
         let s = read(&[
             ("TABLE_NAME", "t"),
             ("REGISTRY_URL", "https://npm.example.internal/"),
@@ -223,6 +268,17 @@ mod tests {
             (
                 &[("TABLE_NAME", "t"), ("GITHUB_TOKEN_SECRET_ARN", "token")][..],
                 "GITHUB_TOKEN_SECRET_ARN",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("METRICS_NAMESPACE", "AWS/Lambda")][..],
+                "METRICS_NAMESPACE",
+            ),
+            (
+                &[
+                    ("TABLE_NAME", "t"),
+                    ("METRICS_NAMESPACE", "ArtifactMonitor"),
+                ][..],
+                "AWS_LAMBDA_FUNCTION_NAME",
             ),
             (&[][..], "AWS settings"),
         ] {

@@ -26,6 +26,10 @@ async fn main() -> Result<(), Error> {
         move |event: LambdaEvent<serde_json::Value>| async move {
             let deadline = tokio::time::Instant::now() + time_left(event.context.deadline);
             let outcome = poller::run(services, &event.context.request_id, deadline).await;
+            if let Some(line) = poller::metric_line(services, &outcome) {
+                // On a line of its own, outside the JSON log records, as the format wants.
+                println!("{line}");
+            }
             let errors = outcome.errors();
             if errors.is_empty() {
                 Ok(serde_json::to_value(&outcome)?)

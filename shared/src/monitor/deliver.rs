@@ -23,6 +23,15 @@ pub struct DeliveryReport {
     pub failed: Vec<(String, String)>,
     /// Alerts another drain (an overlapping tick) was delivering: left to it.
     pub held_elsewhere: usize,
+    /// When the oldest alert this drain left undelivered (refused, or held elsewhere) was
+    /// enqueued; the outbox is oldest first, so nothing older is left. `None`: none left.
+    pub oldest_left: Option<i64>,
+}
+
+impl DeliveryReport {
+    fn left(&mut self, enqueued_at: i64) {
+        self.oldest_left = Some(self.oldest_left.map_or(enqueued_at, |t| t.min(enqueued_at)));
+    }
 }
 
 /// How long a drain holds an alert it is delivering before another may take it over.
@@ -68,6 +77,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             let now = self.clock.now();
             if !self.store.claim(&id, now, now + CLAIM_SECS).await? {
                 report.held_elsewhere += 1;
+                report.left(entry.enqueued_at);
                 continue;
             }
             let Some(sink) = delivery.sink else {
@@ -93,6 +103,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
                 Err(e) => {
                     self.store.mark_failed(&id, &e.to_string()).await?;
                     report.failed.push((id, e.to_string()));
+                    report.left(entry.enqueued_at);
                     return Ok(false);
                 }
             }
