@@ -340,6 +340,9 @@ pub struct PollCommit {
 /// Where watching stands: poll and feed state (written against the revision read), and the
 /// queue of due work (found by a query, oldest first within a priority).
 pub trait WatchStore: Send + Sync {
+    /// The artifact's poll state. It may lag a commit of the last moment (a store may read
+    /// it eventually consistently): [`WatchStore::commit_poll`]'s revision check is what
+    /// keeps the writes made from it right.
     fn poll_state(
         &self,
         key: &str,

@@ -2,8 +2,8 @@
 //! counted on the wire (every request the SDK sends to the emulator, by operation) with
 //! request units estimated from the items sent and received as DynamoDB bills them (a
 //! write unit per KB written, doubled in transactions; a read unit per 4 KB read
-//! consistently, half on an index). Counts are exact; units are an estimate; times on moto
-//! mean nothing and are not printed.
+//! consistently, half on an index or eventually consistent). Counts are exact; units are
+//! an estimate; times on moto mean nothing and are not printed.
 //!
 //! `cargo bench -p artifact-monitor-tests --bench dynamo_requests` (moto from `.venv`, as
 //! `scripts/test.sh` installs it, or `ARTIFACT_MONITOR_AWS_ENDPOINT`).
@@ -125,7 +125,15 @@ impl Intercept for Counter {
             .bytes()
             .and_then(|b| serde_json::from_slice(b).ok())
             .unwrap_or(Value::Null);
-        let on_index = body.get("IndexName").is_some();
+        // Half a unit: an index (always eventually consistent) or a read that does not ask
+        // for consistency (DynamoDB's default).
+        let consistent = match operation.as_str() {
+            "BatchGetItem" => body["RequestItems"]
+                .as_object()
+                .is_some_and(|tables| tables.values().all(|t| t["ConsistentRead"] == true)),
+            _ => body["ConsistentRead"] == true,
+        };
+        let on_index = body.get("IndexName").is_some() || !consistent;
         let mut counts = self.by_operation.lock().unwrap();
         let tally = counts.entry(operation.clone()).or_default();
         tally.requests += 1;

@@ -103,6 +103,16 @@ where
     }
 }
 
+/// The condition that the stored revision is still `expected` (0: no item yet, too).
+fn at_rev(expected: u64) -> (&'static str, HashMap<String, AttributeValue>) {
+    let condition = if expected == 0 {
+        "attribute_not_exists(pk) OR rev = :rev"
+    } else {
+        "rev = :rev"
+    };
+    (condition, HashMap::from([(":rev".to_owned(), n(expected))]))
+}
+
 fn build<T>(built: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
     built.map_err(|e| StoreError::Corrupt(format!("DynamoDB request: {e}")))
 }
@@ -141,12 +151,22 @@ impl DynamoStore {
     }
 
     async fn get(&self, key_item: Item) -> Result<Option<Item>, StoreError> {
+        self.get_read(key_item, true).await
+    }
+
+    /// An eventually consistent read: half a strongly consistent one's price, and it may
+    /// miss a write of the last moment. For reads a revision check stands behind.
+    async fn get_eventually(&self, key_item: Item) -> Result<Option<Item>, StoreError> {
+        self.get_read(key_item, false).await
+    }
+
+    async fn get_read(&self, key_item: Item, consistent: bool) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key_item))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(unavailable)?;
@@ -337,17 +357,31 @@ impl DynamoStore {
         next: u64,
     ) -> Result<TransactWriteItem, StoreError> {
         item.insert("rev".to_owned(), n(next));
-        if expected == 0 {
-            self.put(item, Some("attribute_not_exists(pk) OR rev = :rev"), {
-                Some(HashMap::from([(":rev".to_owned(), n(0))]))
-            })
-        } else {
-            self.put(
-                item,
-                Some("rev = :rev"),
-                Some(HashMap::from([(":rev".to_owned(), n(expected))])),
-            )
-        }
+        let (condition, values) = at_rev(expected);
+        self.put(item, Some(condition), Some(values))
+    }
+
+    /// `item` written at revision `next` if the stored one is still `expected`, alone: a
+    /// conditional PutItem, half the write units of a transaction of one; `false`: it moved.
+    async fn put_alone_at_rev(
+        &self,
+        mut item: Item,
+        expected: u64,
+        next: u64,
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        item.insert("rev".to_owned(), n(next));
+        let (condition, values) = at_rev(expected);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        condition_held(result, PutItemError::is_conditional_check_failed_exception)
     }
 
     /// The summary's change when an artifact's status goes from `from` to `to` (`None`:

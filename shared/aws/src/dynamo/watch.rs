@@ -9,7 +9,10 @@ use super::*;
 
 impl WatchStore for DynamoStore {
     async fn poll_state(&self, key_: &str) -> Result<Option<PollState>, StoreError> {
-        let Some(item) = self.get(key(artifact_pk(key_), POLL)).await? else {
+        // Read once a package a tick (the sweep's every read): eventually consistent, at
+        // half the price. A state a moment old costs at most a full read instead of a 304
+        // and a commit refused on its revision (the read below is consistent): no write.
+        let Some(item) = self.get_eventually(key(artifact_pk(key_), POLL)).await? else {
             return Ok(None);
         };
         let mut state: PollState = read_doc(&item)?;
@@ -138,13 +141,16 @@ impl WatchStore for DynamoStore {
             ..state.clone()
         })?;
         item.insert(name, doc);
-        let action = self.put_at_rev(item, state.rev, state.rev + 1)?;
-        match self.transact(vec![action]).await? {
-            Ok(()) => Ok(()),
-            Err(_) => Err(StoreError::Conflict(format!(
+        if self
+            .put_alone_at_rev(item, state.rev, state.rev + 1)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
                 "feed state moved past revision {}",
                 state.rev
-            ))),
+            )))
         }
     }
 
