@@ -2,7 +2,8 @@
 //! sets, each checked with the setting named in the error.
 
 use artifact_monitor::adapters::{
-    DEFAULT_BYTES_IN_FLIGHT, DEFAULT_GITHUB_API, DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY,
+    ByteBudget, DEFAULT_BYTES_IN_FLIGHT, DEFAULT_GITHUB_API, DEFAULT_MAX_PACKUMENT_BYTES,
+    DEFAULT_REGISTRY,
 };
 use artifact_monitor_aws::AwsSettings;
 use std::time::Duration;
@@ -32,7 +33,9 @@ pub struct FunctionSettings {
     pub timeout: Duration,
     /// `CONCURRENCY`: requests in flight at once.
     pub concurrency: usize,
-    /// `MAX_PACKUMENT_BYTES` and `MAX_BYTES_IN_FLIGHT`: the body bounds.
+    /// `MAX_PACKUMENT_BYTES` and `MAX_BYTES_IN_FLIGHT`: the body bounds; in Lambda by
+    /// default half the function's memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`) in flight and
+    /// the largest packument that budget holds, up to the library's 128 MiB.
     pub max_packument_bytes: u64,
     pub bytes_in_flight: u64,
     /// `METRICS_NAMESPACE`: where the poller reports its metrics (the age of the oldest
@@ -149,17 +152,35 @@ impl FunctionSettings {
             1..=300,
         )?);
         let concurrency = number("CONCURRENCY", get("CONCURRENCY"), 8, 1..=64)?;
-        let max_packument_bytes = number(
-            "MAX_PACKUMENT_BYTES",
-            get("MAX_PACKUMENT_BYTES"),
-            DEFAULT_MAX_PACKUMENT_BYTES,
-            1 << 20..=1 << 30,
-        )?;
+        // The function's memory bounds the bodies it holds at once: half of it by default
+        // (parsing, the runtime and the SDK clients need the rest), never more than three
+        // quarters. Outside Lambda the library's defaults apply.
+        let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+            .map(|mb| number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Some(mb), 0, 128..=10_240))
+            .transpose()?
+            .map(|mb: u64| mb << 20);
         let bytes_in_flight = number(
             "MAX_BYTES_IN_FLIGHT",
             get("MAX_BYTES_IN_FLIGHT"),
-            DEFAULT_BYTES_IN_FLIGHT,
+            memory.map_or(DEFAULT_BYTES_IN_FLIGHT, |m| (m / 2).max(16 << 20)),
             16 << 20..=8 << 30,
+        )?;
+        if let Some(memory) = memory
+            && bytes_in_flight > memory / 4 * 3
+        {
+            return Err(invalid(
+                "MAX_BYTES_IN_FLIGHT",
+                format!(
+                    "{bytes_in_flight} is more than three quarters of the function's {} MiB",
+                    memory >> 20
+                ),
+            ));
+        }
+        let max_packument_bytes = number(
+            "MAX_PACKUMENT_BYTES",
+            get("MAX_PACKUMENT_BYTES"),
+            DEFAULT_MAX_PACKUMENT_BYTES.min(ByteBudget::new(bytes_in_flight).largest_body()),
+            1 << 20..=1 << 30,
         )?;
         let metrics = match get("METRICS_NAMESPACE") {
             None => None,
@@ -248,6 +269,38 @@ mod tests {
             (s.changes_feed, s.github_api, s.tick_seconds),
             (None, None, 20)
         );
+    }
+
+    #[test]
+    fn the_bodies_held_at_once_fit_the_functions_memory() {
+        let s = read(&[("TABLE_NAME", "t")]).unwrap();
+        assert_eq!(
+            (s.bytes_in_flight, s.max_packument_bytes),
+            (DEFAULT_BYTES_IN_FLIGHT, DEFAULT_MAX_PACKUMENT_BYTES),
+            "outside Lambda, the library's defaults"
+        );
+        let in_lambda = |mb: &str| {
+            let s = read(&[("TABLE_NAME", "t"), ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mb)]).unwrap();
+            (s.bytes_in_flight >> 20, s.max_packument_bytes >> 20)
+        };
+        // The poller's 256 MB: 128 MiB in flight, of which 16 MiB for small bodies.
+        assert_eq!(in_lambda("256"), (128, 112));
+        assert_eq!(in_lambda("512"), (256, 128));
+        assert_eq!(in_lambda("128"), (64, 56));
+        let refused = read(&[
+            ("TABLE_NAME", "t"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+            ("MAX_BYTES_IN_FLIGHT", &(200u64 << 20).to_string()),
+        ])
+        .unwrap_err();
+        assert_eq!(refused.name, "MAX_BYTES_IN_FLIGHT", "{refused}");
+        let chosen = read(&[
+            ("TABLE_NAME", "t"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+            ("MAX_BYTES_IN_FLIGHT", &(192u64 << 20).to_string()),
+        ])
+        .unwrap();
+        assert_eq!(chosen.bytes_in_flight, 192 << 20);
     }
 
     #[test]
