@@ -301,8 +301,9 @@ fn detail_of(message: &aws_sdk_sqs::types::Message) -> Value {
     body["detail"].clone()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
+/// The emulated stack, the fake registry and GitHub (with sigstore@2.3.1's release run), and
+/// `sigstore` watched, with no version yet.
+async fn sigstore_world() -> (Cloud, FakeNpm, FakeGithub, Artifact) {
     let cloud = cloud().await;
     let npm = FakeNpm::start().await;
     let github = FakeGithub::start().await;
@@ -317,6 +318,24 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
     watchlist::watch(&cloud.store, artifact.clone(), ArtifactSource::Api, now)
         .await
         .unwrap();
+    (cloud, npm, github, artifact)
+}
+
+/// sigstore@2.3.2 appears with attestations that do not verify (a rogue release).
+fn publish_rogue(npm: &FakeNpm) {
+    let mut rogue = manifest("sigstore", "2.3.2", SIGSTORE_2_3_1, true);
+    rogue["dist"]["integrity"] = json!(SIGSTORE_2_3_1);
+    npm.publish("sigstore", rogue, "2024-05-17T10:00:00.000Z");
+    npm.attest(
+        "sigstore",
+        "2.3.2",
+        read("npm/attestations/invalid/sigstore@2.3.1.invalid-sig-provenance.json"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
+    let (cloud, npm, github, artifact) = sigstore_world().await;
     let functions = Functions::start(&cloud, &npm, &github).await;
 
     // The first tick reads the newly watched package (no version yet).
@@ -353,14 +372,7 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
 
     // A rogue release (attestations that do not verify), and the registry failing the
     // first delivery: reported failed, delivered again, judged once, alerted once.
-    let mut rogue = manifest("sigstore", "2.3.2", SIGSTORE_2_3_1, true);
-    rogue["dist"]["integrity"] = json!(SIGSTORE_2_3_1);
-    npm.publish("sigstore", rogue, "2024-05-17T10:00:00.000Z");
-    npm.attest(
-        "sigstore",
-        "2.3.2",
-        read("npm/attestations/invalid/sigstore@2.3.1.invalid-sig-provenance.json"),
-    );
+    publish_rogue(&npm);
     npm.fail_next("/attestations/sigstore@2.3.2", Reply::status(404));
     let outcome = functions.tick().await;
     assert_eq!(outcome["ticks"][0]["emitted"], 1, "{outcome}");
@@ -518,19 +530,7 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
 /// finds the lease taken and does nothing; once the invocation ended, it ticks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_ticks_every_tick_seconds_within_one_invocation() {
-    let cloud = cloud().await;
-    let npm = FakeNpm::start().await;
-    let github = FakeGithub::start().await;
-    npm.create("sigstore", &["bdehamer"]);
-    let artifact = Artifact::npm(
-        "sigstore",
-        PolicySpec::new("sigstore/sigstore-js", &[".github/workflows/release.yml"]),
-    )
-    .unwrap();
-    let now = jiff::Timestamp::now().as_second();
-    watchlist::watch(&cloud.store, artifact, ArtifactSource::Api, now)
-        .await
-        .unwrap();
+    let (cloud, npm, github, _) = sigstore_world().await;
     let functions = Functions::start_with(&cloud, &npm, &github, &[("TICK_SECONDS", "15")]).await;
     let mut other = RuntimeApi::start().await;
     other.spawn(
@@ -602,20 +602,7 @@ fn metric_lines(poller: &RuntimeApi) -> Vec<Value> {
 /// delivers it once and reports 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_sns_refused_waits_and_the_poller_reports_its_age() {
-    let cloud = cloud().await;
-    let npm = FakeNpm::start().await;
-    let github = FakeGithub::start().await;
-    add_sigstore_2_3_1_run(&github);
-    npm.create("sigstore", &["bdehamer"]);
-    let artifact = Artifact::npm(
-        "sigstore",
-        PolicySpec::new("sigstore/sigstore-js", &[".github/workflows/release.yml"]),
-    )
-    .unwrap();
-    let now = jiff::Timestamp::now().as_second();
-    watchlist::watch(&cloud.store, artifact.clone(), ArtifactSource::Api, now)
-        .await
-        .unwrap();
+    let (cloud, npm, github, artifact) = sigstore_world().await;
     // A topic of the template's account that does not exist yet.
     let name = unique("late-alerts");
     let topic = format!("arn:aws:sns:us-east-1:123456789012:{name}");
@@ -640,14 +627,7 @@ async fn an_alert_sns_refused_waits_and_the_poller_reports_its_age() {
         "ArtifactMonitor"
     );
 
-    let mut rogue = manifest("sigstore", "2.3.2", SIGSTORE_2_3_1, true);
-    rogue["dist"]["integrity"] = json!(SIGSTORE_2_3_1);
-    npm.publish("sigstore", rogue, "2024-05-17T10:00:00.000Z");
-    npm.attest(
-        "sigstore",
-        "2.3.2",
-        read("npm/attestations/invalid/sigstore@2.3.1.invalid-sig-provenance.json"),
-    );
+    publish_rogue(&npm);
     functions.tick().await;
     let (handed, failed) = functions.deliver(&cloud).await;
     assert_eq!(

@@ -12,11 +12,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+use artifact_monitor::api::signin::SESSION_COOKIE;
 use artifact_monitor::domain::{Artifact, ArtifactSource, PolicySpec, VERSION_PUBLISHED_SCHEMA};
 use artifact_monitor::monitor::watchlist;
 use artifact_monitor_aws::DynamoStore;
 use artifact_monitor_tests::aws::{self, unique};
 use artifact_monitor_tests::counting_proxy::{CountingProxy, Counts};
+use artifact_monitor_tests::fake_cognito::{CLIENT_ID, FakeCognito};
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
 use artifact_monitor_tests::read;
 use artifact_monitor_tests::runtime_api::{RuntimeApi, binary};
@@ -70,14 +72,14 @@ fn sqs_event(name: &str, version: &str, attested: bool, published_at: i64, id: u
 }
 
 /// Starts `name` and times its first answer from the process start, then `warm` more;
-/// returns the AWS requests of the last warm invocation too.
+/// returns the AWS requests of the last warm invocation and its answer too.
 async fn timed(
     name: &str,
     env: &[(&str, String)],
     proxy: &CountingProxy,
     first: Value,
     warm: impl Fn(usize) -> Value,
-) -> (Duration, Duration, Counts) {
+) -> (Duration, Duration, Counts, Value) {
     let mut api = RuntimeApi::start().await;
     let started = Instant::now();
     api.spawn(&binary(name), name, env);
@@ -86,15 +88,16 @@ async fn timed(
     answer.response();
     let mut samples = Vec::new();
     let mut last = Counts::new();
+    let mut answer = Value::Null;
     for i in 0..WARM {
         let event = warm(i);
         let before = proxy.counts();
         let started = Instant::now();
-        api.invoke(event, TIMEOUT).await.response();
+        answer = api.invoke(event, TIMEOUT).await.response();
         samples.push(started.elapsed());
         last = proxy.since(&before);
     }
-    (cold, median(samples), last)
+    (cold, median(samples), last, answer)
 }
 
 fn requests(counts: &Counts) -> String {
@@ -177,13 +180,13 @@ fn main() {
             ("REGISTRY_REQUESTS_PER_SECOND", "1000".to_owned()),
         ];
         let tick = json!({"source": "artifact-monitor.schedule", "tick": "poll"});
-        let (poller_cold, poller_warm, poller_requests) =
+        let (poller_cold, poller_warm, poller_requests, _) =
             timed("poller", &env, &proxy, tick.clone(), |_| tick.clone()).await;
         // The verifier: first a real judgement of sigstore@2.3.1 (attestations verified,
         // its run looked up), then versions without provenance, each a real judgement
         // (the runs around its publish time looked up).
         let published = 1_715_879_523;
-        let (verifier_cold, verifier_warm, verifier_requests) = timed(
+        let (verifier_cold, verifier_warm, verifier_requests, _) = timed(
             "verifier",
             &env,
             &proxy,
@@ -197,8 +200,33 @@ fn main() {
         summary["rawPath"] = json!("/summary");
         summary["rawQueryString"] = json!("");
         summary["requestContext"]["http"]["path"] = json!("/summary");
-        let (api_cold, api_warm, api_requests) =
+        let (api_cold, api_warm, api_requests, _) =
             timed("api", &env, &proxy, summary.clone(), |_| summary.clone()).await;
+        // The api as the template deploys it, with people's sign-in: the dashboard page
+        // for a signed-in person (the session's ID token verified against the pool's key
+        // set, fetched at the first request), through the local user pool.
+        let pool = FakeCognito::start().await;
+        let mut signed_in_env = env.clone();
+        signed_in_env.extend([
+            ("SIGN_IN_ISSUER", pool.issuer()),
+            ("SIGN_IN_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("SIGN_IN_DOMAIN_URL", pool.domain_url()),
+        ]);
+        let session = pool.token(&pool.claims("ada@example.com", &["admins"]));
+        let mut page = summary.clone();
+        page["requestContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("authorizer");
+        page["rawPath"] = json!("/");
+        page["routeKey"] = json!("GET /");
+        page["requestContext"]["http"]["path"] = json!("/");
+        page["headers"]["accept"] = json!("text/html");
+        page["cookies"] = json!([format!("{SESSION_COOKIE}={session}")]);
+        let (page_cold, page_warm, page_requests, answer) =
+            timed("api", &signed_in_env, &proxy, page.clone(), |_| page.clone()).await;
+        assert_eq!(answer["statusCode"], 200, "the page, not the sign-in: {answer}");
+        assert_eq!(pool.key_fetches(), 1, "the key set is fetched once");
         println!("function   cold start (process start → first answer)   warm (median of {WARM})");
         println!(
             "poller     {:<44} {}   (first: {PACKAGES} + 1 packages read for the first time; warm: a tick sweeping them, all 304)",
@@ -215,9 +243,15 @@ fn main() {
             ms(api_cold),
             ms(api_warm)
         );
+        println!(
+            "api        {:<44} {}   (GET / signed in: the session's ID token verified, the dashboard rendered)",
+            ms(page_cold),
+            ms(page_warm)
+        );
         println!("AWS requests of one warm invocation:");
         println!("poller     {}", requests(&poller_requests));
         println!("verifier   {}", requests(&verifier_requests));
         println!("api        {}", requests(&api_requests));
+        println!("api page   {}", requests(&page_requests));
     });
 }
