@@ -7,64 +7,38 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::adapters::{GithubRuns, NpmRegistry};
 use artifact_monitor::domain::{
     Alert, Artifact, Compliance, Confidence, Evidence, PolicySpec, Reason, Verdict,
     VerdictEvidence, VersionRecord,
 };
-use artifact_monitor::monitor::Monitor;
 use artifact_monitor::ports::{VerdictStore as _, VerdictWrite};
-use artifact_monitor::provenance::ProvenanceVerifier;
-use artifact_monitor::store::MemoryStore;
 use artifact_monitor_tests::fake_http::Reply;
-use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest, secs};
+use artifact_monitor_tests::fakes::{manifest, secs};
 use artifact_monitor_tests::read;
 use artifact_monitor_tests::world::{
-    OTHER_INTEGRITY, add_sigstore_2_3_1_run, drain_alerts, fast_http,
+    COMMIT_2_3_1, MonitorWorld, OTHER_INTEGRITY, RUN_2_3_1, SIGSTORE_1_0_0, SIGSTORE_2_3_1,
+    add_sigstore_2_3_1_run,
 };
 use serde_json::{Value, json};
-use std::sync::Arc;
 
-const SIGSTORE_1_0_0: &str = "sha512-e+qfbn/zf1+rCza/BhIA//Awmf0v1pa5HQS8Xk8iXrn9bgytytVLqYD0P7NSqZ6IELTgq+tcDvLPkQjNHyWLNg==";
-const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==";
 /// The run the real sigstore@1.0.0 provenance (February 2023) names.
 const RUN_1_0_0: u64 = 4_137_028_816;
-/// The run and commit the real sigstore@2.3.1 provenance names.
-const RUN_2_3_1: u64 = 9_116_405_766;
-const COMMIT_2_3_1: &str = "46e7056ff9912ebfee5298d94024895a9fea76c0";
 const OCTO: &str = "octo-org/octo-repo";
 const RELEASE: &str = ".github/workflows/release.yml";
 const SHA: &str = "acb5820ced9479c074f688cc328bf03f341a511d";
 
-type TestMonitor = Monitor<NpmRegistry, GithubRuns, MemoryStore, FixedClock>;
+/// The shared world, and this file's ways of publishing into it.
+struct World(MonitorWorld);
 
-struct World {
-    npm: FakeNpm,
-    github: FakeGithub,
-    clock: FixedClock,
-    monitor: TestMonitor,
+impl std::ops::Deref for World {
+    type Target = MonitorWorld;
+    fn deref(&self) -> &MonitorWorld {
+        &self.0
+    }
 }
 
 async fn world(at: &str) -> World {
-    let npm = FakeNpm::start().await;
-    let github = FakeGithub::start().await;
-    let clock = FixedClock::at(at);
-    let registry = NpmRegistry::new(npm.url(), fast_http(), 64 * 1024 * 1024).unwrap();
-    let runs = GithubRuns::new(github.url(), None, fast_http()).unwrap();
-    let verifier = Arc::new(ProvenanceVerifier::embedded().unwrap());
-    let monitor = Monitor::new(
-        registry,
-        Some(runs),
-        MemoryStore::new(),
-        clock.clone(),
-        verifier,
-    );
-    World {
-        npm,
-        github,
-        clock,
-        monitor,
-    }
+    World(MonitorWorld::start(at, true).await)
 }
 
 impl World {
@@ -77,28 +51,6 @@ impl World {
 
     async fn poll(&self, artifact: &Artifact) {
         self.monitor.poll(artifact, false).await.unwrap();
-    }
-
-    async fn record(&self, artifact: &Artifact, version: &str) -> VersionRecord {
-        self.monitor
-            .store
-            .version(&artifact.key(), version)
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("{version} not stored"))
-    }
-
-    async fn verdict(
-        &self,
-        artifact: &Artifact,
-        version: &str,
-    ) -> (Compliance, Confidence, Vec<Reason>) {
-        let v = self.record(artifact, version).await.verdict;
-        (v.compliance, v.confidence, v.reasons)
-    }
-
-    async fn alerts(&self) -> Vec<Alert> {
-        drain_alerts(&self.monitor).await
     }
 
     /// A run of octo-org/octo-repo's release workflow building `sha` for `branch`,

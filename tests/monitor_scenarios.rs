@@ -14,42 +14,28 @@ use artifact_monitor::ports::{Outbox as _, VerdictStore as _, WatchStore as _};
 use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor::store::MemoryStore;
 use artifact_monitor_tests::fake_http::Reply;
-use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest};
+use artifact_monitor_tests::fakes::manifest;
 use artifact_monitor_tests::read;
-use artifact_monitor_tests::world::{OTHER_INTEGRITY, drain_alerts, fast_http, octo};
+use artifact_monitor_tests::world::{
+    COMMIT_2_3_1, MonitorWorld, OTHER_INTEGRITY, RUN_2_3_1, SIGSTORE_1_0_0, SIGSTORE_2_3_1,
+    fast_http, octo,
+};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-const SIGSTORE_1_0_0: &str = "sha512-e+qfbn/zf1+rCza/BhIA//Awmf0v1pa5HQS8Xk8iXrn9bgytytVLqYD0P7NSqZ6IELTgq+tcDvLPkQjNHyWLNg==";
-const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==";
-/// The run and commit the real sigstore@2.3.1 provenance names.
-const RUN_2_3_1: u64 = 9_116_405_766;
-const COMMIT_2_3_1: &str = "46e7056ff9912ebfee5298d94024895a9fea76c0";
+/// The shared world, and this file's ways of publishing into it.
+struct World(MonitorWorld);
 
-type TestMonitor = Monitor<NpmRegistry, GithubRuns, MemoryStore, FixedClock>;
-
-struct World {
-    npm: FakeNpm,
-    github: FakeGithub,
-    clock: FixedClock,
-    monitor: TestMonitor,
+impl std::ops::Deref for World {
+    type Target = MonitorWorld;
+    fn deref(&self) -> &MonitorWorld {
+        &self.0
+    }
 }
 
 async fn world(github: bool) -> World {
-    let npm = FakeNpm::start().await;
-    let gh = FakeGithub::start().await;
-    let clock = FixedClock::at("2024-05-16T17:00:00Z");
-    let registry = NpmRegistry::new(npm.url(), fast_http(), 64 * 1024 * 1024).unwrap();
-    let runs = github.then(|| GithubRuns::new(gh.url(), None, fast_http()).unwrap());
-    let verifier = Arc::new(ProvenanceVerifier::embedded().unwrap());
-    let monitor = Monitor::new(registry, runs, MemoryStore::new(), clock.clone(), verifier);
-    World {
-        npm,
-        github: gh,
-        clock,
-        monitor,
-    }
+    World(MonitorWorld::start("2024-05-16T17:00:00Z", github).await)
 }
 
 fn sigstore(change: impl FnOnce(&mut PolicySpec)) -> Artifact {
@@ -98,29 +84,6 @@ impl World {
             read("npm/attestations/sigstore@2.3.1.json"),
         );
         self.clock.set("2024-05-16T17:13:00Z");
-    }
-
-    async fn alerts(&self) -> Vec<Alert> {
-        drain_alerts(&self.monitor).await
-    }
-
-    async fn verdict(
-        &self,
-        artifact: &Artifact,
-        version: &str,
-    ) -> (Compliance, Confidence, Vec<Reason>) {
-        let record = self
-            .monitor
-            .store
-            .version(&artifact.key(), version)
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("{version} not stored"));
-        (
-            record.verdict.compliance,
-            record.verdict.confidence,
-            record.verdict.reasons,
-        )
     }
 }
 

@@ -22,15 +22,14 @@ use artifact_monitor_tests::counting::CountingStore;
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest};
 use artifact_monitor_tests::read;
-use artifact_monitor_tests::world::{OTHER_INTEGRITY, fast_http, octo};
+use artifact_monitor_tests::world::{
+    OTHER_INTEGRITY, SIGSTORE_1_0_0, SIGSTORE_2_3_1, fast_http, octo,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 type Store = CountingStore<MemoryStore>;
 type TestMonitor = Monitor<NpmRegistry, GithubRuns, Store, FixedClock>;
-
-const SIGSTORE_1_0_0: &str = "sha512-e+qfbn/zf1+rCza/BhIA//Awmf0v1pa5HQS8Xk8iXrn9bgytytVLqYD0P7NSqZ6IELTgq+tcDvLPkQjNHyWLNg==";
-const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==";
 
 struct World {
     npm: FakeNpm,

@@ -22,7 +22,7 @@ use artifact_monitor_tests::fake_cognito::{CLIENT_ID, FakeCognito};
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
 use artifact_monitor_tests::read;
 use artifact_monitor_tests::runtime_api::{RuntimeApi, binary};
-use artifact_monitor_tests::world::{OTHER_INTEGRITY, add_sigstore_2_3_1_run};
+use artifact_monitor_tests::world::{OTHER_INTEGRITY, SIGSTORE_2_3_1, add_sigstore_2_3_1_run};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,7 @@ fn sqs_event(name: &str, version: &str, attested: bool, published_at: i64, id: u
         "artifact": {"type": "npm", "name": name},
         "version": version,
         "integrity": if attested {
-            "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ=="
+            SIGSTORE_2_3_1
         } else {
             OTHER_INTEGRITY
         },
@@ -155,7 +155,7 @@ fn main() {
             manifest(
                 "sigstore",
                 "2.3.1",
-                "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==",
+                SIGSTORE_2_3_1,
                 true,
             ),
             "2024-05-16T17:12:03.000Z",

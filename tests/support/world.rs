@@ -1,13 +1,19 @@
 //! Pieces the end-to-end tests share: fast client settings, a policy for the octo-org
-//! example repository, and reading the alerts a monitor has queued.
+//! example repository, reading the alerts a monitor has queued, the real sigstore releases,
+//! and the local monitor over the fakes.
 
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::adapters::{HttpConfig, Webhook};
-use artifact_monitor::domain::{Alert, Artifact, PolicySpec};
+use crate::fakes::{FakeGithub, FakeNpm, FixedClock};
+use artifact_monitor::adapters::{GithubRuns, HttpConfig, NpmRegistry, Webhook};
+use artifact_monitor::domain::{
+    Alert, Artifact, Compliance, Confidence, PolicySpec, Reason, VersionRecord,
+};
 use artifact_monitor::monitor::{Delivery, Monitor};
-use artifact_monitor::ports::{Clock, Registry, Runs, Store};
-use std::sync::Mutex;
+use artifact_monitor::ports::{Clock, Registry, Runs, Store, VerdictStore as _};
+use artifact_monitor::provenance::ProvenanceVerifier;
+use artifact_monitor::store::MemoryStore;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// An integrity no attestation matches.
@@ -59,17 +65,22 @@ pub async fn drain_alerts<R: Registry + Clone, G: Runs, S: Store + Clone, C: Clo
     printed
 }
 
+/// The `dist.integrity` of sigstore 1.0.0, as the registry gives it.
+pub const SIGSTORE_1_0_0: &str = "sha512-e+qfbn/zf1+rCza/BhIA//Awmf0v1pa5HQS8Xk8iXrn9bgytytVLqYD0P7NSqZ6IELTgq+tcDvLPkQjNHyWLNg==";
 /// The `dist.integrity` of sigstore 2.3.1, as the registry gives it.
 pub const SIGSTORE_2_3_1: &str = "sha512-8G+/XDU8wNsJOQS5ysDVO0Etg9/2uA5gR9l4ZwijjlwxBcrU6RPfwi2+jJmbP+Ap1Hlp/nVAaEO4Fj22/SL2gQ==";
+/// The run and commit the real sigstore@2.3.1 provenance names.
+pub const RUN_2_3_1: u64 = 9_116_405_766;
+pub const COMMIT_2_3_1: &str = "46e7056ff9912ebfee5298d94024895a9fea76c0";
 
 /// The run the real sigstore@2.3.1 provenance names, on a GitHub-hosted runner, as GitHub
 /// reports it.
 pub fn add_sigstore_2_3_1_run(github: &crate::fakes::FakeGithub) {
     github.add_run(
-        9_116_405_766,
+        RUN_2_3_1,
         "sigstore/sigstore-js",
         ".github/workflows/release.yml",
-        "46e7056ff9912ebfee5298d94024895a9fea76c0",
+        COMMIT_2_3_1,
         "main",
         "2024-05-16T17:05:00Z",
         "2024-05-16T17:15:00Z",
@@ -94,4 +105,61 @@ pub async fn sigstore_world() -> (crate::fakes::FakeNpm, crate::fakes::FakeGithu
         crate::read("npm/attestations/sigstore@2.3.1.json"),
     );
     (npm, github)
+}
+
+/// The monitor the local scenarios run: the fake registry and GitHub, an in-memory store, a
+/// clock the test sets.
+pub type LocalMonitor = Monitor<NpmRegistry, GithubRuns, MemoryStore, FixedClock>;
+
+/// The fakes and the monitor over them.
+#[allow(missing_debug_implementations)]
+pub struct MonitorWorld {
+    pub npm: FakeNpm,
+    pub github: FakeGithub,
+    pub clock: FixedClock,
+    pub monitor: LocalMonitor,
+}
+
+impl MonitorWorld {
+    /// The world with its clock at `at`; `github`: whether the monitor looks runs up.
+    pub async fn start(at: &str, github: bool) -> Self {
+        let npm = FakeNpm::start().await;
+        let gh = FakeGithub::start().await;
+        let clock = FixedClock::at(at);
+        let registry = NpmRegistry::new(npm.url(), fast_http(), 64 * 1024 * 1024).unwrap();
+        let runs = github.then(|| GithubRuns::new(gh.url(), None, fast_http()).unwrap());
+        let verifier = Arc::new(ProvenanceVerifier::embedded().unwrap());
+        let monitor = Monitor::new(registry, runs, MemoryStore::new(), clock.clone(), verifier);
+        Self {
+            npm,
+            github: gh,
+            clock,
+            monitor,
+        }
+    }
+
+    /// The stored record of `version`; panics when there is none.
+    pub async fn record(&self, artifact: &Artifact, version: &str) -> VersionRecord {
+        self.monitor
+            .store
+            .version(&artifact.key(), version)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{version} not stored"))
+    }
+
+    /// The stored verdict of `version`.
+    pub async fn verdict(
+        &self,
+        artifact: &Artifact,
+        version: &str,
+    ) -> (Compliance, Confidence, Vec<Reason>) {
+        let v = self.record(artifact, version).await.verdict;
+        (v.compliance, v.confidence, v.reasons)
+    }
+
+    /// The queued alerts, delivered by printing.
+    pub async fn alerts(&self) -> Vec<Alert> {
+        drain_alerts(&self.monitor).await
+    }
 }
