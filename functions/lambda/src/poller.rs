@@ -60,10 +60,11 @@ pub const UNDELIVERED_AGE_METRIC: &str = "OldestUndeliveredAlertAge";
 /// from standard output), when the settings ask for metrics and a drain ran.
 pub fn metric_line(services: &Services, outcome: &PollerOutcome) -> Option<String> {
     let metrics = services.settings.metrics.as_ref()?;
-    let age = outcome.undelivered_age(SystemClock.now())?;
+    // One reading of the clock for the age and the record's time.
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
+    let age = outcome.undelivered_age(now_ms.div_euclid(1000))?;
     Some(artifact_monitor_aws::metrics::record(
         &metrics.namespace,
         &[("FunctionName", &metrics.function)],
