@@ -25,7 +25,6 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The emulated resources, named as the template names its own.
 struct Cloud {
-    table: String,
     store: DynamoStore,
     topic: String,
     bus: String,
@@ -112,7 +111,6 @@ async fn cloud() -> Cloud {
     let bus = text("bus");
     aws::route_to_queue(&events, &bus, "Version Verified", &verified_arn).await;
     Cloud {
-        table: text("table"),
         store,
         topic,
         bus,
@@ -189,7 +187,7 @@ fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
 fn environment(cloud: &Cloud, npm: &FakeNpm, github: &FakeGithub) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
-        ("TABLE_NAME", cloud.table.clone()),
+        ("TABLE_NAME", cloud.store.table().to_owned()),
         ("ALERT_TOPIC_ARN", cloud.topic.clone()),
         ("EVENT_BUS_NAME", cloud.bus.clone()),
         ("REGISTRY_URL", npm.url().to_owned()),
@@ -427,7 +425,7 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
         "api",
         &[
             ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
-            ("TABLE_NAME", cloud.table.clone()),
+            ("TABLE_NAME", cloud.store.table().to_owned()),
         ],
     );
     let signed: Value = serde_json::from_slice(&read("events/api-iam-get.json")).unwrap();
@@ -685,6 +683,15 @@ fn poller_margin() -> Duration {
     Duration::from_secs(5)
 }
 
+/// A custom resource's answer: FAILED, its reason naming `what`.
+fn assert_failed_naming(answer: &Value, what: &str) {
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    assert!(
+        answer["Reason"].as_str().unwrap().contains(what),
+        "{answer}"
+    );
+}
+
 /// The real `provider` binary, and CloudFormation's response URLs: each request sent gets a
 /// URL of its own, and [`CustomResources::send`] returns the answer PUT there.
 struct CustomResources {
@@ -741,14 +748,8 @@ impl CustomResources {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_custom_resource_creates_updates_and_deletes_an_artifact() {
     use artifact_monitor::ports::ArtifactStore as _;
-    let config = aws::config().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let table = unique("monitor");
-    artifact_monitor_aws::dynamo::create_table(&dynamodb, &table)
-        .await
-        .unwrap();
-    let store = DynamoStore::new(dynamodb, table.clone());
-    let resources = CustomResources::start(&table).await;
+    let store = aws::dynamo_store().await;
+    let resources = CustomResources::start(store.table()).await;
     let send = |event: Value| resources.send(event);
     let create: Value = serde_json::from_slice(&read("events/provider-create.json")).unwrap();
     let stack = create["StackId"].as_str().unwrap().to_owned();
@@ -797,11 +798,7 @@ async fn the_custom_resource_creates_updates_and_deletes_an_artifact() {
     bad["LogicalResourceId"] = json!("MonitoredBad");
     bad["ResourceProperties"]["Workflows"] = json!(["release.yml"]);
     let failed = send(bad.clone()).await;
-    assert_eq!(failed["Status"], "FAILED", "{failed}");
-    assert!(
-        failed["Reason"].as_str().unwrap().contains("workflows[0]"),
-        "{failed}"
-    );
+    assert_failed_naming(&failed, "workflows[0]");
     let mut cleanup = bad;
     cleanup["RequestType"] = json!("Delete");
     cleanup["PhysicalResourceId"] = failed["PhysicalResourceId"].clone();
@@ -818,13 +815,7 @@ async fn the_custom_resource_creates_updates_and_deletes_an_artifact() {
         .await
         .unwrap();
     let taken = send(create).await;
-    assert_eq!(taken["Status"], "FAILED", "{taken}");
-    assert!(
-        taken["Reason"]
-            .as_str()
-            .unwrap()
-            .contains("through the API")
-    );
+    assert_failed_naming(&taken, "through the API");
     let kept = send(delete).await;
     assert_eq!(kept["Status"], "SUCCESS");
     assert!(store.artifact("npm/sigstore").await.unwrap().is_some());
@@ -888,13 +879,7 @@ async fn people_sign_in_to_the_dashboard_at_the_user_pool() {
     use artifact_monitor::api::signin::{LOGIN_COOKIE, SESSION_COOKIE, session_csrf};
     use artifact_monitor::ports::ArtifactStore as _;
     use artifact_monitor_tests::fake_cognito::{CLIENT_ID, FakeCognito};
-    let config = aws::config().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let table = unique("monitor");
-    artifact_monitor_aws::dynamo::create_table(&dynamodb, &table)
-        .await
-        .unwrap();
-    let store = DynamoStore::new(dynamodb, table.clone());
+    let store = aws::dynamo_store().await;
     let pool = FakeCognito::start().await;
     let mut api = RuntimeApi::start().await;
     api.spawn(
@@ -902,7 +887,7 @@ async fn people_sign_in_to_the_dashboard_at_the_user_pool() {
         "api",
         &[
             ("AWS_ENDPOINT_URL", aws::endpoint().to_owned()),
-            ("TABLE_NAME", table),
+            ("TABLE_NAME", store.table().to_owned()),
             ("SIGN_IN_ISSUER", pool.issuer()),
             ("SIGN_IN_CLIENT_ID", CLIENT_ID.to_owned()),
             ("SIGN_IN_DOMAIN_URL", pool.domain_url()),
@@ -1097,11 +1082,7 @@ async fn the_custom_resource_registers_the_dashboards_sign_in() {
     let mut bad = event.clone();
     bad["ResourceProperties"]["CallbackUrl"] = json!("http://example.org/login/callback");
     let failed = send(bad.clone()).await;
-    assert_eq!(failed["Status"], "FAILED", "{failed}");
-    assert!(
-        failed["Reason"].as_str().unwrap().contains("CallbackUrl"),
-        "{failed}"
-    );
+    assert_failed_naming(&failed, "CallbackUrl");
 
     let mut delete = event;
     delete["RequestType"] = json!("Delete");

@@ -15,7 +15,6 @@
 use artifact_monitor::api::signin::SESSION_COOKIE;
 use artifact_monitor::domain::{Artifact, ArtifactSource, PolicySpec, VERSION_PUBLISHED_SCHEMA};
 use artifact_monitor::monitor::watchlist;
-use artifact_monitor_aws::DynamoStore;
 use artifact_monitor_tests::aws::{self, unique};
 use artifact_monitor_tests::counting_proxy::{CountingProxy, Counts};
 use artifact_monitor_tests::fake_cognito::{CLIENT_ID, FakeCognito};
@@ -114,12 +113,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let config = aws::config().await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-        let table = unique("timing");
-        artifact_monitor_aws::dynamo::create_table(&dynamodb, &table)
-            .await
-            .unwrap();
-        let store = DynamoStore::new(dynamodb, table.clone());
+        let store = aws::dynamo_store().await;
         let events = aws_sdk_eventbridge::Client::new(&config);
         let bus = unique("timing");
         events.create_event_bus().name(&bus).send().await.unwrap();
@@ -172,7 +166,7 @@ fn main() {
         let proxy = CountingProxy::start(aws::endpoint()).await;
         let env = vec![
             ("AWS_ENDPOINT_URL", proxy.url.clone()),
-            ("TABLE_NAME", table.clone()),
+            ("TABLE_NAME", store.table().to_owned()),
             ("ALERT_TOPIC_ARN", topic.clone()),
             ("EVENT_BUS_NAME", bus.clone()),
             ("REGISTRY_URL", npm.url().to_owned()),
