@@ -60,9 +60,8 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== the library without its optional adapters (what an API-only function links)"
-cargo check -p artifact-monitor --no-default-features --locked
-cargo check -p artifact-monitor --no-default-features --features api --locked
+echo "== each binary links only what it uses"
+bash scripts/check-deps.sh
 echo "== cargo build (the Lambda binaries the end-to-end test runs)"
 cargo build --workspace --bins --locked
 echo "== cargo test"

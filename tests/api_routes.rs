@@ -6,11 +6,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::api::auth::ApiToken;
-use artifact_monitor::api::{ApiAuth, ApiState, app};
-use artifact_monitor::domain::{ArtifactSource, Compliance, WatchedArtifact};
-use artifact_monitor::ports::{ArtifactStore, Clock, WatchStore};
-use artifact_monitor::store::MemoryStore;
+use artifact_monitor_api::auth::ApiToken;
+use artifact_monitor_api::{ApiAuth, ApiState, app};
+use artifact_monitor_core::domain::{ArtifactSource, Compliance, WatchedArtifact};
+use artifact_monitor_core::ports::{ArtifactStore, Clock, WatchStore};
+use artifact_monitor_core::store::MemoryStore;
 use artifact_monitor_tests::store_contract::{record, record_with, verdict, watched};
 use axum::Router;
 use axum::body::Body;
@@ -168,7 +168,7 @@ async fn seeded() -> Api {
         auth: ApiAuth::Token(ApiToken::new(TOKEN).unwrap()),
         clock: Arc::new(Fixed),
         wake: None,
-        hosts: artifact_monitor::api::loopback_hosts("127.0.0.1:8080".parse().unwrap()),
+        hosts: artifact_monitor_api::loopback_hosts("127.0.0.1:8080".parse().unwrap()),
     };
     Api {
         router: app(state),
@@ -390,7 +390,7 @@ async fn bad_limits_and_foreign_or_forged_cursors_are_refused() {
         assert!(answer.error_message().starts_with("cursor:"), "{uri}");
     }
     // A well-formed cursor of alpha's list pointing into beta's range: the store refuses it.
-    let forged = artifact_monitor::api::cursor::encode(
+    let forged = artifact_monitor_api::cursor::encode(
         "versions:npm/alpha",
         "npm/@scope/beta\u{0}00000000000000000000\u{0}2.0.0",
     );
@@ -782,7 +782,7 @@ async fn a_name_rebound_to_loopback_is_not_answered() {
 /// or cookie makes one.
 #[tokio::test]
 async fn behind_a_gateway_the_identity_it_passes_on_decides() {
-    use artifact_monitor::api::GatewayIdentity;
+    use artifact_monitor_api::GatewayIdentity;
     let store = MemoryStore::new();
     store.put_artifact(&watched("alpha")).await.unwrap();
     let router = app(ApiState {
@@ -875,15 +875,15 @@ async fn behind_a_gateway_the_identity_it_passes_on_decides() {
 /// the tokens it issued (and no others) until they expire.
 #[derive(Debug, Default)]
 struct FakeProvider {
-    asked: std::sync::Mutex<Vec<artifact_monitor::ports::AuthorizeRequest>>,
+    asked: std::sync::Mutex<Vec<artifact_monitor_core::ports::AuthorizeRequest>>,
     codes: std::sync::Mutex<
         Vec<(
             String,
-            artifact_monitor::ports::AuthorizeRequest,
-            artifact_monitor::ports::Person,
+            artifact_monitor_core::ports::AuthorizeRequest,
+            artifact_monitor_core::ports::Person,
         )>,
     >,
-    tokens: std::sync::Mutex<Vec<(String, String, artifact_monitor::ports::Person)>>,
+    tokens: std::sync::Mutex<Vec<(String, String, artifact_monitor_core::ports::Person)>>,
 }
 
 impl FakeProvider {
@@ -891,7 +891,7 @@ impl FakeProvider {
     fn sign_in(&self, email: &str, groups: &[&str], expires_at: i64) -> (String, String) {
         let request = self.asked.lock().unwrap().last().cloned().unwrap();
         let code = format!("code-{}", self.codes.lock().unwrap().len());
-        let person = artifact_monitor::ports::Person {
+        let person = artifact_monitor_core::ports::Person {
             subject: format!("sub-{email}"),
             email: Some(email.to_owned()),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
@@ -906,8 +906,8 @@ impl FakeProvider {
     }
 }
 
-impl artifact_monitor::ports::SignIn for FakeProvider {
-    fn authorize_url(&self, request: &artifact_monitor::ports::AuthorizeRequest) -> String {
+impl artifact_monitor_core::ports::SignIn for FakeProvider {
+    fn authorize_url(&self, request: &artifact_monitor_core::ports::AuthorizeRequest) -> String {
         self.asked.lock().unwrap().push(request.clone());
         format!("https://idp.example/authorize?state={}", request.state)
     }
@@ -921,9 +921,11 @@ impl artifact_monitor::ports::SignIn for FakeProvider {
         code: &'a str,
         verifier: &'a str,
         redirect_uri: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<String, artifact_monitor::ports::SignInError>>
-    {
-        use artifact_monitor::ports::SignInError;
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<String, artifact_monitor_core::ports::SignInError>,
+    > {
+        use artifact_monitor_core::ports::SignInError;
         Box::pin(async move {
             let mut codes = self.codes.lock().unwrap();
             let at = codes
@@ -931,7 +933,7 @@ impl artifact_monitor::ports::SignIn for FakeProvider {
                 .position(|(c, _, _)| c == code)
                 .ok_or_else(|| SignInError::Refused("unknown code".into()))?;
             let (_, request, person) = codes.remove(at);
-            if artifact_monitor::api::signin::pkce_challenge(verifier) != request.code_challenge {
+            if artifact_monitor_api::signin::pkce_challenge(verifier) != request.code_challenge {
                 return Err(SignInError::Refused("PKCE verifier does not match".into()));
             }
             if redirect_uri != request.redirect_uri {
@@ -957,9 +959,9 @@ impl artifact_monitor::ports::SignIn for FakeProvider {
         now: i64,
     ) -> futures_util::future::BoxFuture<
         'a,
-        Result<artifact_monitor::ports::Person, artifact_monitor::ports::SignInError>,
+        Result<artifact_monitor_core::ports::Person, artifact_monitor_core::ports::SignInError>,
     > {
-        use artifact_monitor::ports::SignInError;
+        use artifact_monitor_core::ports::SignInError;
         Box::pin(async move {
             let tokens = self.tokens.lock().unwrap();
             let (_, issued_nonce, person) = tokens
@@ -995,7 +997,7 @@ fn set_cookie(answer: &Answer, name: &str) -> Option<String> {
 /// are refused; a forged, replayed or expired sign-in gets nothing.
 #[tokio::test]
 async fn behind_a_gateway_people_sign_in_at_the_provider() {
-    use artifact_monitor::api::signin::{self, People};
+    use artifact_monitor_api::signin::{self, People};
     let provider = Arc::new(FakeProvider::default());
     let store = MemoryStore::new();
     store.put_artifact(&watched("alpha")).await.unwrap();

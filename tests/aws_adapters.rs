@@ -4,17 +4,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::adapters::{HttpConfig, NpmRegistry, SystemClock};
-use artifact_monitor::domain::{
+use artifact_monitor_aws::eventbridge::{SOURCE, VERSION_PUBLISHED, VERSION_VERIFIED};
+use artifact_monitor_aws::{EventBridgeEvents, SnsAlerts};
+use artifact_monitor_core::SystemClock;
+use artifact_monitor_core::domain::{
     Alert, AlertArtifact, ArtifactRef, Compliance, Confidence, EmitReason, JudgedVersion, Reason,
     Recorded, Verdict, VerdictEvidence, VersionVerified,
 };
-use artifact_monitor::monitor::{Delivery, Detector, MonitorConfig};
-use artifact_monitor::ports::store::*;
-use artifact_monitor::ports::{Alerts, Events};
-use artifact_monitor::store::MemoryStore;
-use artifact_monitor_aws::eventbridge::{SOURCE, VERSION_PUBLISHED, VERSION_VERIFIED};
-use artifact_monitor_aws::{EventBridgeEvents, SnsAlerts};
+use artifact_monitor_core::monitor::{Delivery, Detector, MonitorConfig};
+use artifact_monitor_core::ports::store::*;
+use artifact_monitor_core::ports::{Alerts, Events};
+use artifact_monitor_core::store::MemoryStore;
+use artifact_monitor_http::{HttpConfig, NpmRegistry};
 use artifact_monitor_tests::aws::{config, unique};
 use artifact_monitor_tests::fake_http::{FakeServer, Reply};
 use artifact_monitor_tests::store_contract::event;
@@ -316,9 +317,9 @@ async fn events_reach_a_queue_through_the_bus_and_match_their_schemas() {
     let sent: Vec<_> = (0..12)
         .map(|i| {
             let mut e = event("chalk", &format!("5.6.{i}"), EmitReason::New);
-            e.signals = vec![artifact_monitor::domain::Signal::InstallScriptsAdded(vec![
-                "postinstall".into(),
-            ])];
+            e.signals = vec![artifact_monitor_core::domain::Signal::InstallScriptsAdded(
+                vec!["postinstall".into()],
+            )];
             e
         })
         .collect();

@@ -7,11 +7,11 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::domain::{
+use artifact_monitor_core::domain::{
     Alert, Artifact, Compliance, Confidence, Evidence, PolicySpec, Reason, Verdict,
     VerdictEvidence, VersionRecord,
 };
-use artifact_monitor::ports::{VerdictStore as _, VerdictWrite};
+use artifact_monitor_core::ports::{VerdictStore as _, VerdictWrite};
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{manifest, secs};
 use artifact_monitor_tests::read;

@@ -12,11 +12,11 @@ async fn dynamo_store_passes_the_contract() {
     store_contract::run_all(dynamo_store).await;
 }
 
-use artifact_monitor::domain::{
+use artifact_monitor_core::domain::{
     Compliance, DueCounts, PollState, Recorded, Snapshot, VersionRecord,
 };
-use artifact_monitor::ports::store::*;
-use artifact_monitor::ports::{PollCommit, StoreError, VerdictWrite};
+use artifact_monitor_core::ports::store::*;
+use artifact_monitor_core::ports::{PollCommit, StoreError, VerdictWrite};
 use artifact_monitor_tests::store_contract::{alert_for, record, verdict, watched};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,14 +160,14 @@ async fn a_poll_state_at_the_item_limit_is_compressed_and_one_beyond_it_is_refus
     assert_eq!(store.due_counts().await.unwrap(), DueCounts::default());
 }
 
-use artifact_monitor::adapters::{GithubRuns, NpmChanges, NpmRegistry, Webhook};
-use artifact_monitor::domain::{Alert, ArtifactSource};
-use artifact_monitor::monitor::{Delivery, Monitor, TickPlan, WatchConfig, watchlist};
-use artifact_monitor::ports::Clock;
-use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor_aws::DynamoStore;
+use artifact_monitor_core::domain::{Alert, ArtifactSource};
+use artifact_monitor_core::monitor::{Delivery, Monitor, TickPlan, WatchConfig, watchlist};
+use artifact_monitor_core::ports::Clock;
+use artifact_monitor_http::{GithubRuns, NpmChanges, NpmRegistry, Webhook};
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest};
 use artifact_monitor_tests::world::{OTHER_INTEGRITY, fast_http, octo};
+use artifact_monitor_verify::ProvenanceVerifier;
 use std::sync::{Arc, Mutex};
 
 type AwsMonitor = Monitor<NpmRegistry, GithubRuns, DynamoStore, FixedClock>;
@@ -206,7 +206,7 @@ async fn two_ticks_overlapping_on_dynamodb_alert_once() {
             Some(GithubRuns::new(github.url(), None, fast_http()).unwrap()),
             store.clone(),
             clock.clone(),
-            Arc::clone(&verifier),
+            verifier.clone(),
         )
     };
     let (a, b) = (monitor(), monitor());
@@ -244,7 +244,7 @@ async fn two_ticks_overlapping_on_dynamodb_alert_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_larger_than_a_transaction_is_written_whole() {
-    use artifact_monitor::domain::{DueItem, EmitReason};
+    use artifact_monitor_core::domain::{DueItem, EmitReason};
     use artifact_monitor_tests::store_contract::event;
     let store = dynamo_store().await;
     store.put_artifact(&watched("alpha")).await.unwrap();

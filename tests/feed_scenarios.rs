@@ -7,15 +7,16 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::adapters::{GithubRuns, NpmChanges, NpmRegistry};
-use artifact_monitor::domain::{Artifact, ArtifactSource, Compliance};
-use artifact_monitor::monitor::{Monitor, PollOutcome, WatchConfig, watchlist};
-use artifact_monitor::ports::{Clock, Store, VerdictStore as _, WatchStore as _};
-use artifact_monitor::provenance::ProvenanceVerifier;
-use artifact_monitor::store::{MemoryStore, RedbStore};
+use artifact_monitor_core::domain::{Artifact, ArtifactSource, Compliance};
+use artifact_monitor_core::monitor::{Monitor, PollOutcome, WatchConfig, watchlist};
+use artifact_monitor_core::ports::{Clock, Store, VerdictStore as _, WatchStore as _};
+use artifact_monitor_core::store::MemoryStore;
+use artifact_monitor_embedded::RedbStore;
+use artifact_monitor_http::{GithubRuns, NpmChanges, NpmRegistry};
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest};
 use artifact_monitor_tests::world::{OTHER_INTEGRITY, drain_alerts, fast_http, octo};
+use artifact_monitor_verify::ProvenanceVerifier;
 use std::sync::Arc;
 
 type Watcher<S> = Arc<Monitor<NpmRegistry, GithubRuns, S, FixedClock>>;
@@ -130,13 +131,14 @@ async fn a_publish_in_the_feed_is_judged_within_one_tick_past_a_stale_cache() {
     assert_eq!(alerts[0].id, "npm/octo-pkg@1.0.0#non_compliant");
 
     // The sweep's round passes over the package just read fresh (no second full read) ...
-    let outcomes = |sweep: artifact_monitor::monitor::SweepReport| -> Vec<(String, PollOutcome)> {
-        sweep
-            .polled
-            .into_iter()
-            .map(|(key, r)| (key, r.unwrap().outcome))
-            .collect()
-    };
+    let outcomes =
+        |sweep: artifact_monitor_core::monitor::SweepReport| -> Vec<(String, PollOutcome)> {
+            sweep
+                .polled
+                .into_iter()
+                .map(|(key, r)| (key, r.unwrap().outcome))
+                .collect()
+        };
     let first = outcomes(monitor.sweep(10).await.unwrap());
     assert!(
         first.contains(&("npm/octo-pkg".to_owned(), PollOutcome::Skipped)),

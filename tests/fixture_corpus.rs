@@ -2,11 +2,11 @@
 //! says the peer verifiers (sigstore-js, sigstore-python) decided it: accepted files with
 //! their evidence, rejected files with the stage that rejects them.
 
-use artifact_monitor::domain::PackageName;
-use artifact_monitor::provenance::{
+use artifact_monitor_core::domain::PackageName;
+use artifact_monitor_tests::{expected, package_of_response_file, read, tarball_sha512};
+use artifact_monitor_verify::{
     ArtifactInput, ErrorKind, Expectation, ProvenanceVerifier, Signer, VerifiedDocument,
 };
-use artifact_monitor_tests::{expected, package_of_response_file, read, tarball_sha512};
 use serde_json::Value;
 
 /// The stage that must reject each invalid fixture (EXPECTED.json gives the peers' reason).
@@ -53,7 +53,7 @@ const REJECTIONS: &[(&str, ErrorKind)] = &[
 fn verify(
     path: &str,
     entry: &Value,
-) -> Result<VerifiedDocument, artifact_monitor::provenance::VerificationError> {
+) -> Result<VerifiedDocument, artifact_monitor_verify::VerificationError> {
     let verifier = ProvenanceVerifier::embedded().expect("embedded trust material loads");
     let document = read(path);
     let blob = read("bundles/conformance.a.txt");

@@ -8,8 +8,8 @@
 #[path = "../fuzz/src/lib.rs"]
 mod targets;
 
-use artifact_monitor::adapters::{changes, github};
-use artifact_monitor::domain::{Packument, RepositoryName, VersionPublished};
+use artifact_monitor_core::domain::{Packument, RepositoryName, VersionPublished};
+use artifact_monitor_http::{changes, github};
 use std::path::{Path, PathBuf};
 
 fn seeds(target: &str) -> Vec<PathBuf> {

@@ -8,10 +8,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::domain::{Artifact, ArtifactSource, Compliance, Confidence, PolicySpec};
-use artifact_monitor::monitor::watchlist;
-use artifact_monitor::ports::VerdictStore as _;
 use artifact_monitor_aws::DynamoStore;
+use artifact_monitor_core::domain::{Artifact, ArtifactSource, Compliance, Confidence, PolicySpec};
+use artifact_monitor_core::monitor::watchlist;
+use artifact_monitor_core::ports::VerdictStore as _;
 use artifact_monitor_tests::aws::{self, unique};
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
@@ -747,7 +747,7 @@ impl CustomResources {
 /// the response URL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_custom_resource_creates_updates_and_deletes_an_artifact() {
-    use artifact_monitor::ports::ArtifactStore as _;
+    use artifact_monitor_core::ports::ArtifactStore as _;
     let store = aws::dynamo_store().await;
     let resources = CustomResources::start(store.table()).await;
     let send = |event: Value| resources.send(event);
@@ -798,7 +798,7 @@ async fn the_custom_resource_creates_updates_and_deletes_an_artifact() {
     bad["LogicalResourceId"] = json!("MonitoredBad");
     bad["ResourceProperties"]["Workflows"] = json!(["release.yml"]);
     let failed = send(bad.clone()).await;
-    assert_failed_naming(&failed, "workflows[0]");
+    assert_failed_naming(&failed, "Workflows[0]");
     let mut cleanup = bad;
     cleanup["RequestType"] = json!("Delete");
     cleanup["PhysicalResourceId"] = failed["PhysicalResourceId"].clone();
@@ -876,8 +876,8 @@ fn set_cookie(answer: &Value, name: &str) -> Option<String> {
 /// or audience was tampered with is no session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_sign_in_to_the_dashboard_at_the_user_pool() {
-    use artifact_monitor::api::signin::{LOGIN_COOKIE, SESSION_COOKIE, session_csrf};
-    use artifact_monitor::ports::ArtifactStore as _;
+    use artifact_monitor_api::signin::{LOGIN_COOKIE, SESSION_COOKIE, session_csrf};
+    use artifact_monitor_core::ports::ArtifactStore as _;
     use artifact_monitor_tests::fake_cognito::{CLIENT_ID, FakeCognito};
     let store = aws::dynamo_store().await;
     let pool = FakeCognito::start().await;

@@ -5,14 +5,13 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::adapters::{GithubRuns, NpmRegistry};
-use artifact_monitor::domain::{
+use artifact_monitor_core::domain::{
     Alert, AlertKind, Artifact, Compliance, Confidence, PolicySpec, Reason, Severity,
 };
-use artifact_monitor::monitor::{Monitor, PollOutcome};
-use artifact_monitor::ports::{Outbox as _, VerdictStore as _, WatchStore as _};
-use artifact_monitor::provenance::ProvenanceVerifier;
-use artifact_monitor::store::MemoryStore;
+use artifact_monitor_core::monitor::{Monitor, PollOutcome};
+use artifact_monitor_core::ports::{Outbox as _, VerdictStore as _, WatchStore as _};
+use artifact_monitor_core::store::MemoryStore;
+use artifact_monitor_http::{GithubRuns, NpmRegistry};
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::manifest;
 use artifact_monitor_tests::read;
@@ -20,6 +19,7 @@ use artifact_monitor_tests::world::{
     COMMIT_2_3_1, MonitorWorld, OTHER_INTEGRITY, RUN_2_3_1, SIGSTORE_1_0_0, SIGSTORE_2_3_1,
     fast_http, octo,
 };
+use artifact_monitor_verify::ProvenanceVerifier;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -747,8 +747,8 @@ async fn a_modified_time_in_the_future_does_not_blind_the_monitor() {
 async fn the_outbox_is_drained_page_after_page_in_order() {
     let w = world(true).await;
     for i in 0..5 {
-        let alert = artifact_monitor::domain::Alert::package(
-            artifact_monitor::domain::AlertArtifact {
+        let alert = artifact_monitor_core::domain::Alert::package(
+            artifact_monitor_core::domain::AlertArtifact {
                 registry: "npm".into(),
                 name: "octo-pkg".into(),
             },
@@ -762,8 +762,8 @@ async fn the_outbox_is_drained_page_after_page_in_order() {
     let printed = std::sync::Mutex::new(Vec::new());
     let report = w
         .monitor
-        .deliver::<artifact_monitor::adapters::Webhook>(
-            artifact_monitor::monitor::Delivery {
+        .deliver::<artifact_monitor_http::Webhook>(
+            artifact_monitor_core::monitor::Delivery {
                 sink: None,
                 limit: 2,
             },

@@ -1,9 +1,9 @@
 //! One field of a real npm attestations response changed per case; each change must be
 //! rejected, at the stage that owns the field.
 
-use artifact_monitor::domain::PackageName;
-use artifact_monitor::provenance::{ArtifactInput, ErrorKind, Expectation, ProvenanceVerifier};
+use artifact_monitor_core::domain::PackageName;
 use artifact_monitor_tests::{read, tarball_sha512};
+use artifact_monitor_verify::{ArtifactInput, ErrorKind, Expectation, ProvenanceVerifier};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! `dist.signatures`: every recorded registry signature decided as recorded.
 
-use artifact_monitor::provenance::{ErrorKind, NpmKeys, verify_registry_signature};
 use artifact_monitor_tests::read;
+use artifact_monitor_verify::{ErrorKind, NpmKeys, verify_registry_signature};
 use serde_json::Value;
 
 /// The embedded-equivalent registry keys and the recorded `dist.signatures` tuples.

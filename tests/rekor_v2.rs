@@ -7,11 +7,11 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::domain::PackageName;
-use artifact_monitor::provenance::{
+use artifact_monitor_core::domain::PackageName;
+use artifact_monitor_tests::read;
+use artifact_monitor_verify::{
     ArtifactInput, EMBEDDED_NPM_KEYS, ErrorKind, Expectation, ProvenanceVerifier,
 };
-use artifact_monitor_tests::read;
 use serde_json::{Value, json};
 
 const CASE: &str = "conformance/bundle-verify/rekor2-dsse-happy-path";

@@ -1,9 +1,10 @@
 //! The store contract suite run against the embedded stores, plus what only the on-disk
 //! store promises: data survives closing and reopening (and a process that never closed it).
 
-use artifact_monitor::domain::Compliance;
-use artifact_monitor::ports::store::*;
-use artifact_monitor::store::{MemoryStore, RedbStore};
+use artifact_monitor_core::domain::Compliance;
+use artifact_monitor_core::ports::store::*;
+use artifact_monitor_core::store::MemoryStore;
+use artifact_monitor_embedded::RedbStore;
 use artifact_monitor_tests::store_contract::{self, alert_for, record, record_with, verdict};
 
 #[tokio::test]

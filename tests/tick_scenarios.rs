@@ -6,18 +6,17 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::adapters::{GithubRuns, NpmChanges, NpmRegistry, Webhook};
-use artifact_monitor::domain::{
+use artifact_monitor_core::domain::{
     Alert, AlertKind, Artifact, ArtifactSource, Compliance, DueWork, EmitReason, PolicySpec,
     VersionPublished,
 };
-use artifact_monitor::monitor::{
+use artifact_monitor_core::monitor::{
     Delivery, Monitor, NoBus, Read, TickPlan, TickReport, WatchConfig, watchlist,
 };
-use artifact_monitor::ports::store::*;
-use artifact_monitor::ports::{Allowance, Clock, Events};
-use artifact_monitor::provenance::ProvenanceVerifier;
-use artifact_monitor::store::MemoryStore;
+use artifact_monitor_core::ports::store::*;
+use artifact_monitor_core::ports::{Allowance, Clock, Events};
+use artifact_monitor_core::store::MemoryStore;
+use artifact_monitor_http::{GithubRuns, NpmChanges, NpmRegistry, Webhook};
 use artifact_monitor_tests::counting::CountingStore;
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest};
@@ -25,6 +24,7 @@ use artifact_monitor_tests::read;
 use artifact_monitor_tests::world::{
     OTHER_INTEGRITY, SIGSTORE_1_0_0, SIGSTORE_2_3_1, fast_http, octo,
 };
+use artifact_monitor_verify::ProvenanceVerifier;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -302,7 +302,7 @@ async fn duplicated_replayed_and_out_of_order_events_give_one_verdict_and_one_al
     shuffled.insert(1, events[2].clone());
     let emitted = monitor.bus().publish(shuffled).await;
     assert!(emitted.failed.is_empty(), "{:?}", emitted.failed);
-    let verdicts = |versions: Vec<artifact_monitor::domain::VersionRecord>| -> Vec<(String, Compliance, Vec<String>)> {
+    let verdicts = |versions: Vec<artifact_monitor_core::domain::VersionRecord>| -> Vec<(String, Compliance, Vec<String>)> {
         versions
             .into_iter()
             .map(|r| {
@@ -382,8 +382,8 @@ async fn duplicated_replayed_and_out_of_order_events_give_one_verdict_and_one_al
 
 /// Some write of the tick lost to another writer (and so wrote nothing).
 fn lost_a_race(report: &TickReport) -> bool {
-    use artifact_monitor::monitor::MonitorError;
-    use artifact_monitor::ports::StoreError;
+    use artifact_monitor_core::monitor::MonitorError;
+    use artifact_monitor_core::ports::StoreError;
     let conflict = |e: &MonitorError| matches!(e, MonitorError::Store(StoreError::Conflict(_)));
     let in_feed = match &report.feed {
         Some(Err(e)) => conflict(e),
@@ -653,7 +653,7 @@ async fn too_many_runs_at_a_publish_time_are_not_looked_into_one_by_one() {
     assert!(
         report.judged[0]
             .reasons
-            .contains(&artifact_monitor::domain::Reason::GithubUnavailable),
+            .contains(&artifact_monitor_core::domain::Reason::GithubUnavailable),
         "{:?}",
         report.judged[0]
     );
@@ -667,7 +667,7 @@ async fn too_many_runs_at_a_publish_time_are_not_looked_into_one_by_one() {
 #[tokio::test]
 async fn a_judgement_that_takes_too_long_gives_up_and_stays_due() {
     let w = world().await;
-    let config = artifact_monitor::monitor::MonitorConfig {
+    let config = artifact_monitor_core::monitor::MonitorConfig {
         judge_timeout_secs: 1,
         ..Default::default()
     };
@@ -708,8 +708,8 @@ async fn a_version_without_a_publish_time_says_so_when_github_could_be_asked() {
     assert_eq!(report.judged.len(), 1);
     let reasons = &report.judged[0].reasons;
     assert!(
-        reasons.contains(&artifact_monitor::domain::Reason::PublishTimeUnknown),
+        reasons.contains(&artifact_monitor_core::domain::Reason::PublishTimeUnknown),
         "{reasons:?}"
     );
-    assert!(!reasons.contains(&artifact_monitor::domain::Reason::RunNotChecked));
+    assert!(!reasons.contains(&artifact_monitor_core::domain::Reason::RunNotChecked));
 }

@@ -14,12 +14,12 @@
 #[path = "../../functions/cli/src/config.rs"]
 mod config;
 
-use artifact_monitor::adapters::{changes, github};
-use artifact_monitor::domain::{
+use artifact_monitor_core::domain::{
     Packument, RepositoryName, Snapshot, VersionPublished, diff, publishing_runners,
     version_contexts,
 };
-use artifact_monitor::provenance::{Expectation, ProvenanceVerifier};
+use artifact_monitor_http::{changes, github};
+use artifact_monitor_verify::{Expectation, ProvenanceVerifier};
 use std::sync::OnceLock;
 
 /// What a target does with one input.
@@ -55,7 +55,7 @@ fn verifier() -> &'static ProvenanceVerifier {
 pub fn document(data: &[u8]) {
     let verifier = verifier();
     let _ = verifier.verify_document(data, &Expectation::none());
-    if let Ok(name) = artifact_monitor::domain::PackageName::parse("sigstore") {
+    if let Ok(name) = artifact_monitor_core::domain::PackageName::parse("sigstore") {
         let expectation = Expectation {
             package: Some((name, "2.3.1".to_owned())),
             ..Expectation::none()

@@ -15,9 +15,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::domain::Compliance;
-use artifact_monitor::ports::{ArtifactStore, VerdictStore};
-use artifact_monitor::store::RedbStore;
+use artifact_monitor_core::domain::Compliance;
+use artifact_monitor_core::ports::{ArtifactStore, VerdictStore};
+use artifact_monitor_embedded::RedbStore;
 use artifact_monitor_tests::store_contract::{record, record_with, verdict, watched};
 use futures_util::StreamExt as _;
 use std::io::BufRead as _;
@@ -231,7 +231,7 @@ fn main() {
             .pool_max_idle_per_host(concurrency)
             .build()
             .unwrap();
-        let middle = artifact_monitor::api::cursor::encode(
+        let middle = artifact_monitor_api::cursor::encode(
             "artifacts",
             &format!("npm/{}", name(artifacts / 2)),
         );

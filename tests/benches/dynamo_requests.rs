@@ -15,19 +15,19 @@
 
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::adapters::{GithubRuns, NpmChanges, NpmRegistry, Webhook};
-use artifact_monitor::domain::{Alert, ArtifactSource, EmitReason};
-use artifact_monitor::monitor::{
+use artifact_monitor_aws::DynamoStore;
+use artifact_monitor_core::domain::{Alert, ArtifactSource, EmitReason};
+use artifact_monitor_core::monitor::{
     Delivery, Detector, Judge, MonitorConfig, NoBus, Read, TickPlan, WatchConfig, watchlist,
 };
-use artifact_monitor::ports::Clock;
-use artifact_monitor::ports::store::*;
-use artifact_monitor::provenance::ProvenanceVerifier;
-use artifact_monitor_aws::DynamoStore;
+use artifact_monitor_core::ports::Clock;
+use artifact_monitor_core::ports::store::*;
+use artifact_monitor_http::{GithubRuns, NpmChanges, NpmRegistry, Webhook};
 use artifact_monitor_tests::aws::{config, unique};
 use artifact_monitor_tests::fakes::{FakeNpm, FixedClock, manifest};
 use artifact_monitor_tests::store_contract::event;
 use artifact_monitor_tests::world::{OTHER_INTEGRITY, fast_http, octo};
+use artifact_monitor_verify::ProvenanceVerifier;
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
@@ -246,7 +246,7 @@ async fn run() {
     }
     // The backfill judged, so what follows is the steady state.
     for item in store.due(clock.now() + 3600, 1000).await.unwrap() {
-        if let artifact_monitor::domain::DueWork::Judge { event } = item.work {
+        if let artifact_monitor_core::domain::DueWork::Judge { event } = item.work {
             judge.judge(&event).await.unwrap();
         }
     }

@@ -11,16 +11,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::adapters::{
-    GithubRuns, HttpConfig, NpmChanges, NpmRegistry, SystemClock, Webhook,
+use artifact_monitor_core::SystemClock;
+use artifact_monitor_core::domain::{Alert, Artifact, PolicySpec};
+use artifact_monitor_core::monitor::{
+    Delivery, Monitor, TickPlan, TickReport, WatchConfig, watchlist,
 };
-use artifact_monitor::domain::{Alert, Artifact, PolicySpec};
-use artifact_monitor::monitor::{Delivery, Monitor, TickPlan, TickReport, WatchConfig, watchlist};
-use artifact_monitor::ports::Clock;
-use artifact_monitor::provenance::ProvenanceVerifier;
-use artifact_monitor::store::RedbStore;
+use artifact_monitor_core::ports::Clock;
+use artifact_monitor_embedded::RedbStore;
+use artifact_monitor_http::{GithubRuns, HttpConfig, NpmChanges, NpmRegistry, Webhook};
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
 use artifact_monitor_tests::status_kib;
+use artifact_monitor_verify::ProvenanceVerifier;
 use std::sync::Arc;
 use std::time::Instant;
 

@@ -1,11 +1,11 @@
 //! `CountingStore`: any store, with every call counted as a read or a write, so a test can
 //! say what an operation cost ("a duplicated event costs one read").
 
-use artifact_monitor::domain::{
+use artifact_monitor_core::domain::{
     Alert, DueCounts, DueItem, FeedState, OutboxEntry, PollState, Summary, VersionRecord,
     WatchedArtifact,
 };
-use artifact_monitor::ports::{
+use artifact_monitor_core::ports::{
     ArtifactStore, Outbox, Page, PollCommit, RecordOutcome, StoreError, VerdictStore, VerdictWrite,
     WatchStore,
 };

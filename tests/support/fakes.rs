@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::fake_http::{FakeServer, Reply, Request};
-use artifact_monitor::ports::Clock;
+use artifact_monitor_core::ports::Clock;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};

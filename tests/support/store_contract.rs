@@ -4,13 +4,13 @@
 // Test support: a failed store call is a failed check.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor::domain::{
+use artifact_monitor_core::domain::{
     Alert, AlertArtifact, Artifact, ArtifactRef, ArtifactSource, Compliance, Confidence, DueCounts,
     DueItem, DueWork, EmitReason, FeedState, PolicySpec, PollState, Recorded, Snapshot,
     VERSION_PUBLISHED_SCHEMA, Validators, Verdict, VerdictEvidence, VersionPublished,
     VersionRecord, WatchedArtifact,
 };
-use artifact_monitor::ports::{PollCommit, Store, StoreError, VerdictWrite};
+use artifact_monitor_core::ports::{PollCommit, Store, StoreError, VerdictWrite};
 
 pub fn artifact(name: &str) -> Artifact {
     Artifact::npm(
@@ -435,7 +435,9 @@ pub async fn due_work_comes_by_priority_then_time(store: &impl Store) {
     store.settle(&late_new.id()).await.unwrap();
     store.settle(&read.id()).await.unwrap();
     store
-        .settle(&artifact_monitor::domain::judge_id("npm/none", "1.0.0"))
+        .settle(&artifact_monitor_core::domain::judge_id(
+            "npm/none", "1.0.0",
+        ))
         .await
         .unwrap();
     assert_eq!(

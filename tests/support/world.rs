@@ -5,14 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::fakes::{FakeGithub, FakeNpm, FixedClock};
-use artifact_monitor::adapters::{GithubRuns, HttpConfig, NpmRegistry, Webhook};
-use artifact_monitor::domain::{
+use artifact_monitor_core::domain::{
     Alert, Artifact, Compliance, Confidence, PolicySpec, Reason, VersionRecord,
 };
-use artifact_monitor::monitor::{Delivery, Monitor};
-use artifact_monitor::ports::{Clock, Registry, Runs, Store, VerdictStore as _};
-use artifact_monitor::provenance::ProvenanceVerifier;
-use artifact_monitor::store::MemoryStore;
+use artifact_monitor_core::monitor::{Delivery, Monitor};
+use artifact_monitor_core::ports::{Clock, Registry, Runs, Store, VerdictStore as _};
+use artifact_monitor_core::store::MemoryStore;
+use artifact_monitor_http::{GithubRuns, HttpConfig, NpmRegistry, Webhook};
+use artifact_monitor_verify::ProvenanceVerifier;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -13,10 +13,11 @@
 //! only). A JWT caller may write only when its `cognito:groups` claim names the writers'
 //! group (`WRITERS_GROUP`, default `admins`).
 
-use artifact_monitor::adapters::{CognitoConfig, CognitoSignIn, HttpConfig, SystemClock};
-use artifact_monitor::api::signin::People;
-use artifact_monitor::api::{self, ApiAuth, ApiState, GatewayIdentity};
+use artifact_monitor_api::signin::People;
+use artifact_monitor_api::{self as api, ApiAuth, ApiState, GatewayIdentity};
 use artifact_monitor_aws::{AwsSettings, DynamoStore, sdk_config};
+use artifact_monitor_core::SystemClock;
+use artifact_monitor_http::{CognitoConfig, CognitoSignIn, HttpConfig};
 use lambda_http::request::RequestContext;
 use lambda_http::{Error, RequestExt as _};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! into `<data_dir>/api-token` (mode 0600) and reused. The token itself is never printed
 //! or logged; the start-up line says where it is.
 
-use artifact_monitor::api::auth::ApiToken;
+use artifact_monitor_api::auth::ApiToken;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 

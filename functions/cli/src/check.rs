@@ -5,14 +5,14 @@
 
 use crate::policy_args::PolicyArgs;
 use crate::remote_args::{RemoteArgs, Remotes};
-use artifact_monitor::adapters::SystemClock;
-use artifact_monitor::domain::format_time as rfc3339;
-use artifact_monitor::domain::{
+use artifact_monitor_core::SystemClock;
+use artifact_monitor_core::domain::format_time as rfc3339;
+use artifact_monitor_core::domain::{
     Artifact, Compliance, Confidence, JudgedVersion, Reason, printable,
 };
-use artifact_monitor::monitor::{Monitor, PollOutcome, PollReport};
-use artifact_monitor::provenance::ProvenanceVerifier;
-use artifact_monitor::store::MemoryStore;
+use artifact_monitor_core::monitor::{Monitor, PollOutcome, PollReport};
+use artifact_monitor_core::store::MemoryStore;
+use artifact_monitor_verify::ProvenanceVerifier;
 use clap::Args;
 use serde::Serialize;
 use std::io::IsTerminal as _;

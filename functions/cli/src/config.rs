@@ -19,7 +19,7 @@
 //! Every artifact entry takes the release-policy fields of [`PolicySpec`]; unknown keys are
 //! refused, so a typo cannot silently weaken a policy.
 
-use artifact_monitor::domain::{Artifact, PolicySpec};
+use artifact_monitor_core::domain::{Artifact, Declarations, PolicySpec};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -29,7 +29,7 @@ fn bounded(error: &str) -> String {
     const MAX: usize = 400;
     let lines: Vec<String> = error
         .lines()
-        .map(|line| artifact_monitor::domain::printable(line).into_owned())
+        .map(|line| artifact_monitor_core::domain::printable(line).into_owned())
         .map(|line| {
             if line.chars().count() > MAX {
                 let cut: String = line.chars().take(MAX).collect();
@@ -115,17 +115,18 @@ pub fn parse(text: &str) -> Result<Config, String> {
             Some(toml::Value::String(name)) => name,
             _ => return Err(entry("needs a name".to_owned())),
         };
-        match table.remove("type") {
-            None => {}
-            Some(toml::Value::String(t)) if t == "npm" => {}
-            Some(other) => {
-                return Err(entry(format!("type {other:?} is not supported (only npm)")));
-            }
-        }
+        let registry = match table.remove("type") {
+            None => None,
+            Some(toml::Value::String(t)) => Some(t),
+            Some(other) => return Err(entry(format!("type: {other:?} is not a string"))),
+        };
         let policy: PolicySpec = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| entry(format!("{name}: {e}")))?;
-        let artifact = Artifact::npm(&name, policy).map_err(|e| entry(format!("{name}: {e}")))?;
+        // The same checks as `POST /artifacts` and a stack's artifact (the core's rule).
+        let artifact = Declarations::SNAKE
+            .artifact(registry.as_deref(), &name, policy)
+            .map_err(|e| entry(format!("{name}: {e}")))?;
         if !keys.insert(artifact.key()) {
             return Err(entry(format!("{name} is listed twice")));
         }
@@ -191,5 +192,24 @@ mod tests {
         assert!(parse("[[artifacts]]\nname = \"P Q\"\nrepository = \"o/r\"\nworkflows = [\".github/workflows/r.yml\"]\n").is_err());
         assert!(parse("intervall_secs = 5\n").is_err());
         assert!(parse(&format!("[[artifacts]]\ntype = \"pypi\"\n{artifact}")).is_err());
+    }
+
+    #[test]
+    fn checks_a_policy_as_the_api_does_naming_the_field() {
+        let artifact =
+            "name = \"p\"\nrepository = \"o/r\"\nworkflows = [\".github/workflows/r.yml\"]\n";
+        let error = parse(&format!("[[artifacts]]\n{artifact}owner_id = \"abc\"\n")).unwrap_err();
+        assert_eq!(
+            error,
+            "artifacts[0]: p: owner_id: must be GitHub's numeric id"
+        );
+        let error = parse(&format!(
+            "[[artifacts]]\n{artifact}environment = \"a\\nb\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            error.contains("environment: contains control characters"),
+            "{error}"
+        );
     }
 }

@@ -4,9 +4,9 @@
 //! are never part of a report.
 
 use crate::serve_settings::{LogFormat, Settings};
-use artifact_monitor::domain::{Compliance, Reason, printable};
-use artifact_monitor::monitor::watchlist::SyncReport;
-use artifact_monitor::monitor::{
+use artifact_monitor_core::domain::{Compliance, Reason, printable};
+use artifact_monitor_core::monitor::watchlist::SyncReport;
+use artifact_monitor_core::monitor::{
     DeliveryReport, DetectReport, MonitorError, PollOutcome, TickReport,
 };
 use std::collections::BTreeMap;

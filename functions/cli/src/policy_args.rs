@@ -1,6 +1,6 @@
 //! Release-policy flags shared by `verify` and `check`.
 
-use artifact_monitor::domain::PolicySpec;
+use artifact_monitor_core::domain::PolicySpec;
 use clap::Args;
 
 #[derive(Debug, Args)]

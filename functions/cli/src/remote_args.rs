@@ -1,6 +1,6 @@
 //! Flags that say where the registry and GitHub are, shared by `check` and `serve`.
 
-use artifact_monitor::adapters::{
+use artifact_monitor_http::{
     ByteBudget, DEFAULT_BYTES_IN_FLIGHT, DEFAULT_CHANGES_FEED, DEFAULT_GITHUB_API,
     DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, GithubRuns, HttpConfig, NpmChanges, NpmRegistry,
     RequestBudget,

@@ -2,9 +2,9 @@
 
 use crate::config::Config;
 use crate::remote_args::{RemoteArgs, Remotes, TIMEOUT_SECS, within};
-use artifact_monitor::adapters::{RequestBudget, bytes};
-use artifact_monitor::domain::Artifact;
-use artifact_monitor::monitor::MonitorConfig;
+use artifact_monitor_core::domain::Artifact;
+use artifact_monitor_core::monitor::MonitorConfig;
+use artifact_monitor_http::{RequestBudget, bytes};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -96,7 +96,7 @@ pub fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
     let listen: std::net::SocketAddr = listen_text.parse().map_err(|_| {
         format!(
             "listen = {:?} is not an address and port such as {DEFAULT_LISTEN}",
-            artifact_monitor::domain::printable(&listen_text)
+            artifact_monitor_core::domain::printable(&listen_text)
         )
     })?;
     let mut remotes = Remotes::defaults();

@@ -3,7 +3,7 @@
 //! rejection too), 2 usage error or unreadable input. No network.
 
 use crate::input::{self, MAX_ARTIFACT_BYTES, MAX_TRUST_FILE_BYTES, read_bounded, read_text};
-use artifact_monitor::provenance::{
+use artifact_monitor_verify::{
     EMBEDDED_NPM_KEYS, EMBEDDED_TRUSTED_ROOT, ExpectedSigner, MAX_DOCUMENT_BYTES,
     ProvenanceVerifier, SignedArtifact,
 };

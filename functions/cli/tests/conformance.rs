@@ -24,7 +24,7 @@ fn text(path: &Path) -> Option<String> {
 
 fn sha256_hex(path: &Path) -> String {
     let bytes = std::fs::read(path).expect("the artifact is readable");
-    artifact_monitor::provenance::sha256_digest(&bytes)
+    artifact_monitor_verify::sha256_digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

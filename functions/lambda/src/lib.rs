@@ -9,10 +9,10 @@ pub mod verifier;
 
 pub use settings::{FunctionSettings, SettingError};
 
-use artifact_monitor::adapters::{
+use artifact_monitor_aws::{DynamoStore, EventBridgeEvents, SnsAlerts, sdk_config};
+use artifact_monitor_http::{
     ByteBudget, GithubRuns, HttpConfig, NpmChanges, NpmRegistry, RequestBudget,
 };
-use artifact_monitor_aws::{DynamoStore, EventBridgeEvents, SnsAlerts, sdk_config};
 use std::sync::Arc;
 
 /// The budget's bucket holds a minute's worth (one scheduled tick), plus the requests a
@@ -39,10 +39,10 @@ pub struct Services {
 impl Services {
     /// The library's tunables for these functions: its defaults, alerts linking to the
     /// dashboard when one is configured.
-    pub fn monitor_config(&self) -> artifact_monitor::monitor::MonitorConfig {
-        artifact_monitor::monitor::MonitorConfig {
+    pub fn monitor_config(&self) -> artifact_monitor_core::monitor::MonitorConfig {
+        artifact_monitor_core::monitor::MonitorConfig {
             dashboard_url: self.settings.aws.dashboard_url.clone(),
-            ..artifact_monitor::monitor::MonitorConfig::default()
+            ..artifact_monitor_core::monitor::MonitorConfig::default()
         }
     }
 

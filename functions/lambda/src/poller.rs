@@ -6,13 +6,13 @@
 //! lost lease harmless.
 
 use crate::Services;
-use artifact_monitor::adapters::SystemClock;
-use artifact_monitor::domain::{Alert, DueCounts};
-use artifact_monitor::monitor::{
+use artifact_monitor_aws::metrics::Unit;
+use artifact_monitor_core::SystemClock;
+use artifact_monitor_core::domain::{Alert, DueCounts};
+use artifact_monitor_core::monitor::{
     Delivery, DetectReport, Detector, MonitorError, NoBus, TickPlan, TickReport, WatchConfig,
 };
-use artifact_monitor::ports::{Allowance, Clock as _, WatchStore as _};
-use artifact_monitor_aws::metrics::Unit;
+use artifact_monitor_core::ports::{Allowance, Clock as _, WatchStore as _};
 use serde::Serialize;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -223,7 +223,7 @@ pub async fn run(services: &Services, request_id: &str, deadline: Instant) -> Po
 async fn tick(
     services: &Services,
     detector: &Detector<
-        artifact_monitor::adapters::NpmRegistry,
+        artifact_monitor_http::NpmRegistry,
         artifact_monitor_aws::DynamoStore,
         SystemClock,
     >,

@@ -1,11 +1,11 @@
 //! The functions' settings, read once per cold start from the environment the SAM template
 //! sets, each checked with the setting named in the error.
 
-use artifact_monitor::adapters::{
+use artifact_monitor_aws::AwsSettings;
+use artifact_monitor_http::{
     ByteBudget, DEFAULT_BYTES_IN_FLIGHT, DEFAULT_GITHUB_API, DEFAULT_MAX_PACKUMENT_BYTES,
     DEFAULT_REGISTRY,
 };
-use artifact_monitor_aws::AwsSettings;
 use std::time::Duration;
 
 /// Sub-minute ticks a poller invocation may run: 60 s divided evenly.

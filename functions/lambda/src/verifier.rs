@@ -9,12 +9,12 @@
 //! emitted as `Version Verified`.
 
 use crate::Services;
-use artifact_monitor::adapters::SystemClock;
-use artifact_monitor::domain::{Recorded, VersionPublished, VersionVerified};
-use artifact_monitor::monitor::{Delivery, Detector, Judge, MonitorError};
-use artifact_monitor::ports::{Events as _, RemoteError};
-use artifact_monitor::provenance::ProvenanceVerifier;
 use artifact_monitor_aws::eventbridge::{SOURCE, VERSION_PUBLISHED};
+use artifact_monitor_core::SystemClock;
+use artifact_monitor_core::domain::{Recorded, VersionPublished, VersionVerified};
+use artifact_monitor_core::monitor::{Delivery, Detector, Judge, MonitorError};
+use artifact_monitor_core::ports::{Events as _, RemoteError};
+use artifact_monitor_verify::ProvenanceVerifier;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
@@ -52,13 +52,13 @@ pub fn event_of(body: &str) -> Result<VersionPublished, String> {
 pub struct Verifier {
     pub services: Services,
     judge: Judge<
-        artifact_monitor::adapters::NpmRegistry,
-        artifact_monitor::adapters::GithubRuns,
+        artifact_monitor_http::NpmRegistry,
+        artifact_monitor_http::GithubRuns,
         artifact_monitor_aws::DynamoStore,
         SystemClock,
     >,
     detector: Detector<
-        artifact_monitor::adapters::NpmRegistry,
+        artifact_monitor_http::NpmRegistry,
         artifact_monitor_aws::DynamoStore,
         SystemClock,
     >,
@@ -120,7 +120,7 @@ impl Verifier {
             sink: self.services.alerts.as_ref(),
             limit: DRAIN_LIMIT,
         };
-        let print = |alert: &artifact_monitor::domain::Alert| {
+        let print = |alert: &artifact_monitor_core::domain::Alert| {
             tracing::info!(alert = %alert.id, severity = %alert.severity, "alert");
         };
         match self.detector.deliver(delivery, print).await {

@@ -8,19 +8,17 @@
 //! the client's callback URL and the API's authorizer (AWS.md §5). Its Delete leaves the
 //! client alone: the client goes with the stack.
 //!
-//! Translation only: the request's properties into the API's `NewArtifact`, then the
+//! Translation only: the request's properties into the core's checked `Artifact`, then the
 //! watch-list use-cases; and always an answer to CloudFormation's response URL, also on
 //! errors, so a stack never waits out the timeout. A Delete of a resource whose Create failed
 //! (its physical id is no artifact key), or of one the stack does not own, succeeds.
 
-use artifact_monitor::adapters::SystemClock;
-use artifact_monitor::api::handlers::{artifact_key, checked_artifact};
-use artifact_monitor::api::views::NewArtifact;
-use artifact_monitor::domain::ArtifactSource;
-use artifact_monitor::monitor::watchlist;
-use artifact_monitor::ports::{ArtifactStore as _, Clock as _};
 use artifact_monitor_aws::cognito::{self, DashboardSignIn};
 use artifact_monitor_aws::{AwsSettings, DynamoStore, sdk_config};
+use artifact_monitor_core::SystemClock;
+use artifact_monitor_core::domain::{Artifact, ArtifactSource, Declarations, PolicySpec};
+use artifact_monitor_core::monitor::watchlist;
+use artifact_monitor_core::ports::{ArtifactStore as _, Clock as _};
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
     CloudFormationCustomResourceResponseStatus,
@@ -61,32 +59,35 @@ struct Properties {
 }
 
 impl Properties {
-    fn into_new_artifact(self) -> Result<NewArtifact, String> {
+    /// The artifact the properties declare, every field checked by the core's rule (the one
+    /// `POST /artifacts` and the config file use), named as the stack spells it.
+    fn into_artifact(self) -> Result<Artifact, String> {
         let _ = (self.service_token, self.service_timeout);
         let require = match self.require_github_hosted_runner {
-            None => None,
-            Some(Value::Bool(b)) => Some(b),
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+            None => true,
+            Some(Value::Bool(b)) => b,
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
             Some(other) => {
                 return Err(format!(
                     "RequireGithubHostedRunner: {other} is not true or false"
                 ));
             }
         };
-        Ok(NewArtifact {
-            registry: self.registry,
-            name: self.name,
+        let policy = PolicySpec {
             repository: self.repository,
-            workflows: self.workflows,
             repository_id: self.repository_id,
             owner_id: self.owner_id,
+            workflows: self.workflows,
             allowed_refs: self.allowed_refs,
             allowed_events: self.allowed_events,
             require_github_hosted_runner: require,
             environment: self.environment,
-            allowed_reusable_workflows: self.allowed_reusable_workflows,
-        })
+            allowed_reusable_workflows: self.allowed_reusable_workflows.unwrap_or_default(),
+        };
+        Declarations::PASCAL
+            .artifact(self.registry.as_deref(), &self.name, policy)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -157,8 +158,7 @@ impl Provider {
     async fn put(&self, stack: &str, properties: Value) -> Result<String, String> {
         let properties: Properties =
             serde_json::from_value(properties).map_err(|e| format!("properties: {e}"))?;
-        let request = properties.into_new_artifact()?;
-        let artifact = checked_artifact(&request).map_err(|e| e.message)?;
+        let artifact = properties.into_artifact()?;
         let key = artifact.key();
         let owner = ArtifactSource::Stack {
             stack: stack.to_owned(),
@@ -186,7 +186,7 @@ impl Provider {
         let Some((registry, name)) = physical.split_once('/') else {
             return Ok(());
         };
-        let Ok(key) = artifact_key(registry, name) else {
+        let Ok(key) = Declarations::PASCAL.key(registry, name) else {
             return Ok(());
         };
         let owned = self

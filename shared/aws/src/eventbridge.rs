@@ -6,8 +6,8 @@
 //! failed (`FailedEntryCount`, an error code per entry) are sent again a few times, and what
 //! still fails is reported so the version stays due and a later tick emits it again.
 
-use artifact_monitor::domain::{VersionPublished, VersionVerified};
-use artifact_monitor::ports::{Emitted, Events, FailedEvent};
+use artifact_monitor_core::domain::{VersionPublished, VersionVerified};
+use artifact_monitor_core::ports::{Emitted, Events, FailedEvent};
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;

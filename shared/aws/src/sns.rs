@@ -8,8 +8,8 @@
 //! once, and an alert is published again only if a crash falls between the publish and the
 //! outbox noting it delivered.
 
-use artifact_monitor::domain::{Alert, Reason};
-use artifact_monitor::ports::{Alerts, RemoteError};
+use artifact_monitor_core::domain::{Alert, Reason};
+use artifact_monitor_core::ports::{Alerts, RemoteError};
 use aws_sdk_sns::Client;
 use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sns::types::MessageAttributeValue;

@@ -16,8 +16,8 @@
 //! (DynamoDB's item limit is 400 KB, names and values included). `rev` is the revision
 //! conditions are written against.
 
-use artifact_monitor::domain::{DueItem, DueWork};
-use artifact_monitor::ports::StoreError;
+use artifact_monitor_core::domain::{DueItem, DueWork};
+use artifact_monitor_core::ports::StoreError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use flate2::Compression;
@@ -200,7 +200,9 @@ mod tests {
     #[test]
     fn due_ids_map_back_to_their_items() {
         assert_eq!(
-            due_key_of_id(&artifact_monitor::domain::judge_id("npm/@s/p", "1.0.0")),
+            due_key_of_id(&artifact_monitor_core::domain::judge_id(
+                "npm/@s/p", "1.0.0"
+            )),
             Some(("A#npm/@s/p".to_owned(), "D#J#1.0.0".to_owned()))
         );
         assert_eq!(

@@ -20,11 +20,11 @@ mod watch;
 
 pub use table::create_table;
 
-use artifact_monitor::domain::{
+use artifact_monitor_core::domain::{
     Alert, Compliance, DueCounts, DueItem, DueWork, FeedState, OutboxEntry, PollState, Recorded,
     Summary, VersionRecord, WatchedArtifact,
 };
-use artifact_monitor::ports::{
+use artifact_monitor_core::ports::{
     ArtifactStore, Outbox, Page, PollCommit, RecordOutcome, StoreError, VerdictStore, VerdictWrite,
     WatchStore,
 };

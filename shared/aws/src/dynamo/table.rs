@@ -1,7 +1,7 @@
 //! Creating the table (tests and first-time set-up; the SAM template declares the same).
 
 use super::items::{GSI1, GSI2};
-use artifact_monitor::ports::StoreError;
+use artifact_monitor_core::ports::StoreError;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters as _;
 use aws_sdk_dynamodb::error::DisplayErrorContext;

@@ -182,7 +182,7 @@ impl WatchStore for DynamoStore {
 
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<DueItem>, StoreError> {
         let mut out = Vec::new();
-        for priority in artifact_monitor::domain::DuePriority::ALL {
+        for priority in artifact_monitor_core::domain::DuePriority::ALL {
             if out.len() >= limit {
                 break;
             }

@@ -1,0 +1,65 @@
+//! The domain: types that carry their invariants, and pure decisions over them.
+//!
+//! Nothing here performs I/O, reads the clock or imports a crypto, HTTP or AWS crate.
+
+mod alert;
+mod artifact;
+mod changes;
+mod correlation;
+mod declaration;
+mod dependency;
+mod detection;
+mod event;
+mod evidence;
+mod github;
+mod package;
+mod packument;
+mod policy;
+mod reason;
+mod records;
+mod run;
+mod verdict;
+mod watch;
+
+pub use alert::{Alert, AlertArtifact, AlertKind};
+pub use artifact::{Artifact, PolicySpec, artifact_key};
+pub use changes::{
+    BURST_COUNT, BURST_WINDOW_SECS, Changes, MAX_RECENT_ATTESTED, RECENT_ATTESTED_SECS, Snapshot,
+    TagMove, VersionContext, diff, lists_provenance, version_contexts, version_signals,
+};
+pub use correlation::{Lookups, Miss, RunContext, builds_version, check_run, lookups, run_misses};
+pub use declaration::{
+    Declarations, FieldError, FieldNames, MAX_FIELD_CHARS, MAX_LIST, REGISTRY_TYPES,
+};
+pub use dependency::{INSTALLED_KINDS, OutsideRegistry, added_outside_registry, is_registry_spec};
+pub use detection::{Found, ReadKind, versions_to_judge};
+pub use event::{
+    ArtifactRef, EmitReason, RecentVersion, VERSION_PUBLISHED_SCHEMA, VERSION_VERIFIED_SCHEMA,
+    VersionPublished, VersionVerified,
+};
+pub use evidence::{Evidence, RunnerEnvironment};
+pub use github::{RefPattern, RepositoryName, WorkflowPath, WorkflowRef};
+pub use package::{PackageName, PackageNameError, npm_purl, printable, sri_sha512};
+pub use packument::{
+    Dist, DistAttestations, InstallScripts, Packument, PackumentError, Publisher, VersionManifest,
+    format_time, parse_time,
+};
+pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPattern};
+pub use reason::{Reason, Severity};
+pub use records::{
+    FeedState, JudgedVersion, MAX_SEQUENCE_LEN, OutboxEntry, PollState, Recorded, Transition,
+    Validators, VersionRecord, usable_sequence,
+};
+pub use run::{
+    DeploymentFacts, HOSTED_RUNNER_GROUP_ID, HOSTED_RUNNER_GROUP_NAME, JobFacts, RunFacts, RunRef,
+    RunnerKind, RunnerSeen, publishing_runners, run_id_in_url,
+};
+pub use verdict::{
+    ALERTING_REASONS, Compliance, Confidence, Facts, PUBLISH_SLACK_SECS, Provenance,
+    ProvenanceFailure, RUN_RETENTION_SECS, RunLookup, RunSearch, Signal, Verdict, VerdictEvidence,
+    decide,
+};
+pub use watch::{
+    ArtifactSource, BackfillProgress, DueCounts, DueItem, DuePriority, DueWork, Summary,
+    VersionCounts, WatchedArtifact, judge_id, read_id, summarise_id,
+};
