@@ -8,7 +8,7 @@
 
 use artifact_monitor_api::auth::ApiToken;
 use artifact_monitor_api::{ApiAuth, ApiState, app};
-use artifact_monitor_core::domain::{ArtifactSource, Compliance, WatchedArtifact};
+use artifact_monitor_core::domain::{ArtifactSource, Compliance, WatchedArtifact, Writers};
 use artifact_monitor_core::ports::{ArtifactStore, Clock, WatchStore};
 use artifact_monitor_core::store::MemoryStore;
 use artifact_monitor_tests::store_contract::{record, record_with, verdict, watched};
@@ -1006,7 +1006,7 @@ async fn behind_a_gateway_people_sign_in_at_the_provider() {
         auth: ApiAuth::Gateway {
             people: Some(People {
                 provider: provider.clone(),
-                writers: "admins".into(),
+                writers: Writers::default(),
             }),
         },
         clock: Arc::new(Fixed),

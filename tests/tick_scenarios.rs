@@ -505,7 +505,11 @@ async fn a_policy_change_rejudges_and_a_removed_artifact_is_forgotten() {
     );
 
     // Removed: no longer read, its versions gone; a later publish is not seen.
-    assert!(watchlist::unwatch(&w.store, key).await.unwrap());
+    assert!(
+        watchlist::unwatch(&w.store, key, &ArtifactSource::Api)
+            .await
+            .unwrap()
+    );
     assert!(w.store.versions(key).await.unwrap().is_empty());
     let reads = w.reads_of("sigstore");
     w.clock.advance(60);

@@ -42,14 +42,10 @@ pub fn package_of_response_file(file_name: &str) -> (String, String) {
     (name.to_owned(), version.to_owned())
 }
 
-pub mod aws;
 pub mod counting;
-pub mod counting_proxy;
-pub mod fake_cognito;
 pub mod fake_http;
 pub mod fakes;
 pub mod local_api;
-pub mod runtime_api;
 pub mod store_contract;
 
 /// A field of `/proc/self/status` in KiB (`VmRSS:`, `VmHWM:`), for the benchmark harnesses;

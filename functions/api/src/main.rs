@@ -17,14 +17,12 @@ use artifact_monitor_api::signin::People;
 use artifact_monitor_api::{self as api, ApiAuth, ApiState, GatewayIdentity};
 use artifact_monitor_aws::{AwsSettings, DynamoStore, sdk_config};
 use artifact_monitor_core::SystemClock;
+use artifact_monitor_core::domain::Writers;
 use artifact_monitor_http::{CognitoConfig, CognitoSignIn, HttpConfig};
 use lambda_http::request::RequestContext;
 use lambda_http::{Error, RequestExt as _};
 use std::sync::Arc;
 use tower::ServiceExt as _;
-
-/// The Cognito group whose members may change the watched set.
-const DEFAULT_WRITERS_GROUP: &str = "admins";
 
 /// The groups of a `cognito:groups` claim as API Gateway renders it: `[a b]` (or a JSON
 /// array, or one name).
@@ -39,7 +37,7 @@ fn groups(claim: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Who the gateway authenticated, from the request context; `None` without one.
-fn identity(request: &lambda_http::Request, writers: &str) -> Option<GatewayIdentity> {
+fn identity(request: &lambda_http::Request, writers: &Writers) -> Option<GatewayIdentity> {
     let RequestContext::ApiGatewayV2(context) = request.request_context_ref()? else {
         return None;
     };
@@ -48,7 +46,7 @@ fn identity(request: &lambda_http::Request, writers: &str) -> Option<GatewayIden
         let principal = iam.user_arn.clone().or_else(|| iam.caller_id.clone())?;
         return Some(GatewayIdentity {
             principal,
-            can_write: true,
+            can_write: writers.admit_iam(),
             csrf: None,
         });
     }
@@ -61,7 +59,7 @@ fn identity(request: &lambda_http::Request, writers: &str) -> Option<GatewayIden
     let can_write = jwt
         .claims
         .get("cognito:groups")
-        .is_some_and(|claim| groups(claim).any(|g| g == writers));
+        .is_some_and(|claim| writers.admit(groups(claim)));
     Some(GatewayIdentity {
         principal,
         can_write,
@@ -91,7 +89,7 @@ const USER_PREFIX: &str = "/ui/api/";
 /// The dashboard's sign-in provider from the environment: all three settings, or none.
 fn sign_in(
     lookup: impl Fn(&str) -> Option<String>,
-    writers: &str,
+    writers: &Writers,
 ) -> Result<Option<People>, String> {
     let names = ["SIGN_IN_ISSUER", "SIGN_IN_CLIENT_ID", "SIGN_IN_DOMAIN_URL"];
     let values: Vec<Option<String>> = names
@@ -136,7 +134,7 @@ fn sign_in(
     .map_err(|e| e.to_string())?;
     Ok(Some(People {
         provider: Arc::new(provider),
-        writers: writers.to_owned(),
+        writers: writers.clone(),
     }))
 }
 
@@ -147,7 +145,7 @@ async fn main() -> Result<(), Error> {
     let writers = std::env::var("WRITERS_GROUP")
         .ok()
         .filter(|g| !g.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_WRITERS_GROUP.to_owned());
+        .map_or_else(Writers::default, Writers::new);
     let people = sign_in(|name| std::env::var(name).ok(), &writers)?;
     let config = sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), settings.table);
@@ -177,11 +175,11 @@ async fn main() -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::{groups, sign_in};
+    use super::{Writers, groups, sign_in};
 
     #[test]
     fn the_sign_in_settings_come_all_together_or_not_at_all() {
-        let none = sign_in(|_| None, "admins").unwrap();
+        let none = sign_in(|_| None, &Writers::default()).unwrap();
         assert!(none.is_none());
         let all = |name: &str| {
             Some(match name {
@@ -192,10 +190,17 @@ mod tests {
                 _ => "https://am.auth.eu-west-1.amazoncognito.com".into(),
             })
         };
-        assert_eq!(sign_in(all, "admins").unwrap().unwrap().writers, "admins");
+        assert_eq!(
+            sign_in(all, &Writers::default())
+                .unwrap()
+                .unwrap()
+                .writers
+                .group(),
+            "admins"
+        );
         let partial = sign_in(
             |name| (name == "SIGN_IN_CLIENT_ID").then(|| "client".to_owned()),
-            "admins",
+            &Writers::default(),
         )
         .unwrap_err();
         assert!(
@@ -210,7 +215,7 @@ mod tests {
                     "https://y".into()
                 })
             },
-            "admins",
+            &Writers::default(),
         )
         .unwrap_err();
         assert!(bad.contains("SIGN_IN_ISSUER"), "{bad}");

@@ -17,8 +17,8 @@ use artifact_monitor_aws::cognito::{self, DashboardSignIn};
 use artifact_monitor_aws::{AwsSettings, DynamoStore, sdk_config};
 use artifact_monitor_core::SystemClock;
 use artifact_monitor_core::domain::{Artifact, ArtifactSource, Declarations, PolicySpec};
-use artifact_monitor_core::monitor::watchlist;
-use artifact_monitor_core::ports::{ArtifactStore as _, Clock as _};
+use artifact_monitor_core::monitor::{MonitorError, watchlist};
+use artifact_monitor_core::ports::Clock as _;
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
     CloudFormationCustomResourceResponseStatus,
@@ -160,21 +160,11 @@ impl Provider {
             serde_json::from_value(properties).map_err(|e| format!("properties: {e}"))?;
         let artifact = properties.into_artifact()?;
         let key = artifact.key();
+        // Declared by another stack, a config file or through the API: refused by the
+        // watched set's ownership rule, the message naming where it is declared.
         let owner = ArtifactSource::Stack {
             stack: stack.to_owned(),
         };
-        if let Some(existing) = self.store.artifact(&key).await.map_err(|e| e.to_string())?
-            && existing.source != owner
-        {
-            return Err(format!(
-                "{key} is already watched, declared elsewhere ({})",
-                match existing.source {
-                    ArtifactSource::Api => "through the API".to_owned(),
-                    ArtifactSource::Config { file } => format!("in {file}"),
-                    ArtifactSource::Stack { stack } => format!("in the stack {stack}"),
-                }
-            ));
-        }
         watchlist::watch(&self.store, artifact, owner, SystemClock.now())
             .await
             .map_err(|e| e.to_string())?;
@@ -189,21 +179,14 @@ impl Provider {
         let Ok(key) = Declarations::PASCAL.key(registry, name) else {
             return Ok(());
         };
-        let owned = self
-            .store
-            .artifact(&key)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_some_and(|a| {
-                a.source
-                    == ArtifactSource::Stack {
-                        stack: stack.to_owned(),
-                    }
-            });
-        if owned {
-            watchlist::unwatch(&self.store, &key)
-                .await
-                .map_err(|e| e.to_string())?;
+        let owner = ArtifactSource::Stack {
+            stack: stack.to_owned(),
+        };
+        // Another's artifact (or none) is left alone, and the Delete succeeds: a stack
+        // must be deletable whatever happened to what it declared.
+        match watchlist::unwatch(&self.store, &key, &owner).await {
+            Ok(_) | Err(MonitorError::Owned { .. }) => {}
+            Err(e) => return Err(e.to_string()),
         }
         Ok(())
     }

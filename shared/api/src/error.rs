@@ -87,6 +87,9 @@ impl From<MonitorError> for ApiError {
         match error {
             MonitorError::Store(e) => e.into(),
             MonitorError::Invalid(message) => Self::invalid(message),
+            e @ (MonitorError::Owned { .. } | MonitorError::Exists(_)) => {
+                Self::conflict(e.to_string())
+            }
             other => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -251,11 +251,8 @@ pub async fn add<S: Store + 'static>(
 ) -> Result<WatchedArtifact, ApiError> {
     let artifact = request.artifact()?;
     let key = artifact.key();
-    if state.store.artifact(&key).await?.is_some() {
-        return Err(ApiError::conflict(format!("{key} is already watched")));
-    }
     let now = state.clock.now();
-    watchlist::watch(&state.store, artifact, ArtifactSource::Api, now).await?;
+    watchlist::add(&state.store, artifact, ArtifactSource::Api, now).await?;
     state.wake();
     watched(state, &key).await
 }
@@ -297,22 +294,6 @@ pub async fn get_artifact<S: Store + 'static>(
     Ok(Json(ArtifactView::from(&watched(&state, &key).await?)))
 }
 
-fn owned_by_api(artifact: &WatchedArtifact) -> Result<(), ApiError> {
-    match &artifact.source {
-        ArtifactSource::Config { file } => Err(ApiError::conflict(format!(
-            "{} is declared in {}: change it there",
-            artifact.key(),
-            artifact_monitor_core::domain::printable(file)
-        ))),
-        ArtifactSource::Stack { stack } => Err(ApiError::conflict(format!(
-            "{} is declared in the CloudFormation stack {}: change it there",
-            artifact.key(),
-            artifact_monitor_core::domain::printable(stack)
-        ))),
-        ArtifactSource::Api => Ok(()),
-    }
-}
-
 #[utoipa::path(patch, path = "/artifacts/{type}/{name}", tag = "artifacts",
     params(("type" = String, Path, description = "Registry type: npm"),
            ("name" = String, Path, description = "Package name, URL-encoded")),
@@ -324,7 +305,7 @@ fn owned_by_api(artifact: &WatchedArtifact) -> Result<(), ApiError> {
         (status = 401, description = "No valid credentials", body = ErrorEnvelope),
         (status = 403, description = "A cookie write without its CSRF token", body = ErrorEnvelope),
         (status = 404, description = "Not watched", body = ErrorEnvelope),
-        (status = 409, description = "Declared in a config file", body = ErrorEnvelope)))]
+        (status = 409, description = "Declared in a config file or a stack", body = ErrorEnvelope)))]
 pub async fn patch_artifact<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _writer: Writer,
@@ -335,7 +316,7 @@ pub async fn patch_artifact<S: Store + 'static>(
     let key = artifact_key(&registry, &name)?;
     let patch: ArtifactPatch = json_body(&headers, &body)?;
     let existing = watched(&state, &key).await?;
-    owned_by_api(&existing)?;
+    watchlist::check_owner(&existing, &ArtifactSource::Api)?;
     let policy = patch.apply(&existing.artifact.policy)?;
     let artifact = Artifact {
         policy,
@@ -363,16 +344,15 @@ pub async fn patch_artifact<S: Store + 'static>(
         (status = 401, description = "No valid credentials", body = ErrorEnvelope),
         (status = 403, description = "A cookie write without its CSRF token", body = ErrorEnvelope),
         (status = 404, description = "Not watched", body = ErrorEnvelope),
-        (status = 409, description = "Declared in a config file", body = ErrorEnvelope)))]
+        (status = 409, description = "Declared in a config file or a stack", body = ErrorEnvelope)))]
 pub async fn delete_artifact<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _writer: Writer,
     Path((registry, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let key = artifact_key(&registry, &name)?;
-    let existing = watched(&state, &key).await?;
-    owned_by_api(&existing)?;
-    watchlist::unwatch(&state.store, &key).await?;
+    watched(&state, &key).await?;
+    watchlist::unwatch(&state.store, &key, &ArtifactSource::Api).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

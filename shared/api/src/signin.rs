@@ -19,6 +19,7 @@
 use super::auth::{self, ApiToken, b64};
 use super::error::ApiError;
 use super::{ApiAuth, ApiState, GatewayIdentity};
+use artifact_monitor_core::domain::Writers;
 use artifact_monitor_core::ports::{AuthorizeRequest, Person, SignIn, SignInError, Store};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -41,7 +42,7 @@ pub const CALLBACK_PATH: &str = "/login/callback";
 pub struct People {
     pub provider: Arc<dyn SignIn>,
     /// The provider group whose members may write (`admins`).
-    pub writers: String,
+    pub writers: Writers,
 }
 
 impl People {
@@ -49,7 +50,7 @@ impl People {
     pub fn identity(&self, person: &Person, id_token: &str) -> GatewayIdentity {
         GatewayIdentity {
             principal: person.principal().to_owned(),
-            can_write: person.groups.contains(&self.writers),
+            can_write: self.writers.admit(person.groups.iter().map(String::as_str)),
             csrf: Some(session_csrf(id_token)),
         }
     }

@@ -2,6 +2,7 @@
 //!
 //! Nothing here performs I/O, reads the clock or imports a crypto, HTTP or AWS crate.
 
+mod access;
 mod alert;
 mod artifact;
 mod changes;
@@ -21,6 +22,7 @@ mod run;
 mod verdict;
 mod watch;
 
+pub use access::Writers;
 pub use alert::{Alert, AlertArtifact, AlertKind};
 pub use artifact::{Artifact, PolicySpec, artifact_key};
 pub use changes::{

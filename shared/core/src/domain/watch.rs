@@ -16,6 +16,31 @@ pub enum ArtifactSource {
     Stack { stack: String },
 }
 
+impl ArtifactSource {
+    /// Whether `requester` may change or remove an artifact this source declared. The rule,
+    /// once for every way in (the API, a config file, a stack's custom resource):
+    /// - whoever declared it may;
+    /// - a `serve` config file may take over any artifact (the operator's own file, synced
+    ///   at start: what it lists is watched under the policy it gives);
+    /// - nobody else: the API cannot change or remove what a file or a stack declares, and a
+    ///   stack cannot touch what the API, a file or another stack declares.
+    pub fn yields_to(&self, requester: &ArtifactSource) -> bool {
+        self == requester || matches!(requester, ArtifactSource::Config { .. })
+    }
+
+    /// Where the artifact is declared, in words for a refusal ("through the API", "in
+    /// monitor.toml", "in the CloudFormation stack arn:…"), printable.
+    pub fn describe(&self) -> String {
+        match self {
+            ArtifactSource::Api => "through the API".to_owned(),
+            ArtifactSource::Config { file } => format!("in {}", super::printable(file)),
+            ArtifactSource::Stack { stack } => {
+                format!("in the CloudFormation stack {}", super::printable(stack))
+            }
+        }
+    }
+}
+
 /// How an [`ArtifactSource`] is read (`{"kind":"config","file":…}` or `{"kind":"api"}`):
 /// named fields instead of an internally tagged enum, which serde reads by buffering.
 #[derive(Deserialize)]

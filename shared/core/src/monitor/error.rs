@@ -1,5 +1,6 @@
 //! What the use-cases return when they could not decide.
 
+use crate::domain::ArtifactSource;
 use crate::ports::{RemoteError, StoreError};
 
 /// Why the monitor could not do something. Every variant means "could not decide": the
@@ -13,6 +14,13 @@ pub enum MonitorError {
     /// Bad input (an artifact or document that cannot be used): retrying does not help.
     #[error("{0}")]
     Invalid(String),
+    /// The artifact is declared elsewhere, and the requester may not change or remove it
+    /// ([`crate::domain::ArtifactSource::yields_to`]).
+    #[error("{key} is declared {}: change it there", owner.describe())]
+    Owned { key: String, owner: ArtifactSource },
+    /// The artifact is watched already (adding it again is refused).
+    #[error("{0} is already watched")]
+    Exists(String),
 }
 
 impl MonitorError {
@@ -22,7 +30,7 @@ impl MonitorError {
         match self {
             Self::Remote(_) => true,
             Self::Store(e) => e.retryable(),
-            Self::Invalid(_) => false,
+            Self::Invalid(_) | Self::Owned { .. } | Self::Exists(_) => false,
         }
     }
 }

@@ -9,14 +9,14 @@
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor_aws::DynamoStore;
+use artifact_monitor_aws_tests::aws::{self, unique};
+use artifact_monitor_aws_tests::runtime_api::{RuntimeApi, binary};
 use artifact_monitor_core::domain::{Artifact, ArtifactSource, Compliance, Confidence, PolicySpec};
 use artifact_monitor_core::monitor::watchlist;
 use artifact_monitor_core::ports::VerdictStore as _;
-use artifact_monitor_tests::aws::{self, unique};
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
 use artifact_monitor_tests::read;
-use artifact_monitor_tests::runtime_api::{RuntimeApi, binary};
 use artifact_monitor_tests::world::{SIGSTORE_2_3_1, add_sigstore_2_3_1_run};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -66,17 +66,17 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
 }
 
 /// The template's own data resources, created on the emulator from `template.yaml`
-/// translated offline (see `tests/support/emulated_stack.py`), and what a user adds beside
+/// translated offline (see `tests/aws/support/emulated_stack.py`), and what a user adds beside
 /// them: a queue subscribed to the alert topic, and a rule sending `Version Verified` to a
 /// queue.
 async fn cloud() -> Cloud {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let stack = unique("monitor");
     let output = tokio::task::spawn_blocking({
         let stack = stack.clone();
         move || {
             std::process::Command::new(root.join(".venv/bin/python"))
-                .arg(root.join("tests/support/emulated_stack.py"))
+                .arg(root.join("tests/aws/support/emulated_stack.py"))
                 .arg(root.join("template.yaml"))
                 .arg(aws::endpoint())
                 .arg(&stack)
@@ -877,8 +877,8 @@ fn set_cookie(answer: &Value, name: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_sign_in_to_the_dashboard_at_the_user_pool() {
     use artifact_monitor_api::signin::{LOGIN_COOKIE, SESSION_COOKIE, session_csrf};
+    use artifact_monitor_aws_tests::fake_cognito::{CLIENT_ID, FakeCognito};
     use artifact_monitor_core::ports::ArtifactStore as _;
-    use artifact_monitor_tests::fake_cognito::{CLIENT_ID, FakeCognito};
     let store = aws::dynamo_store().await;
     let pool = FakeCognito::start().await;
     let mut api = RuntimeApi::start().await;
@@ -1104,10 +1104,10 @@ async fn the_custom_resource_registers_the_dashboards_sign_in() {
 /// one a callback URL naming the API on the user pool client would make.
 #[test]
 fn the_template_has_no_circular_dependency() {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let check = |template: &std::path::Path| {
         std::process::Command::new(root.join(".venv/bin/python"))
-            .arg(root.join("tests/support/emulated_stack.py"))
+            .arg(root.join("tests/aws/support/emulated_stack.py"))
             .arg("--cycles")
             .arg(template)
             .output()

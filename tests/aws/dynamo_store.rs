@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor_tests::aws::dynamo_store;
+use artifact_monitor_aws_tests::aws::dynamo_store;
 use artifact_monitor_tests::store_contract;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@
 
 use artifact_monitor_aws::eventbridge::{SOURCE, VERSION_PUBLISHED, VERSION_VERIFIED};
 use artifact_monitor_aws::{EventBridgeEvents, SnsAlerts};
+use artifact_monitor_aws_tests::aws::{config, unique};
 use artifact_monitor_core::SystemClock;
 use artifact_monitor_core::domain::{
     Alert, AlertArtifact, ArtifactRef, Compliance, Confidence, EmitReason, JudgedVersion, Reason,
@@ -16,7 +17,6 @@ use artifact_monitor_core::ports::store::*;
 use artifact_monitor_core::ports::{Alerts, Events};
 use artifact_monitor_core::store::MemoryStore;
 use artifact_monitor_http::{HttpConfig, NpmRegistry};
-use artifact_monitor_tests::aws::{config, unique};
 use artifact_monitor_tests::fake_http::{FakeServer, Reply};
 use artifact_monitor_tests::store_contract::event;
 use serde_json::Value;
@@ -270,7 +270,7 @@ async fn sns_refusing_or_unreachable_keeps_alerts_queued_until_each_is_delivered
 
 fn schema(name: &str) -> jsonschema::Validator {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../infra/events")
+        .join("../../infra/events")
         .join(name);
     let schema: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     jsonschema::validator_for(&schema).unwrap()
@@ -290,7 +290,7 @@ async fn bus_to_queue(
         .await
         .unwrap();
     let url = queue.queue_url().unwrap().to_owned();
-    artifact_monitor_tests::aws::route_to_queue(
+    artifact_monitor_aws_tests::aws::route_to_queue(
         events,
         bus,
         detail_type,

@@ -144,7 +144,7 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCod
 /// The path of a function binary the workspace built (`cargo build --workspace` builds
 /// every binary before integration tests run).
 pub fn binary(name: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let profile = if cfg!(debug_assertions) {
         "debug"
     } else {
@@ -188,7 +188,7 @@ impl RuntimeApi {
     /// Starts the function `binary` against this API with the Lambda environment and `env`.
     /// Its log (what Lambda would send to CloudWatch) goes to `target/tmp/lambda/`.
     pub fn spawn(&mut self, binary: &PathBuf, name: &str, env: &[(&str, String)]) {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/lambda");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/tmp/lambda");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!(
             "{name}-{}-{}.log",

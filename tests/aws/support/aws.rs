@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 const ENDPOINT_ENV: &str = "ARTIFACT_MONITOR_AWS_ENDPOINT";
 
 fn start_moto() -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let server = root.join(".venv/bin/moto_server");
     assert!(
         server.exists(),

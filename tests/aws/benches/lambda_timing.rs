@@ -7,22 +7,22 @@
 //! the times are indicative only, the shape of the figures rather than what AWS would bill.
 //!
 //! `cargo build --release --locked -p artifact-monitor-poller -p artifact-monitor-verifier
-//!  -p artifact-monitor-api-lambda && cargo bench -p artifact-monitor-tests --bench lambda_timing`
+//!  -p artifact-monitor-api-lambda && cargo bench -p artifact-monitor-aws-tests --bench lambda_timing`
 //! (moto from `.venv`, as `scripts/test.sh` installs it, or `ARTIFACT_MONITOR_AWS_ENDPOINT`).
 
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor_api::signin::SESSION_COOKIE;
+use artifact_monitor_aws_tests::aws::{self, unique};
+use artifact_monitor_aws_tests::counting_proxy::{CountingProxy, Counts};
+use artifact_monitor_aws_tests::fake_cognito::{CLIENT_ID, FakeCognito};
+use artifact_monitor_aws_tests::runtime_api::{RuntimeApi, binary};
 use artifact_monitor_core::domain::{
     Artifact, ArtifactSource, PolicySpec, VERSION_PUBLISHED_SCHEMA,
 };
 use artifact_monitor_core::monitor::watchlist;
-use artifact_monitor_tests::aws::{self, unique};
-use artifact_monitor_tests::counting_proxy::{CountingProxy, Counts};
-use artifact_monitor_tests::fake_cognito::{CLIENT_ID, FakeCognito};
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
 use artifact_monitor_tests::read;
-use artifact_monitor_tests::runtime_api::{RuntimeApi, binary};
 use artifact_monitor_tests::world::{OTHER_INTEGRITY, SIGSTORE_2_3_1, add_sigstore_2_3_1_run};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! consistently, half on an index or eventually consistent). Counts are exact; units are
 //! an estimate; times on moto mean nothing and are not printed.
 //!
-//! `cargo bench -p artifact-monitor-tests --bench dynamo_requests` (moto from `.venv`, as
+//! `cargo bench -p artifact-monitor-aws-tests --bench dynamo_requests` (moto from `.venv`, as
 //! `scripts/test.sh` installs it, or `ARTIFACT_MONITOR_AWS_ENDPOINT`).
 //!
 //! Measures: one judged version (a new release, non-compliant, alerted) with its alert
@@ -16,6 +16,7 @@
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor_aws::DynamoStore;
+use artifact_monitor_aws_tests::aws::{config, unique};
 use artifact_monitor_core::domain::{Alert, ArtifactSource, EmitReason};
 use artifact_monitor_core::monitor::{
     Delivery, Detector, Judge, MonitorConfig, NoBus, Read, TickPlan, WatchConfig, watchlist,
@@ -23,7 +24,6 @@ use artifact_monitor_core::monitor::{
 use artifact_monitor_core::ports::Clock;
 use artifact_monitor_core::ports::store::*;
 use artifact_monitor_http::{GithubRuns, NpmChanges, NpmRegistry, Webhook};
-use artifact_monitor_tests::aws::{config, unique};
 use artifact_monitor_tests::fakes::{FakeNpm, FixedClock, manifest};
 use artifact_monitor_tests::store_contract::event;
 use artifact_monitor_tests::world::{OTHER_INTEGRITY, fast_http, octo};

@@ -5,7 +5,7 @@
 //! [`FakeCognito::sign_in`] plays the person at the sign-in page: it reads the authorize
 //! URL the dashboard sent the browser to and returns the code Cognito would redirect with.
 
-use crate::fake_http::{FakeServer, Reply, Request};
+use artifact_monitor_tests::fake_http::{FakeServer, Reply, Request};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
