@@ -141,7 +141,7 @@ fn spinner(name: &str) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// One version as `--json` prints it (DESIGN §5's `check --json` object).
+/// One version as `--json` prints it (the README's `check --json` object).
 #[derive(Serialize)]
 struct Row<'a> {
     version: &'a str,

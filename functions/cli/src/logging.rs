@@ -4,12 +4,13 @@
 //! are never part of a report.
 
 use crate::serve_settings::{LogFormat, Settings};
-use artifact_monitor_core::domain::{Compliance, Reason, printable};
+use artifact_monitor_core::domain::{Alert, Compliance, Reason, printable};
 use artifact_monitor_core::monitor::watchlist::SyncReport;
 use artifact_monitor_core::monitor::{
     DeliveryReport, DetectReport, MonitorError, PollOutcome, TickReport,
 };
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -99,6 +100,15 @@ fn detection(key: &str, result: &Result<DetectReport, MonitorError>) {
     }
 }
 
+/// An alert, once, as one JSON line on standard output (the logs go to standard error).
+pub fn print_alert(alert: &Alert) {
+    if let Ok(line) = serde_json::to_string(alert) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
 pub fn tick(report: &TickReport) {
     let mut feed_note = "off".to_owned();
     match &report.feed {
@@ -115,9 +125,6 @@ pub fn tick(report: &TickReport) {
                     "artifact-monitor: the changes feed started over; sweeping every artifact again"
                 );
             }
-            for (key, result) in &feed.hits {
-                detection(key, result);
-            }
             feed_note = format!("{} change(s), {} hit(s)", feed.changes, feed.hits.len());
         }
         Some(Err(e)) => {
@@ -125,21 +132,19 @@ pub fn tick(report: &TickReport) {
             warn!(error = %e, "artifact-monitor: changes feed unavailable, the sweep carries on: {e}");
         }
     }
+    // Every package read (feed hits, due reads, the sweep), and what its read handed to the
+    // in-process bus; then what the due queue's own judgements gave.
     let mut judged = Vec::new();
     let mut failed = Vec::new();
-    if let Some(Ok(feed)) = &report.feed {
-        for (_, result) in &feed.hits {
-            if let Ok(hit) = result {
-                judged.extend(hit.emitted.judged.iter());
-                failed.extend(hit.emitted.failed.iter());
-            }
+    for (key, result) in report.reads() {
+        detection(key, result);
+        if let Ok(hit) = result {
+            judged.extend(hit.emitted.judged.iter());
+            failed.extend(hit.emitted.failed.iter());
         }
     }
     match &report.due {
         Some(Ok(due)) => {
-            for (key, result) in &due.reads {
-                detection(key, result);
-            }
             judged.extend(due.emitted.judged.iter());
             failed.extend(due.emitted.failed.iter());
             for key in &due.summarised {
@@ -149,21 +154,14 @@ pub fn tick(report: &TickReport) {
         Some(Err(e)) => warn!(error = %e, "artifact-monitor: due work: {e}"),
         None => {}
     }
-    let mut swept = 0;
-    match &report.sweep {
-        Some(Ok(sweep)) => {
-            for (key, result) in &sweep.polled {
-                detection(key, result);
-                if let Ok(hit) = result {
-                    judged.extend(hit.emitted.judged.iter());
-                    failed.extend(hit.emitted.failed.iter());
-                }
-            }
-            swept = sweep.polled.len();
+    let swept = match &report.sweep {
+        Some(Ok(sweep)) => sweep.polled.len(),
+        Some(Err(e)) => {
+            warn!(error = %e, "artifact-monitor: sweep: {e}");
+            0
         }
-        Some(Err(e)) => warn!(error = %e, "artifact-monitor: sweep: {e}"),
-        None => {}
-    }
+        None => 0,
+    };
     // One line per artifact with what was judged, one per version that alerted.
     let mut by_artifact: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     for j in &judged {

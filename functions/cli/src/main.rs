@@ -12,6 +12,7 @@ mod policy_args;
 mod remote_args;
 mod serve;
 mod serve_settings;
+mod shutdown;
 mod verify;
 mod verify_bundle;
 

@@ -12,16 +12,15 @@
 use crate::api_token::{self, TOKEN_ENV};
 use crate::config;
 use crate::logging;
-use crate::serve_settings::{FEED_RESERVE, ServeArgs, Settings, settings};
+use crate::serve_settings::{ServeArgs, Settings, settings};
+use crate::shutdown;
 use artifact_monitor_api as api;
 use artifact_monitor_core::SystemClock;
-use artifact_monitor_core::domain::Alert;
-use artifact_monitor_core::monitor::{Delivery, Monitor, TickPlan, WatchConfig, watchlist};
+use artifact_monitor_core::monitor::{Monitor, TickShape, watchlist};
 use artifact_monitor_core::ports::{Allowance, Clock};
 use artifact_monitor_embedded::RedbStore;
 use artifact_monitor_http::{HttpConfig, Webhook};
 use artifact_monitor_verify::ProvenanceVerifier;
-use std::io::Write as _;
 use std::pin::pin;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,10 +28,6 @@ use std::time::Duration;
 
 /// How long a tick may run on after Ctrl-C before it is cut short.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-/// Alerts read from the outbox at a time.
-const DRAIN_LIMIT: usize = 1000;
-/// Due items (judgements, reads) at most per tick, whatever the budget.
-const MAX_DUE_PER_TICK: usize = 100_000;
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("artifact-monitor serve: {message}");
@@ -54,30 +49,6 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         Err(e) => return usage(format!("cannot start: {e}")),
     };
     runtime.block_on(serve(settings))
-}
-
-/// Resolves when the process is asked to stop (Ctrl-C, or SIGTERM on Unix).
-async fn stop_requested() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-fn print_alert(alert: &Alert) {
-    if let Ok(line) = serde_json::to_string(alert) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
-    }
 }
 
 async fn serve(settings: Settings) -> ExitCode {
@@ -160,22 +131,12 @@ async fn serve(settings: Settings) -> ExitCode {
     };
 
     let allowance = remotes.budget.as_deref().map(|b| b as &dyn Allowance);
-    let mut stop = pin!(stop_requested());
+    let mut stop = pin!(shutdown::requested());
     loop {
-        let plan = TickPlan {
-            deadline: tokio::time::Instant::now() + settings.interval,
-            allowance,
-            reserve: FEED_RESERVE,
-            max_due: MAX_DUE_PER_TICK,
-            max_sweep: usize::MAX,
-            concurrency: remotes.concurrency,
-            watch: WatchConfig::default(),
-        };
-        let delivery = Delivery {
-            sink: webhook.as_ref(),
-            limit: DRAIN_LIMIT,
-        };
-        let mut work = pin!(monitor.tick(changes.as_ref(), delivery, &print_alert, plan));
+        let deadline = tokio::time::Instant::now() + settings.interval;
+        let plan = TickShape::LOCAL.plan(deadline, allowance, remotes.concurrency);
+        let delivery = TickShape::LOCAL.delivery(webhook.as_ref());
+        let mut work = pin!(monitor.tick(changes.as_ref(), delivery, &logging::print_alert, plan));
         let mut stopping = false;
         tokio::select! {
             report = &mut work => logging::tick(&report),
@@ -212,11 +173,8 @@ async fn serve(settings: Settings) -> ExitCode {
         }
     }
     // Whatever is still in the outbox goes out now, or on the next start.
-    let delivery = Delivery {
-        sink: webhook.as_ref(),
-        limit: DRAIN_LIMIT,
-    };
-    logging::delivery(&monitor.deliver(delivery, print_alert).await);
+    let delivery = TickShape::LOCAL.delivery(webhook.as_ref());
+    logging::delivery(&monitor.deliver(delivery, logging::print_alert).await);
     tracing::info!("artifact-monitor: stopped");
     ExitCode::SUCCESS
 }

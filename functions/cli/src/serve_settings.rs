@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::remote_args::{RemoteArgs, Remotes, TIMEOUT_SECS, within};
 use artifact_monitor_core::domain::Artifact;
-use artifact_monitor_core::monitor::MonitorConfig;
+use artifact_monitor_core::monitor::{MonitorConfig, TickShape};
 use artifact_monitor_http::{RequestBudget, bytes};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -17,10 +17,6 @@ const MIN_PACKUMENT: u64 = 1 << 20;
 const MAX_PACKUMENT: u64 = 1 << 30;
 /// The default registry request budget: about one request per second, sustained.
 const DEFAULT_BUDGET_PER_SEC: f64 = 1.0;
-/// The smallest burst the budget allows.
-const MIN_BUDGET_BURST: f64 = 10.0;
-/// Requests of the budget the sweep leaves for the next tick's feed read and its hits.
-pub const FEED_RESERVE: f64 = 5.0;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -155,7 +151,7 @@ pub fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
     remotes.budget = (per_sec > 0.0).then(|| {
         Arc::new(RequestBudget::new(
             per_sec,
-            (per_sec * interval.as_secs_f64()).max(MIN_BUDGET_BURST) + FEED_RESERVE,
+            TickShape::LOCAL.budget_burst(per_sec, interval),
         ))
     });
     let webhook_env = config.webhook_url_env.as_deref().unwrap_or(WEBHOOK_ENV);

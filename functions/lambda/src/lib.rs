@@ -10,16 +10,15 @@ pub mod verifier;
 pub use settings::{FunctionSettings, SettingError};
 
 use artifact_monitor_aws::{DynamoStore, EventBridgeEvents, SnsAlerts, sdk_config};
+use artifact_monitor_core::monitor::TickShape;
 use artifact_monitor_http::{
     ByteBudget, GithubRuns, HttpConfig, NpmChanges, NpmRegistry, RequestBudget,
 };
 use std::sync::Arc;
 
-/// The budget's bucket holds a minute's worth (one scheduled tick), plus the requests a
-/// tick keeps for the next feed read: each tick may spend what the last one earned, and
-/// never waits for tokens.
-const BUDGET_BURST_SECONDS: f64 = 60.0;
-const BUDGET_RESERVE: f64 = 2.0;
+/// The budget's bucket holds a minute's worth (one scheduled invocation), plus what a tick
+/// keeps for the next feed read (the core's `TickShape::LAMBDA`).
+const BUDGET_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The adapters of one process, built once per cold start and shared by its invocations.
 #[derive(Debug, Clone)]
@@ -59,7 +58,7 @@ impl Services {
         }
         let budget = Arc::new(RequestBudget::new(
             settings.registry_requests_per_second,
-            settings.registry_requests_per_second * BUDGET_BURST_SECONDS + BUDGET_RESERVE,
+            TickShape::LAMBDA.budget_burst(settings.registry_requests_per_second, BUDGET_PERIOD),
         ));
         let http = HttpConfig {
             timeout: settings.timeout,

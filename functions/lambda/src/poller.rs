@@ -8,10 +8,8 @@
 use crate::Services;
 use artifact_monitor_aws::metrics::Unit;
 use artifact_monitor_core::SystemClock;
-use artifact_monitor_core::domain::{Alert, DueCounts};
-use artifact_monitor_core::monitor::{
-    Delivery, DetectReport, Detector, MonitorError, NoBus, TickPlan, TickReport, WatchConfig,
-};
+use artifact_monitor_core::domain::Alert;
+use artifact_monitor_core::monitor::{Detector, NoBus, TickReport, TickShape, TickSummary};
 use artifact_monitor_core::ports::{Allowance, Clock as _, WatchStore as _};
 use serde::Serialize;
 use std::time::Duration;
@@ -21,12 +19,6 @@ use tokio::time::Instant;
 pub const LEASE: &str = "poller";
 /// Time kept back before the function's deadline (the lease release, the answer).
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
-/// Registry requests each tick leaves for the next feed read.
-const FEED_RESERVE: f64 = 2.0;
-/// Due items at most per tick.
-const MAX_DUE: usize = 10_000;
-/// Alerts read from the outbox at a time.
-const DRAIN_LIMIT: usize = 100;
 
 /// What one invocation did: the function's answer and its log line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -73,89 +65,6 @@ pub fn metric_line(services: &Services, outcome: &PollerOutcome) -> Option<Strin
     ))
 }
 
-/// One tick in numbers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct TickSummary {
-    /// Packuments read (feed hits, due reads, the sweep).
-    pub reads: usize,
-    /// Versions written as due.
-    pub scheduled: usize,
-    /// `Version Published` events the bus took.
-    pub emitted: usize,
-    /// Events the bus did not take (they stay due).
-    pub not_emitted: usize,
-    pub alerts_delivered: usize,
-    /// The outbox was drained (not cut by a store error).
-    pub outbox_drained: bool,
-    /// When the oldest alert the drain left undelivered was enqueued (seconds since the
-    /// epoch); none when the outbox was left empty.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oldest_undelivered_at: Option<i64>,
-    pub cut_short: bool,
-    pub left_reads: u64,
-    pub left_judgements: u64,
-    pub errors: Vec<String>,
-    pub duration_ms: u128,
-}
-
-fn count_reads(summary: &mut TickSummary, reads: &[(String, Result<DetectReport, MonitorError>)]) {
-    for (key, result) in reads {
-        summary.reads += 1;
-        match result {
-            Ok(report) => {
-                summary.scheduled += report.scheduled;
-                summary.emitted += report.emitted.accepted;
-                summary.not_emitted += report.emitted.failed.len();
-            }
-            Err(e) if e.retryable() => {}
-            Err(e) => summary.errors.push(format!("{key}: {e}")),
-        }
-    }
-}
-
-impl TickSummary {
-    pub fn of(report: &TickReport) -> Self {
-        let mut summary = Self {
-            cut_short: report.cut_short,
-            duration_ms: report.duration_ms,
-            ..Self::default()
-        };
-        let DueCounts {
-            reads, judgements, ..
-        } = report.left;
-        summary.left_reads = reads;
-        summary.left_judgements = judgements;
-        // The feed being down is not the poller failing: the sweep carries on.
-        if let Some(Ok(feed)) = &report.feed {
-            count_reads(&mut summary, &feed.hits);
-        }
-        match &report.due {
-            Some(Ok(due)) => {
-                count_reads(&mut summary, &due.reads);
-                summary.emitted += due.emitted.accepted;
-                summary.not_emitted += due.emitted.failed.len();
-            }
-            Some(Err(e)) => summary.errors.push(format!("due work: {e}")),
-            None => {}
-        }
-        match &report.sweep {
-            Some(Ok(sweep)) => count_reads(&mut summary, &sweep.polled),
-            Some(Err(e)) => summary.errors.push(format!("sweep: {e}")),
-            None => {}
-        }
-        match &report.delivery {
-            Some(Ok(delivery)) => {
-                summary.alerts_delivered = delivery.delivered;
-                summary.outbox_drained = true;
-                summary.oldest_undelivered_at = delivery.oldest_left;
-            }
-            Some(Err(e)) => summary.errors.push(format!("delivery: {e}")),
-            None => {}
-        }
-        summary
-    }
-}
-
 /// Runs the invocation's ticks, the last one ending by `deadline`.
 pub async fn run(services: &Services, request_id: &str, deadline: Instant) -> PollerOutcome {
     let store = &services.store;
@@ -199,7 +108,7 @@ pub async fn run(services: &Services, request_id: &str, deadline: Instant) -> Po
         }
         tokio::time::sleep_until(start).await;
         let report = tick(services, &detector, end).await;
-        let summary = TickSummary::of(&report);
+        let summary = report.summary();
         tracing::info!(
             reads = summary.reads,
             emitted = summary.emitted,
@@ -230,19 +139,8 @@ async fn tick(
     deadline: Instant,
 ) -> TickReport {
     let allowance: &dyn Allowance = services.budget.as_ref();
-    let plan = TickPlan {
-        deadline,
-        allowance: Some(allowance),
-        reserve: FEED_RESERVE,
-        max_due: MAX_DUE,
-        max_sweep: usize::MAX,
-        concurrency: services.settings.concurrency,
-        watch: WatchConfig::default(),
-    };
-    let delivery = Delivery {
-        sink: services.alerts.as_ref(),
-        limit: DRAIN_LIMIT,
-    };
+    let plan = TickShape::LAMBDA.plan(deadline, Some(allowance), services.settings.concurrency);
+    let delivery = TickShape::LAMBDA.delivery(services.alerts.as_ref());
     let print = |alert: &Alert| {
         tracing::info!(alert = %alert.id, severity = %alert.severity, "alert");
     };

@@ -12,17 +12,13 @@ use crate::Services;
 use artifact_monitor_aws::eventbridge::{SOURCE, VERSION_PUBLISHED};
 use artifact_monitor_core::SystemClock;
 use artifact_monitor_core::domain::{Recorded, VersionPublished, VersionVerified};
-use artifact_monitor_core::monitor::{Delivery, Detector, Judge, MonitorError};
-use artifact_monitor_core::ports::{Events as _, RemoteError};
+use artifact_monitor_core::monitor::{Detector, Judge, TickShape};
+use artifact_monitor_core::ports::Events as _;
 use artifact_monitor_verify::ProvenanceVerifier;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// Alerts read from the outbox at a time.
-const DRAIN_LIMIT: usize = 100;
 
 /// The EventBridge envelope SQS carries as the message body.
 #[derive(Deserialize)]
@@ -90,11 +86,10 @@ impl Verifier {
 
     /// Judges one batch; the answer lists the messages SQS is to deliver again.
     pub async fn batch(&self, messages: Vec<SqsMessage>) -> SqsBatchResponse {
-        let limit = Duration::from_secs(self.judge.config.judge_timeout_secs.max(1));
         let concurrency = self.services.settings.concurrency.max(1);
         let results: Vec<(Option<String>, Outcome)> = futures_util::stream::iter(messages)
             .map(|message| async move {
-                let outcome = self.one(message.body.as_deref().unwrap_or(""), limit).await;
+                let outcome = self.one(message.body.as_deref().unwrap_or("")).await;
                 (message.message_id, outcome)
             })
             .buffer_unordered(concurrency)
@@ -116,10 +111,7 @@ impl Verifier {
                 }
             }
         }
-        let delivery = Delivery {
-            sink: self.services.alerts.as_ref(),
-            limit: DRAIN_LIMIT,
-        };
+        let delivery = TickShape::LAMBDA.delivery(self.services.alerts.as_ref());
         let print = |alert: &artifact_monitor_core::domain::Alert| {
             tracing::info!(alert = %alert.id, severity = %alert.severity, "alert");
         };
@@ -151,7 +143,7 @@ impl Verifier {
         response
     }
 
-    async fn one(&self, body: &str, limit: Duration) -> Outcome {
+    async fn one(&self, body: &str) -> Outcome {
         let event = match event_of(body) {
             Ok(event) => event,
             Err(why) => {
@@ -159,13 +151,7 @@ impl Verifier {
                 return Outcome::Done;
             }
         };
-        let result = match tokio::time::timeout(limit, self.judge.judge(&event)).await {
-            Ok(result) => result,
-            Err(_) => Err(MonitorError::Remote(RemoteError::Unreachable(
-                "judgement",
-                format!("took longer than {} s", limit.as_secs()),
-            ))),
-        };
+        let result = self.judge.judge_bounded(&event).await;
         match result {
             Ok(Some(judged)) => {
                 tracing::info!(

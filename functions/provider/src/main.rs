@@ -5,7 +5,7 @@
 //!
 //! `Custom::DashboardSignIn` (the monitor's own stack) turns Cognito's managed login on for
 //! the dashboard's app client once the API's URL is known, which breaks the cycle between
-//! the client's callback URL and the API's authorizer (AWS.md §5). Its Delete leaves the
+//! the client's callback URL and the API's authorizer. Its Delete leaves the
 //! client alone: the client goes with the stack.
 //!
 //! Translation only: the request's properties into the core's checked `Artifact`, then the

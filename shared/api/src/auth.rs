@@ -1,4 +1,4 @@
-//! Who may call the API when it is served locally (DESIGN §5): a bearer token for scripts,
+//! Who may call the API when it is served locally: a bearer token for scripts,
 //! and for a browser a session cookie obtained by signing in with the same token.
 //!
 //! - The token is compared in constant time (SHA-256 of both sides, compared with

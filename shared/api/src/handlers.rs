@@ -1,4 +1,4 @@
-//! The JSON routes of DESIGN §5. Each handler checks its input at the edge with the domain's
+//! The JSON routes of the HTTP API (README, "The HTTP API and the dashboard"). Each handler checks its input at the edge with the domain's
 //! parsers, calls one use-case or store query, and answers a view; none reads a whole table.
 
 use super::cursor;

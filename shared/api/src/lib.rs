@@ -1,4 +1,4 @@
-//! The HTTP API and the dashboard (DESIGN §5): one axum [`Router`] built from its state by
+//! The HTTP API and the dashboard: one axum [`Router`] built from its state by
 //! [`app`], served by `artifact-monitor serve` and, unchanged, by the `api` Lambda.
 //!
 //! - JSON routes ([`handlers`]): summary, artifacts (list, add, get, patch, delete),
@@ -371,7 +371,7 @@ async fn known_host<S: Store + 'static>(
     next.run(request).await
 }
 
-/// The router: every route of DESIGN §5 over `state`.
+/// The router: every route of the API and the dashboard over `state`.
 pub fn app<S: Store + 'static>(state: ApiState<S>) -> Router {
     let state = Arc::new(state);
     Router::new()

@@ -1,4 +1,4 @@
-//! The dashboard (DESIGN §5): server-rendered HTML (maud, checked at compile time), one
+//! The dashboard: server-rendered HTML (maud, checked at compile time), one
 //! stylesheet and one small script embedded in the binary, no request to any other origin.
 //! Pages need the session cookie (or a bearer token); without one they redirect to
 //! `/login`. Forms carry the CSRF token and work without the script.

@@ -1,4 +1,4 @@
-//! People signing in to the dashboard behind API Gateway (AWS.md §5): the page routes have
+//! People signing in to the dashboard behind API Gateway: the page routes have
 //! no gateway authorizer (a browser cannot sign requests, and a JWT authorizer reads only
 //! headers), so the router keeps the session itself, through a [`SignIn`] provider
 //! (Cognito's managed login).

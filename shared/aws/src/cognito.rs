@@ -1,5 +1,5 @@
 //! The dashboard's app client in a Cognito user pool, registered for the managed login once
-//! the API's URL is known (AWS.md §5: the client's callback URL names the API, and the API's
+//! the API's URL is known (the client's callback URL names the API, and the API's
 //! authorizer names the client, so CloudFormation cannot set both on the client itself).
 //!
 //! `UpdateUserPoolClient` resets every field it is not given, so the client is read first and

@@ -1,4 +1,4 @@
-//! `EventBridgeEvents`: the `Events` port over an EventBridge bus (DESIGN §5).
+//! `EventBridgeEvents`: the `Events` port over an EventBridge bus.
 //!
 //! Source `artifact-monitor`, detail types `Version Published` and `Version Verified`, the
 //! domain event as the detail (schemas in `infra/events/`). `PutEvents` takes at most 10

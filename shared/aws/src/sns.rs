@@ -1,4 +1,4 @@
-//! `SnsAlerts`: alerts published to an SNS topic (DESIGN §5, AWS.md §4).
+//! `SnsAlerts`: alerts published to an SNS topic.
 //!
 //! One message per alert: `MessageStructure=json` with the alert as JSON in `default` (every
 //! protocol without its own key: SQS, Lambda, HTTPS, email-json) and a readable plain-text

@@ -1,4 +1,4 @@
-//! The single-table layout (AWS.md §1) and the conversion of domain records to items.
+//! The single-table layout (ARCHITECTURE.md, "The DynamoDB layout") and the conversion of domain records to items.
 //!
 //! | item | pk | sk | GSI1 | GSI2 (sparse) |
 //! | --- | --- | --- | --- | --- |

@@ -1,4 +1,4 @@
-//! The verdict engine: DESIGN §3's decision table as a pure function.
+//! The verdict engine: the decision table (README, "What a verdict says") as a pure function.
 //!
 //! Inputs are facts the use-case gathered (a verified provenance or why there is none, what
 //! GitHub said about the runs, what changed in the packument); the output is a verdict with a

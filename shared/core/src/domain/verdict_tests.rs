@@ -1,4 +1,4 @@
-//! One test per row of DESIGN §3's decision table, plus the extra signals.
+//! One test per row of the decision table (README, "What a verdict says"), plus the extra signals.
 
 use super::*;
 use crate::domain::Reason;

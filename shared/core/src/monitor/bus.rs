@@ -27,20 +27,9 @@ where
             ..Emitted::default()
         };
         let judge = self.judge;
-        let limit = std::time::Duration::from_secs(judge.config.judge_timeout_secs.max(1));
         let results: Vec<_> = futures_util::stream::iter(events)
             .map(|event| async move {
-                // A judgement stuck behind slow or rate-limited services gives up and stays
-                // due, so one version cannot hold a tick (or a Lambda) for its whole life.
-                let result = match tokio::time::timeout(limit, judge.judge(&event)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(crate::monitor::MonitorError::Remote(
-                        crate::ports::RemoteError::Unreachable(
-                            "judgement",
-                            format!("took longer than {} s; judged again later", limit.as_secs()),
-                        ),
-                    )),
-                };
+                let result = judge.judge_bounded(&event).await;
                 (event, result)
             })
             .buffer_unordered(self.concurrency.max(1))

@@ -75,6 +75,23 @@ where
     S: ArtifactStore + VerdictStore + WatchStore,
     C: Clock,
 {
+    /// [`Self::judge`] within the configured judgement timeout: a judgement stuck behind
+    /// slow or rate-limited services gives up (a retryable error: the version stays due), so
+    /// one version cannot hold a tick or a Lambda invocation for its whole life.
+    pub async fn judge_bounded(
+        &self,
+        event: &VersionPublished,
+    ) -> Result<Option<JudgedVersion>, MonitorError> {
+        let limit = std::time::Duration::from_secs(self.config.judge_timeout_secs.max(1));
+        match tokio::time::timeout(limit, self.judge(event)).await {
+            Ok(result) => result,
+            Err(_) => Err(MonitorError::Remote(RemoteError::Unreachable(
+                "judgement",
+                format!("took longer than {} s; judged again later", limit.as_secs()),
+            ))),
+        }
+    }
+
     /// Judges one event and records the verdict with its alert. `Ok(None)`: nothing to do
     /// (already decided under this policy, or the artifact is no longer watched).
     pub async fn judge(

@@ -1,6 +1,6 @@
 //! Use-cases: the monitor's main job, written once over the ports, for every entry point.
 //!
-//! Two use-cases joined by one event (DESIGN §2, "one engine, two buses"):
+//! Two use-cases joined by one event ("one engine, two buses"):
 //! - *detect* ([`Detector::detect`]) reads a watched package, writes what is new as due and
 //!   emits one [`crate::domain::VersionPublished`] per new version on an `Events` bus;
 //! - *judge* ([`Judge::judge`]) takes one event, gathers the facts (attestations verified
@@ -37,5 +37,5 @@ pub use due::{DuePlan, DueReport};
 pub use error::MonitorError;
 pub use judge::Judge;
 pub use local::{Monitor, PollReport};
-pub use tick::{TickPlan, TickReport};
+pub use tick::{TickPlan, TickRead, TickReport, TickShape, TickSummary};
 pub use watch::{FeedReport, SweepReport, WatchConfig};

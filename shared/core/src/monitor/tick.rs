@@ -7,7 +7,7 @@
 //! never prints.
 
 use super::deliver::{Delivery, DeliveryReport};
-use super::detect::Detector;
+use super::detect::{DetectReport, Detector};
 use super::due::{DuePlan, DueReport};
 use super::error::MonitorError;
 use super::watch::{FeedReport, SweepReport, WatchConfig};
@@ -123,5 +123,224 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         report.left = self.store.due_counts().await.unwrap_or_default();
         report.duration_ms = started.elapsed().as_millis();
         report
+    }
+}
+
+/// How an entry point ticks, decided once: what each tick leaves of the request budget for
+/// the next feed read, how much it does at most, and how large the budget's bucket is. The
+/// local program ticks on a timer over an embedded store; the scheduled poller ticks within
+/// a Lambda invocation over DynamoDB, with smaller batches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TickShape {
+    /// Requests each tick leaves for the next feed read.
+    pub reserve: f64,
+    /// Due items (judgements, reads) at most per tick.
+    pub max_due: usize,
+    /// Alerts read from the outbox at a time.
+    pub drain_limit: usize,
+    /// The smallest bucket, whatever the rate (a slow budget still allows a burst).
+    pub min_burst: f64,
+}
+
+impl TickShape {
+    /// `artifact-monitor serve`.
+    pub const LOCAL: Self = Self {
+        reserve: 5.0,
+        max_due: 100_000,
+        drain_limit: 1000,
+        min_burst: 10.0,
+    };
+    /// The scheduled poller (and the verifier's drain).
+    pub const LAMBDA: Self = Self {
+        reserve: 2.0,
+        max_due: 10_000,
+        drain_limit: 100,
+        min_burst: 0.0,
+    };
+
+    /// The request budget's bucket for ticks `period` apart at `per_sec` requests a
+    /// second: one period's worth (at least `min_burst`) plus the reserve, so each tick may
+    /// spend what the last one earned and never waits for tokens.
+    pub fn budget_burst(&self, per_sec: f64, period: std::time::Duration) -> f64 {
+        (per_sec * period.as_secs_f64()).max(self.min_burst) + self.reserve
+    }
+
+    /// The plan of one tick ending at `deadline`.
+    pub fn plan<'a>(
+        &self,
+        deadline: Instant,
+        allowance: Option<&'a dyn Allowance>,
+        concurrency: usize,
+    ) -> TickPlan<'a> {
+        TickPlan {
+            deadline,
+            allowance,
+            reserve: self.reserve,
+            max_due: self.max_due,
+            max_sweep: usize::MAX,
+            concurrency,
+            watch: WatchConfig::default(),
+        }
+    }
+
+    /// Delivery of the outbox to `sink`, a batch at a time.
+    pub fn delivery<'a, A: Alerts>(&self, sink: Option<&'a A>) -> Delivery<'a, A> {
+        Delivery {
+            sink,
+            limit: self.drain_limit,
+        }
+    }
+}
+
+/// One tick in numbers: what every entry point reports of a [`TickReport`] (the poller's
+/// answer and log line, `serve`'s log).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TickSummary {
+    /// Packuments read (feed hits, due reads, the sweep).
+    pub reads: usize,
+    /// Versions written as due.
+    pub scheduled: usize,
+    /// `Version Published` events the bus took.
+    pub emitted: usize,
+    /// Events the bus did not take (they stay due).
+    pub not_emitted: usize,
+    pub alerts_delivered: usize,
+    /// The outbox was drained (not cut by a store error).
+    pub outbox_drained: bool,
+    /// When the oldest alert the drain left undelivered was enqueued (seconds since the
+    /// epoch); none when the outbox was left empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_undelivered_at: Option<i64>,
+    pub cut_short: bool,
+    pub left_reads: u64,
+    pub left_judgements: u64,
+    /// Steps that failed and will not succeed by waiting (a retryable read failure is
+    /// not one: the package is read again later); the feed being down is not one either,
+    /// the sweep carries on.
+    pub errors: Vec<String>,
+    pub duration_ms: u128,
+}
+
+/// One package read of a tick and what came of it.
+pub type TickRead<'a> = (&'a str, &'a Result<DetectReport, MonitorError>);
+
+impl TickReport {
+    /// Every package read this tick, in the order the steps ran: feed hits, due reads,
+    /// the sweep.
+    pub fn reads(&self) -> impl Iterator<Item = TickRead<'_>> {
+        let feed = match &self.feed {
+            Some(Ok(feed)) => feed.hits.as_slice(),
+            _ => &[],
+        };
+        let due = match &self.due {
+            Some(Ok(due)) => due.reads.as_slice(),
+            _ => &[],
+        };
+        let sweep = match &self.sweep {
+            Some(Ok(sweep)) => sweep.polled.as_slice(),
+            _ => &[],
+        };
+        feed.iter()
+            .chain(due)
+            .chain(sweep)
+            .map(|(key, result)| (key.as_str(), result))
+    }
+
+    /// The tick in numbers.
+    pub fn summary(&self) -> TickSummary {
+        let mut summary = TickSummary {
+            cut_short: self.cut_short,
+            duration_ms: self.duration_ms,
+            left_reads: self.left.reads,
+            left_judgements: self.left.judgements,
+            ..TickSummary::default()
+        };
+        for (key, result) in self.reads() {
+            summary.reads += 1;
+            match result {
+                Ok(report) => {
+                    summary.scheduled += report.scheduled;
+                    summary.emitted += report.emitted.accepted;
+                    summary.not_emitted += report.emitted.failed.len();
+                }
+                Err(e) if e.retryable() => {}
+                Err(e) => summary.errors.push(format!("{key}: {e}")),
+            }
+        }
+        match &self.due {
+            Some(Ok(due)) => {
+                summary.emitted += due.emitted.accepted;
+                summary.not_emitted += due.emitted.failed.len();
+            }
+            Some(Err(e)) => summary.errors.push(format!("due work: {e}")),
+            None => {}
+        }
+        if let Some(Err(e)) = &self.sweep {
+            summary.errors.push(format!("sweep: {e}"));
+        }
+        match &self.delivery {
+            Some(Ok(delivery)) => {
+                summary.alerts_delivered = delivery.delivered;
+                summary.outbox_drained = true;
+                summary.oldest_undelivered_at = delivery.oldest_left;
+            }
+            Some(Err(e)) => summary.errors.push(format!("delivery: {e}")),
+            None => {}
+        }
+        summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_bucket_holds_a_period_of_requests_and_the_reserve() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(TickShape::LOCAL.budget_burst(1.0, minute), 65.0);
+        assert_eq!(
+            TickShape::LOCAL.budget_burst(0.1, minute),
+            15.0,
+            "at least 10"
+        );
+        assert_eq!(TickShape::LAMBDA.budget_burst(1.0, minute), 62.0);
+        assert_eq!(TickShape::LAMBDA.budget_burst(0.5, minute), 32.0);
+    }
+
+    #[test]
+    fn a_summary_counts_every_read_and_names_what_failed_for_good() {
+        use crate::domain::DueCounts;
+        let retryable = MonitorError::Remote(crate::ports::RemoteError::Status("registry", 503));
+        let report = TickReport {
+            due: Some(Err(MonitorError::Invalid("corrupt due item".into()))),
+            sweep: Some(Ok(SweepReport {
+                polled: vec![
+                    ("npm/a".into(), Err(retryable)),
+                    (
+                        "npm/b".into(),
+                        Err(MonitorError::Invalid("not a packument".into())),
+                    ),
+                ],
+                ..SweepReport::default()
+            })),
+            left: DueCounts {
+                reads: 3,
+                judgements: 4,
+                summaries: 0,
+            },
+            cut_short: true,
+            ..TickReport::default()
+        };
+        let summary = report.summary();
+        assert_eq!(summary.reads, 2);
+        assert_eq!(
+            summary.errors,
+            ["npm/b: not a packument", "due work: corrupt due item"]
+        );
+        assert_eq!((summary.left_reads, summary.left_judgements), (3, 4));
+        assert!(summary.cut_short && !summary.outbox_drained);
+        assert_eq!(report.reads().count(), 2);
     }
 }

@@ -1,5 +1,5 @@
 //! Following the registry's changes feed, and the paced sweep that is its safety net
-//! (DESIGN §7).
+//! (README, "How new versions are found").
 //!
 //! - [`Detector::follow_feed`] reads the feed from the stored sequence (page after page),
 //!   looks the names up in the watched set, and reads every watched package it names past
