@@ -14,6 +14,7 @@ use artifact_monitor_core::domain::{
 use artifact_monitor_core::ports::{VerdictStore as _, VerdictWrite};
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{manifest, secs};
+use artifact_monitor_tests::poll::poll;
 use artifact_monitor_tests::read;
 use artifact_monitor_tests::world::{
     COMMIT_2_3_1, MonitorWorld, OTHER_INTEGRITY, RUN_2_3_1, SIGSTORE_1_0_0, SIGSTORE_2_3_1,
@@ -46,11 +47,11 @@ impl World {
     /// backfill: each alerts on its own.
     async fn watch(&self, artifact: &Artifact, maintainer: &str) {
         self.npm.create(&artifact.name, &[maintainer]);
-        self.monitor.poll(artifact, false).await.unwrap();
+        poll(&self.monitor, artifact, false).await.unwrap();
     }
 
     async fn poll(&self, artifact: &Artifact) {
-        self.monitor.poll(artifact, false).await.unwrap();
+        poll(&self.monitor, artifact, false).await.unwrap();
     }
 
     /// A run of octo-org/octo-repo's release workflow building `sha` for `branch`,

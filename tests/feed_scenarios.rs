@@ -15,6 +15,7 @@ use artifact_monitor_embedded::RedbStore;
 use artifact_monitor_http::{GithubRuns, NpmChanges, NpmRegistry};
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest};
+use artifact_monitor_tests::poll::poll;
 use artifact_monitor_tests::world::{OTHER_INTEGRITY, drain_alerts, fast_http, octo};
 use artifact_monitor_verify::ProvenanceVerifier;
 use std::sync::Arc;
@@ -82,7 +83,7 @@ async fn baseline<S: Store + Clone + 'static>(
 ) {
     for artifact in artifacts {
         w.npm.create(&artifact.name, &["octocat"]);
-        monitor.poll(artifact, false).await.unwrap();
+        poll(monitor, artifact, false).await.unwrap();
     }
     let report = monitor
         .follow_feed(&w.feed, WatchConfig::default())

@@ -14,6 +14,7 @@ use artifact_monitor_core::store::MemoryStore;
 use artifact_monitor_http::{GithubRuns, NpmRegistry};
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::manifest;
+use artifact_monitor_tests::poll::{needing_retry, poll};
 use artifact_monitor_tests::read;
 use artifact_monitor_tests::world::{
     COMMIT_2_3_1, MonitorWorld, OTHER_INTEGRITY, RUN_2_3_1, SIGSTORE_1_0_0, SIGSTORE_2_3_1,
@@ -58,7 +59,7 @@ impl World {
             "1.0.0",
             read("npm/attestations/sigstore@1.0.0.json"),
         );
-        let report = self.monitor.poll(artifact, false).await.unwrap();
+        let report = poll(&self.monitor, artifact, false).await.unwrap();
         assert_eq!(report.judged.len(), 1);
         self.alerts().await
     }
@@ -111,7 +112,7 @@ async fn backfill_is_summarised_once_and_a_compliant_release_is_quiet() {
     assert_eq!(alerts[0].severity, Severity::Critical);
 
     w.publish_sigstore_2_3_1().await;
-    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&w.monitor, &artifact, false).await.unwrap();
     assert_eq!(report.judged.len(), 1);
     let record = w
         .monitor
@@ -141,7 +142,7 @@ async fn backfill_is_summarised_once_and_a_compliant_release_is_quiet() {
 
     // Nothing changed: one conditional request answered 304, nothing judged.
     w.npm.server.clear_log();
-    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&w.monitor, &artifact, false).await.unwrap();
     assert_eq!(report.outcome, PollOutcome::NotModified);
     assert_eq!(w.npm.server.requests().len(), 1);
     assert_eq!(w.npm.packument_requests("sigstore"), [304]);
@@ -153,14 +154,14 @@ async fn a_release_without_provenance_after_releases_with_it_alerts() {
     let artifact = sigstore(|_| {});
     w.watch_sigstore(&artifact).await;
     w.publish_sigstore_2_3_1().await;
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     w.npm.publish(
         "sigstore",
         manifest("sigstore", "2.3.2", OTHER_INTEGRITY, false),
         "2024-05-16T17:30:00.000Z",
     );
     w.clock.set("2024-05-16T17:31:00Z");
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     assert_eq!(
         w.verdict(&artifact, "2.3.2").await,
         (
@@ -178,7 +179,7 @@ async fn a_release_without_provenance_after_releases_with_it_alerts() {
         Some("2024-05-16T17:30:00Z")
     );
     // Polling again neither judges nor alerts again.
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     assert!(w.alerts().await.is_empty());
 }
 
@@ -199,7 +200,7 @@ async fn another_packages_attestation_is_rejected() {
         read("npm/attestations/@playwright__cli@0.1.1.json"),
     );
     w.clock.set("2024-05-16T17:41:00Z");
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     let record = w
         .monitor
         .store
@@ -239,9 +240,9 @@ async fn provenance_from_another_repository_workflow_ref_or_event_is_non_complia
         let w = world(true).await;
         let artifact = sigstore(change);
         w.npm.create("sigstore", &["bdehamer"]);
-        w.monitor.poll(&artifact, false).await.unwrap();
+        poll(&w.monitor, &artifact, false).await.unwrap();
         w.publish_sigstore_2_3_1().await;
-        w.monitor.poll(&artifact, false).await.unwrap();
+        poll(&w.monitor, &artifact, false).await.unwrap();
         let (compliance, confidence, reasons) = w.verdict(&artifact, "2.3.1").await;
         assert_eq!(
             (compliance, confidence),
@@ -258,12 +259,12 @@ async fn provenance_from_another_repository_workflow_ref_or_event_is_non_complia
 /// A package without provenance, published at 12:00 with commit `sha`.
 async fn publish_unattested(w: &World, artifact: &Artifact, sha: &str) {
     w.npm.create(&artifact.name, &["octocat"]);
-    w.monitor.poll(artifact, false).await.unwrap();
+    poll(&w.monitor, artifact, false).await.unwrap();
     let mut m = manifest(&artifact.name, "1.0.0", OTHER_INTEGRITY, false);
     m["gitHead"] = json!(sha);
     w.npm.publish(&artifact.name, m, "2026-11-27T12:00:00.000Z");
     w.clock.set("2026-11-27T12:01:00Z");
-    w.monitor.poll(artifact, false).await.unwrap();
+    poll(&w.monitor, artifact, false).await.unwrap();
 }
 
 const SHA: &str = "acb5820ced9479c074f688cc328bf03f341a511d";
@@ -390,7 +391,7 @@ async fn registry_failing_then_recovering_loses_nothing_and_alerts_once() {
     let w = world(true).await;
     let artifact = octo("flaky-pkg");
     w.npm.create("flaky-pkg", &["octocat"]);
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     w.npm.publish(
         "flaky-pkg",
         manifest("flaky-pkg", "2.0.0", OTHER_INTEGRITY, false),
@@ -401,7 +402,7 @@ async fn registry_failing_then_recovering_loses_nothing_and_alerts_once() {
     for _ in 0..4 {
         w.npm.fail_next("/flaky-pkg", Reply::status(500));
     }
-    assert!(w.monitor.poll(&artifact, false).await.is_err());
+    assert!(poll(&w.monitor, &artifact, false).await.is_err());
     assert!(
         w.monitor
             .store
@@ -425,7 +426,7 @@ async fn registry_failing_then_recovering_loses_nothing_and_alerts_once() {
     );
     w.npm.fail_next("/flaky-pkg", Reply::Drop);
     let started = std::time::Instant::now();
-    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&w.monitor, &artifact, false).await.unwrap();
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "Retry-After was honoured"
@@ -440,7 +441,7 @@ async fn registry_failing_then_recovering_loses_nothing_and_alerts_once() {
         Compliance::NonCompliant
     );
     assert_eq!(w.alerts().await.len(), 1);
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     assert!(w.alerts().await.is_empty(), "no duplicate alert");
 }
 
@@ -449,13 +450,13 @@ async fn an_attestation_the_registry_cannot_serve_yet_is_judged_on_a_later_poll(
     let w = world(true).await;
     let artifact = sigstore(|_| {});
     w.npm.create("sigstore", &["bdehamer"]);
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     w.publish_sigstore_2_3_1().await;
     for _ in 0..4 {
         w.npm
             .fail_next("/-/npm/v1/attestations/sigstore@2.3.1", Reply::status(503));
     }
-    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&w.monitor, &artifact, false).await.unwrap();
     assert_eq!(report.failed.len(), 1);
     assert!(
         w.monitor
@@ -466,7 +467,7 @@ async fn an_attestation_the_registry_cannot_serve_yet_is_judged_on_a_later_poll(
             .is_none()
     );
     // The version stayed due with its facts: the next poll costs a 304 and judges it.
-    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&w.monitor, &artifact, false).await.unwrap();
     assert_eq!(report.outcome, PollOutcome::NotModified);
     assert_eq!(report.judged.len(), 1);
     assert_eq!(w.verdict(&artifact, "2.3.1").await.0, Compliance::Compliant);
@@ -478,16 +479,15 @@ async fn github_down_leaves_a_version_pending_then_unverifiable_then_decided() {
     let w = world(true).await;
     let artifact = sigstore(|_| {});
     w.npm.create("sigstore", &["bdehamer"]);
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     w.publish_sigstore_2_3_1().await;
     for _ in 0..8 {
         w.github.fail_next("/actions/runs/", Reply::status(502));
     }
-    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&w.monitor, &artifact, false).await.unwrap();
     assert!(report.retry_pending);
     assert_eq!(
-        w.monitor
-            .needing_retry(std::slice::from_ref(&artifact))
+        needing_retry(&w.monitor, std::slice::from_ref(&artifact))
             .await
             .unwrap(),
         ["npm/sigstore"]
@@ -506,16 +506,15 @@ async fn github_down_leaves_a_version_pending_then_unverifiable_then_decided() {
     );
     // Still down after the bound: one unverifiable alert, and only one.
     w.clock.advance(31 * 60);
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     let alerts = w.alerts().await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].kind, AlertKind::Unverifiable);
     // GitHub is back: the version is decided, with its history.
-    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&w.monitor, &artifact, false).await.unwrap();
     assert!(!report.retry_pending);
     assert!(
-        w.monitor
-            .needing_retry(std::slice::from_ref(&artifact))
+        needing_retry(&w.monitor, std::slice::from_ref(&artifact))
             .await
             .unwrap()
             .is_empty()
@@ -538,9 +537,9 @@ async fn without_github_a_verified_release_is_compliant_medium() {
     let w = world(false).await;
     let artifact = sigstore(|_| {});
     w.npm.create("sigstore", &["bdehamer"]);
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     w.publish_sigstore_2_3_1().await;
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     assert_eq!(
         w.verdict(&artifact, "2.3.1").await,
         (
@@ -557,12 +556,12 @@ async fn a_policy_change_rejudges_and_alerts_a_flip() {
     let w = world(true).await;
     let artifact = sigstore(|_| {});
     w.npm.create("sigstore", &["bdehamer"]);
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     w.publish_sigstore_2_3_1().await;
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     assert!(w.alerts().await.is_empty());
     let stricter = sigstore(|p| p.allowed_refs = Some(vec!["refs/tags/v*".into()]));
-    let report = w.monitor.poll(&stricter, true).await.unwrap();
+    let report = poll(&w.monitor, &stricter, true).await.unwrap();
     assert_eq!(report.judged.len(), 1);
     let record = w
         .monitor
@@ -596,7 +595,7 @@ async fn package_changes_raise_signals() {
     m["gitHead"] = json!("1111111111111111111111111111111111111111");
     w.npm.publish("octo-pkg", m, "2026-11-01T12:00:00.000Z");
     w.clock.set("2026-11-27T11:00:00Z");
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     w.alerts().await;
     // A new maintainer publishes 1.1.0 by hand (matching run aside) with a postinstall script.
     let mut m = manifest("octo-pkg", "1.1.0", OTHER_INTEGRITY, false);
@@ -611,7 +610,7 @@ async fn package_changes_raise_signals() {
             .push(json!({"name": "mallory"}))
     });
     w.clock.set("2026-11-27T12:01:00Z");
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     let (compliance, _, reasons) = w.verdict(&artifact, "1.1.0").await;
     assert_eq!(compliance, Compliance::Compliant);
     assert_eq!(
@@ -638,13 +637,13 @@ async fn package_changes_raise_signals() {
         doc["dist-tags"]["latest"] = json!("1.0.0");
         doc["versions"].as_object_mut().unwrap().remove("1.1.0");
     });
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     let reasons: Vec<_> = w.alerts().await.into_iter().map(|a| a.reasons[0]).collect();
     assert_eq!(
         reasons,
         codes(&["version_unpublished", "latest_moved_backwards"])
     );
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     assert!(w.alerts().await.is_empty());
 }
 
@@ -655,11 +654,11 @@ async fn a_document_that_is_not_this_packages_packument_is_refused() {
     w.npm.create("octo-pkg", &["octocat"]);
     w.npm
         .edit("octo-pkg", |doc| doc["name"] = json!("other-pkg"));
-    let error = w.monitor.poll(&artifact, false).await.unwrap_err();
+    let error = poll(&w.monitor, &artifact, false).await.unwrap_err();
     assert!(error.to_string().contains("other-pkg"), "{error}");
     w.npm
         .edit("octo-pkg", |doc| *doc = json!(["not", "a", "packument"]));
-    assert!(w.monitor.poll(&artifact, false).await.is_err());
+    assert!(poll(&w.monitor, &artifact, false).await.is_err());
     assert!(
         w.monitor
             .store
@@ -685,7 +684,7 @@ async fn a_packument_over_the_size_cap_is_refused() {
     w.npm.create("octo-pkg", &["octocat"]);
     w.npm
         .edit("octo-pkg", |doc| doc["readme"] = json!("x".repeat(4096)));
-    let error = small.poll(&artifact, false).await.unwrap_err();
+    let error = poll(&small, &artifact, false).await.unwrap_err();
     assert!(
         error
             .to_string()
@@ -700,7 +699,7 @@ async fn a_version_missing_from_a_stale_first_read_is_alerted_on_its_own() {
     let artifact = octo("octo-pkg");
     w.npm.create("octo-pkg", &["octocat"]);
     w.clock.set("2026-11-27T12:03:00Z");
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     // The first read came from a cache that did not have 1.0.0 yet, published at 12:00.
     w.npm.publish(
         "octo-pkg",
@@ -708,7 +707,7 @@ async fn a_version_missing_from_a_stale_first_read_is_alerted_on_its_own() {
         "2026-11-27T12:00:00.000Z",
     );
     w.clock.set("2026-11-27T12:05:00Z");
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     let alerts = w.alerts().await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].kind, AlertKind::Version);
@@ -731,14 +730,14 @@ async fn a_modified_time_in_the_future_does_not_blind_the_monitor() {
         doc["time"]["modified"] = json!("2099-01-01T00:00:00.000Z");
     });
     w.clock.set("2026-11-27T11:00:00Z");
-    w.monitor.poll(&artifact, false).await.unwrap();
+    poll(&w.monitor, &artifact, false).await.unwrap();
     w.npm.publish(
         "octo-pkg",
         manifest("octo-pkg", "1.0.0", OTHER_INTEGRITY, false),
         "2026-11-27T12:00:00.000Z",
     );
     w.clock.set("2026-11-27T12:01:00Z");
-    let report = w.monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&w.monitor, &artifact, false).await.unwrap();
     assert_eq!(report.outcome, PollOutcome::Changed);
     assert_eq!(w.alerts().await.len(), 1);
 }

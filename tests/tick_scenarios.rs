@@ -20,6 +20,7 @@ use artifact_monitor_http::{GithubRuns, NpmChanges, NpmRegistry, Webhook};
 use artifact_monitor_tests::counting::CountingStore;
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, FixedClock, manifest};
+use artifact_monitor_tests::poll::poll;
 use artifact_monitor_tests::read;
 use artifact_monitor_tests::world::{
     OTHER_INTEGRITY, SIGSTORE_1_0_0, SIGSTORE_2_3_1, fast_http, octo,
@@ -636,7 +637,7 @@ async fn too_many_runs_at_a_publish_time_are_not_looked_into_one_by_one() {
     let monitor = w.monitor(4);
     let artifact = octo("octo-pkg");
     w.npm.create("octo-pkg", &["octocat"]);
-    monitor.poll(&artifact, false).await.unwrap();
+    poll(&monitor, &artifact, false).await.unwrap();
     // 25 runs of the release workflow building the version's tag when it appears.
     for id in 1..=25u64 {
         w.github.add_run(
@@ -651,7 +652,7 @@ async fn too_many_runs_at_a_publish_time_are_not_looked_into_one_by_one() {
         );
     }
     w.publish("octo-pkg", "1.0.0");
-    let report = monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&monitor, &artifact, false).await.unwrap();
     assert_eq!(report.judged.len(), 1);
     assert_eq!(report.judged[0].compliance, Compliance::Pending);
     assert!(
@@ -678,7 +679,7 @@ async fn a_judgement_that_takes_too_long_gives_up_and_stays_due() {
     let monitor = w.monitor(4).with_config(config);
     let artifact = octo("octo-pkg");
     w.npm.create("octo-pkg", &["octocat"]);
-    monitor.poll(&artifact, false).await.unwrap();
+    poll(&monitor, &artifact, false).await.unwrap();
     w.npm.publish(
         "octo-pkg",
         manifest("octo-pkg", "1.0.0", OTHER_INTEGRITY, true),
@@ -688,7 +689,7 @@ async fn a_judgement_that_takes_too_long_gives_up_and_stays_due() {
         "/-/npm/v1/attestations/octo-pkg@1.0.0",
         Reply::Slow(Duration::from_secs(3), Box::new(Reply::status(503))),
     );
-    let report = monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&monitor, &artifact, false).await.unwrap();
     assert!(report.judged.is_empty());
     assert!(
         report.failed[0].1.contains("took longer than 1 s"),
@@ -703,12 +704,12 @@ async fn a_version_without_a_publish_time_says_so_when_github_could_be_asked() {
     let monitor = w.monitor(4);
     let artifact = octo("octo-pkg");
     w.npm.create("octo-pkg", &["octocat"]);
-    monitor.poll(&artifact, false).await.unwrap();
+    poll(&monitor, &artifact, false).await.unwrap();
     w.publish("octo-pkg", "1.0.0");
     w.npm.edit("octo-pkg", |doc| {
         doc["time"].as_object_mut().unwrap().remove("1.0.0");
     });
-    let report = monitor.poll(&artifact, false).await.unwrap();
+    let report = poll(&monitor, &artifact, false).await.unwrap();
     assert_eq!(report.judged.len(), 1);
     let reasons = &report.judged[0].reasons;
     assert!(

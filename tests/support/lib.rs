@@ -46,6 +46,7 @@ pub mod counting;
 pub mod fake_http;
 pub mod fakes;
 pub mod local_api;
+pub mod poll;
 pub mod store_contract;
 
 /// A field of `/proc/self/status` in KiB (`VmRSS:`, `VmHWM:`), for the benchmark harnesses;

@@ -1,19 +1,19 @@
 //! The local composition: detection and judging over the same adapters, joined by the
 //! in-process bus, for `serve`, `check` and the tests. Besides the tick it offers one
-//! package start to finish in one process ([`Monitor::poll`]: detect, then judge everything
-//! due for it at once), which `check` uses.
+//! package judged start to finish in one process ([`Monitor::judge_all_now`]), which `check`
+//! uses.
 
 use super::bus::LocalBus;
 use super::config::MonitorConfig;
 use super::deliver::{Delivery, DeliveryReport};
 use super::detect::Detector;
-use super::detect::{PollOutcome, Read};
+use super::detect::PollOutcome;
 use super::error::MonitorError;
 use super::judge::Judge;
 use super::tick::{TickPlan, TickReport};
 use super::watch::{FeedReport, SweepReport, WatchConfig};
-use super::watchlist::{WatchChange, watch};
-use crate::domain::{Alert, Artifact, ArtifactSource, DueWork, JudgedVersion, VersionPublished};
+use super::watchlist::watch;
+use crate::domain::{Alert, Artifact, ArtifactSource, JudgedVersion};
 use crate::ports::{Alerts, AttestationVerifier, Changes, Clock, Events, Registry, Runs, Store};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -103,87 +103,6 @@ where
     S: Store + Clone,
     C: Clock + Clone,
 {
-    /// Watches `artifact` (adding it, or applying a changed policy) and polls it: a read
-    /// (conditional, unless `rejudge_all` or the policy changed), then every version due
-    /// for it judged now, whenever due, and its backfill summarised once complete.
-    pub async fn poll(
-        &self,
-        artifact: &Artifact,
-        rejudge_all: bool,
-    ) -> Result<PollReport, MonitorError> {
-        let key = artifact.key();
-        let now = self.detector.clock.now();
-        let source = match self.store.artifact(&key).await? {
-            Some(existing) => existing.source,
-            None => ArtifactSource::Api,
-        };
-        let change = watch(&self.store, artifact.clone(), source, now).await?;
-        let watched = self
-            .store
-            .artifact(&key)
-            .await?
-            .ok_or_else(|| MonitorError::Invalid(format!("{key} vanished while polled")))?;
-        let read = if rejudge_all || change == WatchChange::PolicyChanged {
-            Read::Rejudge
-        } else if change == WatchChange::Added {
-            Read::Full
-        } else {
-            Read::Conditional
-        };
-        let bus = self.bus();
-        let detected = self.detector.detect(&watched, read, &bus).await?;
-        let mut report = PollReport {
-            artifact: key.clone(),
-            outcome: detected.outcome,
-            judged: detected.emitted.judged,
-            failed: Vec::new(),
-            alerts: detected.alerts,
-            retry_pending: false,
-        };
-        // Versions whose events the read just handed out are not tried twice.
-        let tried: HashSet<String> = report
-            .judged
-            .iter()
-            .map(|j| j.version.clone())
-            .chain(detected.emitted.failed.iter().map(|f| f.version.clone()))
-            .collect();
-        report.failed.extend(
-            detected
-                .emitted
-                .failed
-                .into_iter()
-                .map(|f| (f.version, f.error)),
-        );
-        let mut events: Vec<VersionPublished> = self
-            .store
-            .due_of(&key)
-            .await?
-            .into_iter()
-            .filter_map(|item| match item.work {
-                DueWork::Judge { event } if !tried.contains(&event.version) => Some(*event),
-                _ => None,
-            })
-            .collect();
-        events.sort_by(|a, b| {
-            (a.published_at.unwrap_or(i64::MAX), &a.version)
-                .cmp(&(b.published_at.unwrap_or(i64::MAX), &b.version))
-        });
-        let emitted = bus.publish(events).await;
-        report.judged.extend(emitted.judged);
-        report
-            .failed
-            .extend(emitted.failed.into_iter().map(|f| (f.version, f.error)));
-        report.alerts += report.judged.iter().map(|j| j.alerts).sum::<usize>();
-        let left = self.store.due_of(&key).await?;
-        if left.iter().any(|i| i.work == DueWork::Summarise) {
-            report.alerts += usize::from(self.detector.summarise(&key).await?);
-        }
-        report.retry_pending = left
-            .iter()
-            .any(|i| matches!(i.work, DueWork::Judge { .. } | DueWork::Read { .. }));
-        Ok(report)
-    }
-
     /// Judges every version of `artifact` now, from one full read, without the due queue:
     /// the one-shot `check`. Nothing is alerted or summarised; verdicts are stored.
     pub async fn judge_all_now(&self, artifact: &Artifact) -> Result<PollReport, MonitorError> {
@@ -216,37 +135,6 @@ where
             .collect();
         report.retry_pending = !report.failed.is_empty();
         Ok(report)
-    }
-
-    /// Polls every artifact, at most `concurrency` at once; one result per artifact, in key
-    /// order.
-    pub async fn poll_all(
-        &self,
-        artifacts: &[Artifact],
-        concurrency: usize,
-    ) -> Vec<(String, Result<PollReport, MonitorError>)> {
-        use futures_util::StreamExt as _;
-        let mut results: Vec<_> = futures_util::stream::iter(artifacts)
-            .map(|artifact| async move { (artifact.key(), self.poll(artifact, false).await) })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        results.sort_by(|a, b| a.0.cmp(&b.0));
-        results
-    }
-
-    /// The keys of the artifacts among `artifacts` with versions still due (pending or
-    /// unjudged).
-    pub async fn needing_retry(&self, artifacts: &[Artifact]) -> Result<Vec<String>, MonitorError> {
-        let mut keys = Vec::new();
-        for artifact in artifacts {
-            let key = artifact.key();
-            let due = self.store.due_of(&key).await?;
-            if due.iter().any(|i| matches!(i.work, DueWork::Judge { .. })) {
-                keys.push(key);
-            }
-        }
-        Ok(keys)
     }
 
     /// Follows the changes feed, judging the hits' new versions at once.
