@@ -4,8 +4,9 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor_core::domain::{PackageName, RepositoryName, Validators, WorkflowPath};
+use artifact_monitor_core::domain::{RepositoryName, Validators, WorkflowPath};
 use artifact_monitor_core::ports::{PackumentFetch, Registry, RemoteError, Runs};
+use artifact_monitor_core::registry::npm::PackageName;
 use artifact_monitor_http::{GithubRuns, HttpConfig, NpmRegistry};
 use artifact_monitor_tests::fake_http::{FakeServer, Reply};
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, secs};

@@ -2,7 +2,7 @@
 //! says the peer verifiers (sigstore-js, sigstore-python) decided it: accepted files with
 //! their evidence, rejected files with the stage that rejects them.
 
-use artifact_monitor_core::domain::PackageName;
+use artifact_monitor_core::registry::npm::PackageName;
 use artifact_monitor_tests::{expected, package_of_response_file, read, tarball_sha512};
 use artifact_monitor_verify::{
     ArtifactInput, ErrorKind, Expectation, ProvenanceVerifier, Signer, VerifiedDocument,

@@ -8,7 +8,8 @@
 #[path = "../fuzz/src/lib.rs"]
 mod targets;
 
-use artifact_monitor_core::domain::{Packument, RepositoryName, VersionPublished};
+use artifact_monitor_core::domain::{RepositoryName, VersionPublished};
+use artifact_monitor_core::registry::npm::Packument;
 use artifact_monitor_http::{changes, github};
 use std::path::{Path, PathBuf};
 

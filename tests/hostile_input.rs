@@ -123,7 +123,7 @@ const PACKUMENTS: &[&str] = &[
 #[test]
 fn the_real_packuments_parse() {
     for path in PACKUMENTS {
-        let packument = artifact_monitor_core::domain::Packument::parse(&read(path))
+        let packument = artifact_monitor_core::registry::npm::Packument::parse(&read(path))
             .unwrap_or_else(|e| panic!("{path}: {e}"));
         assert!(!packument.versions.is_empty(), "{path}");
         assert!(!packument.name.is_empty(), "{path}");
@@ -138,16 +138,16 @@ proptest! {
         let mut document = read(PACKUMENTS[which]);
         let index = ((document.len() as f64) * at) as usize % document.len();
         document[index] ^= mask;
-        let _ = artifact_monitor_core::domain::Packument::parse(&document);
+        let _ = artifact_monitor_core::registry::npm::Packument::parse(&document);
         let end = ((document.len() as f64) * cut) as usize;
-        let truncated = artifact_monitor_core::domain::Packument::parse(&document[..end]);
+        let truncated = artifact_monitor_core::registry::npm::Packument::parse(&document[..end]);
         prop_assert!(truncated.is_err() || end + 2 >= document.len());
     }
 
     #[test]
     fn arbitrary_json_is_not_a_packument_unless_it_has_one_shape(value in arbitrary_json()) {
         let bytes = serde_json::to_vec(&value).expect("serialises");
-        if let Ok(packument) = artifact_monitor_core::domain::Packument::parse(&bytes) {
+        if let Ok(packument) = artifact_monitor_core::registry::npm::Packument::parse(&bytes) {
             // Only an object with a name and a versions map is ever accepted.
             prop_assert!(value.get("versions").is_some_and(Value::is_object));
             prop_assert!(value.get("name").is_some());

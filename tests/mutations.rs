@@ -1,7 +1,7 @@
 //! One field of a real npm attestations response changed per case; each change must be
 //! rejected, at the stage that owns the field.
 
-use artifact_monitor_core::domain::PackageName;
+use artifact_monitor_core::registry::npm::PackageName;
 use artifact_monitor_tests::{read, tarball_sha512};
 use artifact_monitor_verify::{ArtifactInput, ErrorKind, Expectation, ProvenanceVerifier};
 use base64::Engine as _;

@@ -7,7 +7,7 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor_core::domain::PackageName;
+use artifact_monitor_core::registry::npm::PackageName;
 use artifact_monitor_tests::read;
 use artifact_monitor_verify::{
     ArtifactInput, EMBEDDED_NPM_KEYS, ErrorKind, Expectation, ProvenanceVerifier,

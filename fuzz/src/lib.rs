@@ -14,10 +14,8 @@
 #[path = "../../functions/cli/src/config.rs"]
 mod config;
 
-use artifact_monitor_core::domain::{
-    Packument, RepositoryName, Snapshot, VersionPublished, diff, publishing_runners,
-    version_contexts,
-};
+use artifact_monitor_core::domain::{RepositoryName, VersionPublished, publishing_runners};
+use artifact_monitor_core::registry::npm::{Packument, Snapshot, diff, version_contexts};
 use artifact_monitor_http::{changes, github};
 use artifact_monitor_verify::{Expectation, ProvenanceVerifier};
 use std::sync::OnceLock;
@@ -55,7 +53,7 @@ fn verifier() -> &'static ProvenanceVerifier {
 pub fn document(data: &[u8]) {
     let verifier = verifier();
     let _ = verifier.verify_document(data, &Expectation::none());
-    if let Ok(name) = artifact_monitor_core::domain::PackageName::parse("sigstore") {
+    if let Ok(name) = artifact_monitor_core::registry::npm::PackageName::parse("sigstore") {
         let expectation = Expectation {
             package: Some((name, "2.3.1".to_owned())),
             ..Expectation::none()

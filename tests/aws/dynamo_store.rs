@@ -12,11 +12,10 @@ async fn dynamo_store_passes_the_contract() {
     store_contract::run_all(dynamo_store).await;
 }
 
-use artifact_monitor_core::domain::{
-    Compliance, DueCounts, PollState, Recorded, Snapshot, VersionRecord,
-};
+use artifact_monitor_core::domain::{Compliance, DueCounts, PollState, Recorded, VersionRecord};
 use artifact_monitor_core::ports::store::*;
 use artifact_monitor_core::ports::{PollCommit, StoreError, VerdictWrite};
+use artifact_monitor_core::registry::npm::Snapshot;
 use artifact_monitor_tests::store_contract::{alert_for, record, verdict, watched};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

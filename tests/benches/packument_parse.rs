@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor_core::domain::Packument;
+use artifact_monitor_core::registry::npm::Packument;
 use artifact_monitor_tests::status_kib;
 use serde_json::{Map, Value, json};
 use std::time::Instant;

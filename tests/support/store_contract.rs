@@ -6,11 +6,12 @@
 
 use artifact_monitor_core::domain::{
     Alert, AlertArtifact, Artifact, ArtifactRef, ArtifactSource, Compliance, Confidence, DueCounts,
-    DueItem, DueWork, EmitReason, FeedState, PolicySpec, PollState, Recorded, Snapshot,
+    DueItem, DueWork, EmitReason, FeedState, PolicySpec, PollState, Recorded,
     VERSION_PUBLISHED_SCHEMA, Validators, Verdict, VerdictEvidence, VersionPublished,
     VersionRecord, WatchedArtifact,
 };
 use artifact_monitor_core::ports::{PollCommit, Store, StoreError, VerdictWrite};
+use artifact_monitor_core::registry::npm::Snapshot;
 
 pub fn artifact(name: &str) -> Artifact {
     Artifact::npm(

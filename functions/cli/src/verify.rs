@@ -3,7 +3,8 @@
 
 use crate::input::{self, MAX_ARTIFACT_BYTES, MAX_TRUST_FILE_BYTES};
 use crate::policy_args::PolicyArgs;
-use artifact_monitor_core::domain::{PackageName, ReleasePolicy, sri_sha512};
+use artifact_monitor_core::domain::ReleasePolicy;
+use artifact_monitor_core::registry::npm::{PackageName, sri_sha512};
 use artifact_monitor_verify::{
     ArtifactInput, EMBEDDED_NPM_KEYS, EMBEDDED_TRUSTED_ROOT, Expectation, MAX_DOCUMENT_BYTES,
     ProvenanceVerifier, VerificationError, VerifiedDocument,

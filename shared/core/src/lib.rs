@@ -18,6 +18,7 @@ mod clock;
 pub mod domain;
 pub mod monitor;
 pub mod ports;
+pub mod registry;
 pub mod store;
 
 pub use clock::SystemClock;

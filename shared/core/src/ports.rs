@@ -4,10 +4,11 @@
 //! fakes implement them for their behaviour (`MemoryStore`). No vendor type crosses a port.
 
 use crate::domain::{
-    Alert, DueCounts, DueItem, Evidence, FeedState, JudgedVersion, OutboxEntry, PackageName,
-    PollState, Recorded, RepositoryName, RunFacts, Summary, Validators, VersionPublished,
-    VersionRecord, VersionVerified, WatchedArtifact, WorkflowPath,
+    Alert, DueCounts, DueItem, Evidence, FeedState, JudgedVersion, OutboxEntry, PollState,
+    Recorded, RepositoryName, RunFacts, Summary, Validators, VersionPublished, VersionRecord,
+    VersionVerified, WatchedArtifact, WorkflowPath,
 };
+use crate::registry::npm::PackageName;
 use std::future::Future;
 
 /// Why a remote service could not answer. Every variant means "could not decide": the work

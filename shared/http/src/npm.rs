@@ -8,10 +8,11 @@
 //! - Every body is capped; names and versions are percent-encoded into paths.
 
 use super::http::{HttpClient, HttpConfig};
-use artifact_monitor_core::domain::{PackageName, Validators};
+use artifact_monitor_core::domain::Validators;
 use artifact_monitor_core::ports::{
     Body, MAX_ATTESTATIONS_BYTES, PackumentFetch, Registry, RemoteError,
 };
+use artifact_monitor_core::registry::npm::PackageName;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// The public npm registry.

@@ -7,9 +7,8 @@ use super::{
     BundleSummary, ErrorKind, MAX_ATTESTATIONS, MAX_DOCUMENT_BYTES, ProvenanceVerifier, Signer,
     VerificationError,
 };
-use artifact_monitor_core::domain::{
-    Evidence, PackageName, PolicyViolation, ReleasePolicy, npm_purl,
-};
+use artifact_monitor_core::domain::{Evidence, PolicyViolation, ReleasePolicy};
+use artifact_monitor_core::registry::npm::{PackageName, npm_purl};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sigstore_verify::crypto::sha512;

@@ -95,7 +95,7 @@ pub fn sha256_digest(bytes: &[u8]) -> [u8; 32] {
 impl artifact_monitor_core::ports::AttestationVerifier for ProvenanceVerifier {
     fn verify_npm(
         &self,
-        name: &artifact_monitor_core::domain::PackageName,
+        name: &artifact_monitor_core::registry::npm::PackageName,
         version: &str,
         sha512: [u8; 64],
         document: &[u8],

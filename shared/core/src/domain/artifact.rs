@@ -1,9 +1,9 @@
 //! Watched artifacts and the policy each one is judged against, in a storable form.
 
 use super::{
-    PackageName, PolicyError, RefPattern, ReleasePolicy, RepositoryName, ReusableWorkflowPattern,
-    WorkflowPath,
+    PolicyError, RefPattern, ReleasePolicy, RepositoryName, ReusableWorkflowPattern, WorkflowPath,
 };
+use crate::registry::npm::PackageName;
 use serde::{Deserialize, Serialize};
 
 /// A watched artifact: which package, and who may release it.

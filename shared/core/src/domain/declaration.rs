@@ -5,9 +5,10 @@
 //! policy is checked as a whole ([`PolicySpec::to_policy`]).
 
 use super::{
-    Artifact, PackageName, PolicySpec, RefPattern, RepositoryName, ReusableWorkflowPattern,
-    WorkflowPath, artifact_key, printable,
+    Artifact, PolicySpec, RefPattern, RepositoryName, ReusableWorkflowPattern, WorkflowPath,
+    artifact_key, printable,
 };
+use crate::registry::npm::PackageName;
 
 /// How a caller spells its fields: the HTTP API and the config file in snake_case
 /// (`allowed_refs[0]`), a CloudFormation resource's properties in PascalCase

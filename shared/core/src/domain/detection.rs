@@ -1,10 +1,8 @@
 //! Which versions of a freshly read packument are to be judged, and the event for each:
 //! detection's decision, pure, so every entry point applies the same rule.
 
-use super::{
-    ArtifactRef, EmitReason, Packument, VERSION_PUBLISHED_SCHEMA, VersionPublished,
-    version_contexts,
-};
+use super::{ArtifactRef, EmitReason, VERSION_PUBLISHED_SCHEMA, VersionPublished};
+use crate::registry::npm::{Packument, version_contexts};
 use std::collections::BTreeSet;
 
 /// How the packument came to be read.

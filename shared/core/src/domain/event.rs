@@ -7,7 +7,8 @@
 //! `Version Published` EventBridge event (schema in `infra/`). The shape is versioned by
 //! [`VERSION_PUBLISHED_SCHEMA`]; a reader refuses a version it does not know.
 
-use super::{Compliance, Confidence, JudgedVersion, Publisher, Reason, Signal};
+use super::{Compliance, Confidence, JudgedVersion, Reason, Signal};
+use crate::registry::npm::Publisher;
 use serde::{Deserialize, Serialize};
 
 /// The schema version of [`VersionPublished`] this code writes and reads.

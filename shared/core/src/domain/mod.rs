@@ -5,35 +5,28 @@
 mod access;
 mod alert;
 mod artifact;
-mod changes;
 mod correlation;
 mod declaration;
-mod dependency;
 mod detection;
 mod event;
 mod evidence;
 mod github;
-mod package;
-mod packument;
 mod policy;
 mod reason;
 mod records;
 mod run;
+mod text;
+mod time;
 mod verdict;
 mod watch;
 
 pub use access::Writers;
 pub use alert::{Alert, AlertArtifact, AlertKind};
 pub use artifact::{Artifact, PolicySpec, artifact_key};
-pub use changes::{
-    BURST_COUNT, BURST_WINDOW_SECS, Changes, MAX_RECENT_ATTESTED, RECENT_ATTESTED_SECS, Snapshot,
-    TagMove, VersionContext, diff, lists_provenance, version_contexts, version_signals,
-};
 pub use correlation::{Lookups, Miss, RunContext, builds_version, check_run, lookups, run_misses};
 pub use declaration::{
     Declarations, FieldError, FieldNames, MAX_FIELD_CHARS, MAX_LIST, REGISTRY_TYPES,
 };
-pub use dependency::{INSTALLED_KINDS, OutsideRegistry, added_outside_registry, is_registry_spec};
 pub use detection::{Found, ReadKind, versions_to_judge};
 pub use event::{
     ArtifactRef, EmitReason, RecentVersion, VERSION_PUBLISHED_SCHEMA, VERSION_VERIFIED_SCHEMA,
@@ -41,11 +34,6 @@ pub use event::{
 };
 pub use evidence::{Evidence, RunnerEnvironment};
 pub use github::{RefPattern, RepositoryName, WorkflowPath, WorkflowRef};
-pub use package::{PackageName, PackageNameError, npm_purl, printable, sri_sha512};
-pub use packument::{
-    Dist, DistAttestations, InstallScripts, Packument, PackumentError, Publisher, VersionManifest,
-    format_time, parse_time,
-};
 pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPattern};
 pub use reason::{Reason, Severity};
 pub use records::{
@@ -56,6 +44,8 @@ pub use run::{
     DeploymentFacts, HOSTED_RUNNER_GROUP_ID, HOSTED_RUNNER_GROUP_NAME, JobFacts, RunFacts, RunRef,
     RunnerKind, RunnerSeen, publishing_runners, run_id_in_url,
 };
+pub use text::printable;
+pub use time::{format_time, parse_time};
 pub use verdict::{
     ALERTING_REASONS, Compliance, Confidence, Facts, PUBLISH_SLACK_SECS, Provenance,
     ProvenanceFailure, RUN_RETENTION_SECS, RunLookup, RunSearch, Signal, Verdict, VerdictEvidence,

@@ -1,7 +1,8 @@
 //! What the monitor stores: per-version records with their verdict history, per-artifact
 //! poll state, and alert outbox entries.
 
-use super::{Alert, Compliance, Confidence, Publisher, Reason, Snapshot, Verdict};
+use super::{Alert, Compliance, Confidence, Reason, Verdict};
+use crate::registry::npm::{Publisher, Snapshot};
 use serde::{Deserialize, Serialize};
 
 /// HTTP validators of the last full read, for a conditional request next time.

@@ -11,10 +11,11 @@ use super::config::MonitorConfig;
 use super::error::MonitorError;
 use crate::domain::format_time as rfc3339;
 use crate::domain::{
-    Alert, ArtifactRef, DueItem, DueWork, EmitReason, Packument, PollState, ReadKind, Signal,
-    Snapshot, Validators, WatchedArtifact, diff, versions_to_judge,
+    Alert, ArtifactRef, DueItem, DueWork, EmitReason, PollState, ReadKind, Signal, Validators,
+    WatchedArtifact, versions_to_judge,
 };
 use crate::ports::{Clock, Emitted, Events, PackumentFetch, PollCommit, Registry, Store};
+use crate::registry::npm::{Packument, Snapshot, diff};
 
 /// How far in the future a packument's `modified` time may be and still be believed.
 const MAX_CLOCK_SKEW_SECS: i64 = 3600;
@@ -315,7 +316,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
 /// Parses a packument read for `key` and checks it is the package asked for.
 fn parse_checked(
     key: &str,
-    name: &crate::domain::PackageName,
+    name: &crate::registry::npm::PackageName,
     body: crate::ports::Body,
 ) -> Result<Packument, MonitorError> {
     let packument =

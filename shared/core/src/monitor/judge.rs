@@ -10,15 +10,15 @@ use super::config::MonitorConfig;
 use super::error::MonitorError;
 use crate::domain::format_time as rfc3339;
 use crate::domain::{
-    Alert, Compliance, DueItem, EmitReason, Evidence, Facts, JudgedVersion, MAX_RECENT_ATTESTED,
-    PUBLISH_SLACK_SECS, PackageName, Provenance, ReleasePolicy, RunContext, RunFacts, RunLookup,
-    RunSearch, Signal, Verdict, VersionPublished, VersionRecord, builds_version, decide, judge_id,
-    lookups, run_misses, sri_sha512,
+    Alert, Compliance, DueItem, EmitReason, Evidence, Facts, JudgedVersion, PUBLISH_SLACK_SECS,
+    Provenance, ReleasePolicy, RunContext, RunFacts, RunLookup, RunSearch, Signal, Verdict,
+    VersionPublished, VersionRecord, builds_version, decide, judge_id, lookups, run_misses,
 };
 use crate::ports::{
     ArtifactStore, AttestationVerifier, Clock, Registry, RemoteError, Runs, VerdictStore,
     VerdictWrite, WatchStore,
 };
+use crate::registry::npm::{MAX_RECENT_ATTESTED, PackageName, sri_sha512};
 use std::sync::Arc;
 
 /// Versions read, newest first, to find the last compliant release before a new one.

@@ -2,7 +2,8 @@
 //! follow: new versions, unpublished versions, dist-tag moves, maintainer changes, publisher
 //! changes, install scripts added, bursts of versions.
 
-use super::{Packument, Signal};
+use super::Packument;
+use crate::domain::Signal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -136,7 +137,7 @@ pub struct VersionContext {
     pub earlier_had_provenance: bool,
     /// Earlier versions listing provenance published within [`RECENT_ATTESTED_SECS`]
     /// before it, newest first, at most [`MAX_RECENT_ATTESTED`].
-    pub recent_attested: Vec<super::RecentVersion>,
+    pub recent_attested: Vec<crate::domain::RecentVersion>,
 }
 
 /// How far back versions are compared for provenance naming the same run: longer than a
@@ -192,7 +193,7 @@ pub fn version_contexts(packument: &Packument) -> Vec<(&str, VersionContext)> {
                 .iter()
                 .rev()
                 .take(MAX_RECENT_ATTESTED)
-                .map(|(_, v)| super::RecentVersion {
+                .map(|(_, v)| crate::domain::RecentVersion {
                     version: (*v).to_owned(),
                     integrity: packument.versions[*v].dist.integrity.clone(),
                 })

@@ -58,7 +58,7 @@ pub fn added_outside_registry(
 
 /// `text` cut to [`MAX_SPEC_CHARS`] characters, control characters escaped.
 pub fn bounded(text: &str) -> String {
-    let printable = super::printable(text);
+    let printable = crate::domain::printable(text);
     if printable.chars().count() <= MAX_SPEC_CHARS {
         return printable.into_owned();
     }

@@ -6,6 +6,7 @@
 //! registry has historically varied (maintainers as strings, `time.unpublished` objects) and
 //! rejected otherwise.
 
+use crate::domain::parse_time;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -177,18 +178,6 @@ impl Packument {
         });
         versions.into_iter().map(|(v, _)| v).collect()
     }
-}
-
-/// Reads an RFC 3339 time into seconds since the epoch.
-pub fn parse_time(text: &str) -> Option<i64> {
-    text.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
-}
-
-/// Writes seconds since the epoch as RFC 3339 (`2026-11-28T06:00:00Z`).
-pub fn format_time(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 fn script<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
