@@ -748,7 +748,7 @@ async fn the_outbox_is_drained_page_after_page_in_order() {
     for i in 0..5 {
         let alert = artifact_monitor_core::domain::Alert::package(
             artifact_monitor_core::domain::AlertArtifact {
-                registry: "npm".into(),
+                registry: artifact_monitor_core::registry::RegistryType::Npm,
                 name: "octo-pkg".into(),
             },
             Reason::VersionUnpublished,

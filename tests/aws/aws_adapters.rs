@@ -34,7 +34,7 @@ fn bad_alert(version: &str) -> Alert {
     };
     Alert::for_verdict(
         AlertArtifact {
-            registry: "npm".into(),
+            registry: artifact_monitor_core::registry::RegistryType::Npm,
             name: "chalk".into(),
         },
         version,
@@ -352,7 +352,7 @@ async fn events_reach_a_queue_through_the_bus_and_match_their_schemas() {
         logs_url: None,
     };
     let artifact = ArtifactRef {
-        registry: "npm".into(),
+        registry: artifact_monitor_core::registry::RegistryType::Npm,
         name: "chalk".into(),
     };
     let emitted = events

@@ -31,7 +31,7 @@ pub fn event(name: &str, version: &str, reason: EmitReason) -> VersionPublished 
     VersionPublished {
         schema_version: VERSION_PUBLISHED_SCHEMA,
         artifact: ArtifactRef {
-            registry: "npm".to_owned(),
+            registry: artifact_monitor_core::registry::RegistryType::Npm,
             name: name.to_owned(),
         },
         version: version.to_owned(),
@@ -115,7 +115,7 @@ pub fn record(version: &str, verdict: Verdict, at: i64) -> VersionRecord {
 pub fn alert_for(name: &str, version: &str, verdict: &Verdict) -> Alert {
     Alert::for_verdict(
         AlertArtifact {
-            registry: "npm".to_owned(),
+            registry: artifact_monitor_core::registry::RegistryType::Npm,
             name: name.to_owned(),
         },
         version,
@@ -336,7 +336,7 @@ pub async fn a_verdict_settles_or_reschedules_its_due_judgement(store: &impl Sto
     let retry = DueItem::judge(event("alpha", "1.0.0", EmitReason::Retry), 80);
     let notice = Alert::unverifiable(
         AlertArtifact {
-            registry: "npm".into(),
+            registry: artifact_monitor_core::registry::RegistryType::Npm,
             name: "alpha".into(),
         },
         "1.0.0",

@@ -203,7 +203,7 @@ fn print_json(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollRep
     }));
     let output = Output {
         artifact: ArtifactRow {
-            registry: &artifact.registry,
+            registry: artifact.registry.as_str(),
             name: &artifact.name,
         },
         versions: rows,

@@ -437,7 +437,7 @@ pub async fn scan<S: Store + 'static>(
     Ok((
         StatusCode::ACCEPTED,
         Json(ScanAccepted {
-            registry: watched.artifact.registry.clone(),
+            registry: watched.artifact.registry.to_string(),
             name: watched.artifact.name.clone(),
             policy_rev: watched.policy_rev,
         }),

@@ -438,7 +438,7 @@ pub async fn add<S: Store + 'static>(
         match handlers::add(&state, &request).await {
             Ok(watched) => {
                 return Redirect::to(&detail_href(
-                    &watched.artifact.registry,
+                    watched.artifact.registry.as_str(),
                     &watched.artifact.name,
                 ))
                 .into_response();

@@ -152,7 +152,7 @@ impl ArtifactView {
         let policy = &watched.artifact.policy;
         let counts = watched.versions;
         Self {
-            registry: watched.artifact.registry.clone(),
+            registry: watched.artifact.registry.to_string(),
             name: watched.artifact.name.clone(),
             repository: policy.repository.clone(),
             workflows: policy.workflows.clone(),

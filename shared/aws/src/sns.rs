@@ -184,7 +184,7 @@ impl Alerts for SnsAlerts {
             .message_attributes("severity", attribute(alert.severity.as_str())?)
             .message_attributes("compliance", attribute(compliance)?)
             .message_attributes("kind", attribute(&kind)?)
-            .message_attributes("registry", attribute(&alert.artifact.registry)?)
+            .message_attributes("registry", attribute(alert.artifact.registry.as_str())?)
             .message_attributes("artifact", attribute(&artifact)?)
             .message_attributes("alert_id", attribute(&alert.id)?)
             .send()

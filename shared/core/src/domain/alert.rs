@@ -232,7 +232,7 @@ mod tests {
             .map(|i| (format!("1.0.{i}"), verdict.clone()))
             .collect();
         let artifact = AlertArtifact {
-            registry: "npm".into(),
+            registry: crate::registry::RegistryType::Npm,
             name: "p".into(),
         };
         let alert = Alert::backfill(artifact, 600, &findings, "2026-12-01T00:00:00Z".into());

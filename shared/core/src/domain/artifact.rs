@@ -3,15 +3,16 @@
 use super::{
     PolicyError, RefPattern, ReleasePolicy, RepositoryName, ReusableWorkflowPattern, WorkflowPath,
 };
+use crate::registry::RegistryType;
 use crate::registry::npm::PackageName;
 use serde::{Deserialize, Serialize};
 
 /// A watched artifact: which package, and who may release it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Artifact {
-    /// Registry type; `npm` is the only one today.
+    /// Registry type (the first segment of its key).
     #[serde(rename = "type")]
-    pub registry: String,
+    pub registry: RegistryType,
     pub name: String,
     pub policy: PolicySpec,
 }
@@ -22,7 +23,7 @@ impl Artifact {
         let name = PackageName::parse(name).map_err(|e| e.to_string())?;
         policy.to_policy().map_err(|e| e.to_string())?;
         Ok(Self {
-            registry: "npm".to_owned(),
+            registry: RegistryType::Npm,
             name: name.as_str().to_owned(),
             policy,
         })
@@ -30,7 +31,7 @@ impl Artifact {
 
     /// The storage key, `npm/<name>`.
     pub fn key(&self) -> String {
-        artifact_key(&self.registry, &self.name)
+        artifact_key(self.registry, &self.name)
     }
 
     pub fn package(&self) -> Result<PackageName, String> {
@@ -39,7 +40,7 @@ impl Artifact {
 }
 
 /// The storage key of an artifact.
-pub fn artifact_key(registry: &str, name: &str) -> String {
+pub fn artifact_key(registry: RegistryType, name: &str) -> String {
     format!("{registry}/{name}")
 }
 

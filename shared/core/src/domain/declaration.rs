@@ -8,6 +8,7 @@ use super::{
     Artifact, PolicySpec, RefPattern, RepositoryName, ReusableWorkflowPattern, WorkflowPath,
     artifact_key, printable,
 };
+use crate::registry::RegistryType;
 use crate::registry::npm::PackageName;
 
 /// How a caller spells its fields: the HTTP API and the config file in snake_case
@@ -50,9 +51,6 @@ pub struct FieldError {
     pub field: String,
     pub message: String,
 }
-
-/// The registry types an artifact may have.
-pub const REGISTRY_TYPES: [&str; 1] = ["npm"];
 
 /// The longest text accepted in one field.
 pub const MAX_FIELD_CHARS: usize = 512;
@@ -102,20 +100,22 @@ impl Declarations {
         Ok(())
     }
 
-    /// The registry type (`npm` when none is given).
-    pub fn registry(&self, value: Option<&str>) -> Result<String, FieldError> {
-        let value = value.unwrap_or("npm");
-        match REGISTRY_TYPES.iter().find(|t| **t == value) {
-            Some(known) => Ok((*known).to_owned()),
-            None => Err(self.field(
+    /// The registry type (`npm` when none is given), one of the registration table's.
+    pub fn registry(&self, value: Option<&str>) -> Result<RegistryType, FieldError> {
+        let Some(value) = value else {
+            return Ok(RegistryType::Npm);
+        };
+        RegistryType::parse(value).ok_or_else(|| {
+            let known: Vec<&str> = RegistryType::ALL.iter().map(|t| t.as_str()).collect();
+            self.field(
                 "type",
                 format!(
                     "{:?} is not supported (only {})",
                     printable(value),
-                    REGISTRY_TYPES.join(", ")
+                    known.join(", ")
                 ),
-            )),
-        }
+            )
+        })
     }
 
     /// The package name, checked with the registry's rules.
@@ -128,7 +128,7 @@ impl Declarations {
     pub fn key(&self, registry: &str, name: &str) -> Result<String, FieldError> {
         let registry = self.registry(Some(registry))?;
         let name = self.name(name)?;
-        Ok(artifact_key(&registry, name.as_str()))
+        Ok(artifact_key(registry, name.as_str()))
     }
 
     /// A policy checked field by field (the message names the field), then as a whole.

@@ -88,7 +88,7 @@ mod tests {
 
     fn artifact() -> ArtifactRef {
         ArtifactRef {
-            registry: "npm".into(),
+            registry: crate::registry::RegistryType::Npm,
             name: "p".into(),
         }
     }

@@ -8,6 +8,7 @@
 //! [`VERSION_PUBLISHED_SCHEMA`]; a reader refuses a version it does not know.
 
 use super::{Compliance, Confidence, JudgedVersion, Reason, Signal};
+use crate::registry::RegistryType;
 use crate::registry::npm::Publisher;
 use serde::{Deserialize, Serialize};
 
@@ -19,16 +20,16 @@ pub const VERSION_VERIFIED_SCHEMA: u32 = 1;
 /// Which artifact an event, alert or record is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ArtifactRef {
-    /// Registry type: `npm`.
+    /// Registry type.
     #[serde(rename = "type")]
-    pub registry: String,
+    pub registry: RegistryType,
     pub name: String,
 }
 
 impl ArtifactRef {
     /// The storage key, `npm/<name>`.
     pub fn key(&self) -> String {
-        super::artifact_key(&self.registry, &self.name)
+        super::artifact_key(self.registry, &self.name)
     }
 }
 
@@ -182,7 +183,7 @@ mod tests {
         VersionPublished {
             schema_version: VERSION_PUBLISHED_SCHEMA,
             artifact: ArtifactRef {
-                registry: "npm".into(),
+                registry: RegistryType::Npm,
                 name: "@scope/pkg".into(),
             },
             version: "1.0.0".into(),

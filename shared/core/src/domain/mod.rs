@@ -24,9 +24,7 @@ pub use access::Writers;
 pub use alert::{Alert, AlertArtifact, AlertKind};
 pub use artifact::{Artifact, PolicySpec, artifact_key};
 pub use correlation::{Lookups, Miss, RunContext, builds_version, check_run, lookups, run_misses};
-pub use declaration::{
-    Declarations, FieldError, FieldNames, MAX_FIELD_CHARS, MAX_LIST, REGISTRY_TYPES,
-};
+pub use declaration::{Declarations, FieldError, FieldNames, MAX_FIELD_CHARS, MAX_LIST};
 pub use detection::{Found, ReadKind, versions_to_judge};
 pub use event::{
     ArtifactRef, EmitReason, RecentVersion, VERSION_PUBLISHED_SCHEMA, VERSION_VERIFIED_SCHEMA,

@@ -218,7 +218,7 @@ impl WatchedArtifact {
 #[derive(Deserialize)]
 struct StoredWatched {
     #[serde(rename = "type")]
-    registry: String,
+    registry: crate::registry::RegistryType,
     name: String,
     policy: super::PolicySpec,
     #[serde(default = "first_rev")]

@@ -153,7 +153,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         let stale = matches!((seen, packument.modified()), (Some(seen), Some(this)) if this < seen);
 
         let reference = ArtifactRef {
-            registry: artifact.registry.clone(),
+            registry: artifact.registry,
             name: artifact.name.clone(),
         };
         let kind = match read {
@@ -270,7 +270,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         };
         let packument = parse_checked(&key, &name, body)?;
         let reference = ArtifactRef {
-            registry: watched.artifact.registry.clone(),
+            registry: watched.artifact.registry,
             name: watched.artifact.name.clone(),
         };
         let found = versions_to_judge(
@@ -298,7 +298,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         let now = self.clock.now();
         let alert = Alert::package(
             ArtifactRef {
-                registry: watched.artifact.registry.clone(),
+                registry: watched.artifact.registry,
                 name: watched.artifact.name.clone(),
             },
             crate::domain::Reason::PackageMissing,

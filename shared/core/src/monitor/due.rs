@@ -209,7 +209,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         if !findings.is_empty() {
             let alert = Alert::backfill(
                 ArtifactRef {
-                    registry: watched.artifact.registry.clone(),
+                    registry: watched.artifact.registry,
                     name: watched.artifact.name.clone(),
                 },
                 watched.backfill.total as usize,
