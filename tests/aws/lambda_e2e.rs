@@ -10,7 +10,7 @@
 
 use artifact_monitor_aws::DynamoStore;
 use artifact_monitor_aws_tests::aws::{self, unique};
-use artifact_monitor_aws_tests::runtime_api::{RuntimeApi, binary};
+use artifact_monitor_aws_tests::runtime_api::{Answer, RuntimeApi, binary};
 use artifact_monitor_core::domain::{Artifact, ArtifactSource, Compliance, Confidence, PolicySpec};
 use artifact_monitor_core::monitor::watchlist;
 use artifact_monitor_core::ports::VerdictStore as _;
@@ -521,6 +521,24 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
         .await
         .response();
     assert_eq!(added["statusCode"], 201, "{added}");
+}
+
+/// A tick that fails (here: its table does not exist) makes the invocation an error whose
+/// `errorType` says waiting may help (`Retryable.Tick`): the Errors alarm sees it, and the
+/// next schedule tries again.
+#[tokio::test]
+async fn a_failed_tick_is_a_retryable_invocation_error() {
+    let (cloud, npm, github, _) = sigstore_world().await;
+    let functions =
+        Functions::start_with(&cloud, &npm, &github, &[("TABLE_NAME", "no-such-table")]).await;
+    match functions.poller.invoke(schedule(), TIMEOUT).await {
+        Answer::Error(error) => {
+            assert_eq!(error["errorType"], "Retryable.Tick", "{error}");
+            let message = error["errorMessage"].as_str().unwrap_or_default();
+            assert!(message.starts_with("tick failed: lease: "), "{error}");
+        }
+        Answer::Response(answer) => panic!("a tick without its table answered {answer}"),
+    }
 }
 
 /// `TickSeconds` 15: one invocation ticks every 15 s until its deadline, and a release

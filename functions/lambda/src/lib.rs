@@ -3,10 +3,12 @@
 //! ([`Services`]), and the translation of each function's event into the library's
 //! use-cases and back ([`poller`], [`verifier`]). Nothing here decides a verdict.
 
+mod error;
 pub mod poller;
 pub mod settings;
 pub mod verifier;
 
+pub use error::FunctionError;
 pub use settings::{FunctionSettings, SettingError};
 
 use artifact_monitor_aws::{DynamoStore, EventBridgeEvents, SnsAlerts, sdk_config};
@@ -47,14 +49,17 @@ impl Services {
 
     /// Builds every adapter from `settings`; reads the GitHub token from Secrets Manager
     /// when a secret is named (the token is kept only inside the GitHub adapter).
-    pub async fn build(settings: FunctionSettings) -> Result<Self, String> {
+    pub async fn build(settings: FunctionSettings) -> Result<Self, FunctionError> {
         let config = sdk_config().await;
         let bytes = Arc::new(ByteBudget::new(settings.bytes_in_flight));
         if settings.max_packument_bytes > bytes.largest_body() {
-            return Err(format!(
-                "MAX_PACKUMENT_BYTES = {} does not fit in MAX_BYTES_IN_FLIGHT = {}",
-                settings.max_packument_bytes, settings.bytes_in_flight
-            ));
+            return Err(FunctionError::Settings {
+                setting: "MAX_PACKUMENT_BYTES",
+                message: format!(
+                    "{} does not fit in MAX_BYTES_IN_FLIGHT = {}",
+                    settings.max_packument_bytes, settings.bytes_in_flight
+                ),
+            });
         }
         let budget = Arc::new(RequestBudget::new(
             settings.registry_requests_per_second,
@@ -75,13 +80,19 @@ impl Services {
             registry_http.clone(),
             settings.max_packument_bytes,
         )
-        .map_err(|e| format!("REGISTRY_URL: {e}"))?;
+        .map_err(|e| FunctionError::Settings {
+            setting: "REGISTRY_URL",
+            message: e.to_string(),
+        })?;
         let changes = settings
             .changes_feed
             .as_deref()
             .map(|feed| NpmChanges::new(feed, registry_http.clone()))
             .transpose()
-            .map_err(|e| format!("CHANGES_FEED_URL: {e}"))?;
+            .map_err(|e| FunctionError::Settings {
+                setting: "CHANGES_FEED_URL",
+                message: e.to_string(),
+            })?;
         let token = match &settings.github_token_secret {
             Some(arn) => Some(github_token(&config, arn).await?),
             None => None,
@@ -91,7 +102,10 @@ impl Services {
             .as_deref()
             .map(|api| GithubRuns::new(api, token, http.clone()))
             .transpose()
-            .map_err(|e| format!("GITHUB_API_URL: {e}"))?;
+            .map_err(|e| FunctionError::Settings {
+                setting: "GITHUB_API_URL",
+                message: e.to_string(),
+            })?;
         let store = DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&config),
             settings.aws.table.clone(),
@@ -123,7 +137,7 @@ impl Services {
 
 /// The GitHub token in a Secrets Manager secret: the secret string itself, trimmed. Errors
 /// name the secret, never its value.
-async fn github_token(config: &aws_config::SdkConfig, arn: &str) -> Result<String, String> {
+async fn github_token(config: &aws_config::SdkConfig, arn: &str) -> Result<String, FunctionError> {
     let client = aws_sdk_secretsmanager::Client::new(config);
     let answer = client
         .get_secret_value()
@@ -131,15 +145,18 @@ async fn github_token(config: &aws_config::SdkConfig, arn: &str) -> Result<Strin
         .send()
         .await
         .map_err(|e| {
-            format!(
-                "GITHUB_TOKEN_SECRET_ARN: cannot read {arn}: {}",
+            FunctionError::Secret(format!(
+                "cannot read {arn}: {}",
                 aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-            )
+            ))
         })?;
     answer
         .secret_string()
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| format!("GITHUB_TOKEN_SECRET_ARN: {arn} holds no text"))
+        .ok_or_else(|| FunctionError::Settings {
+            setting: "GITHUB_TOKEN_SECRET_ARN",
+            message: format!("{arn} holds no text"),
+        })
 }

@@ -8,7 +8,7 @@
 //! drain, which the poller's tick repeats for anything left) and each new decision is
 //! emitted as `Version Verified`.
 
-use crate::Services;
+use crate::{FunctionError, Services};
 use artifact_monitor_aws::eventbridge::{SOURCE, VERSION_PUBLISHED};
 use artifact_monitor_core::SystemClock;
 use artifact_monitor_core::domain::{Recorded, VersionPublished, VersionVerified};
@@ -61,9 +61,9 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(services: Services) -> Result<Self, String> {
-        let verifier = ProvenanceVerifier::embedded()
-            .map_err(|e| format!("cannot load the trust material: {e}"))?;
+    pub fn new(services: Services) -> Result<Self, FunctionError> {
+        let verifier =
+            ProvenanceVerifier::embedded().map_err(|e| FunctionError::Trust(e.to_string()))?;
         let config = services.monitor_config();
         Ok(Self {
             judge: Judge {

@@ -1,9 +1,10 @@
 //! The poller Lambda: invoked by EventBridge Scheduler (any event body), it runs the
 //! library's tick until shortly before the invocation's deadline. Wiring only: settings and
 //! clients once per cold start, then one `poller::run` per invocation; a tick step that
-//! failed makes the invocation an error (the `Errors` alarm), after the lease is released.
+//! failed makes the invocation an error (`Retryable.Tick`, the `Errors` alarm), after the
+//! lease is released.
 
-use artifact_monitor_lambda::{FunctionSettings, Services, poller};
+use artifact_monitor_lambda::{FunctionError, FunctionSettings, Services, poller};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -32,9 +33,13 @@ async fn main() -> Result<(), Error> {
             }
             let errors = outcome.errors();
             if errors.is_empty() {
-                Ok(serde_json::to_value(&outcome)?)
+                // The outcome is our own plain data: it always serialises.
+                Ok(serde_json::to_value(&outcome).unwrap_or_default())
             } else {
-                Err(Error::from(format!("tick failed: {}", errors.join("; "))))
+                // `errorType` Retryable.Tick: the Errors alarm, and the next schedule retries.
+                Err(FunctionError::Tick(
+                    errors.into_iter().map(str::to_owned).collect(),
+                ))
             }
         },
     ))
