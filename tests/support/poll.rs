@@ -37,7 +37,7 @@ where
         .store
         .artifact(&key)
         .await?
-        .ok_or_else(|| MonitorError::Invalid(format!("{key} vanished while polled")))?;
+        .ok_or_else(|| MonitorError::NotWatched(key.clone()))?;
     let read = if rejudge_all || change == WatchChange::PolicyChanged {
         Read::Rejudge
     } else if change == WatchChange::Added {

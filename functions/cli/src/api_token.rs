@@ -42,9 +42,9 @@ pub fn load(env_value: Option<String>, data_dir: &Path) -> Result<(ApiToken, Tok
             Ok((token, TokenSource::File(path, false)))
         }
         None => {
-            let text = ApiToken::generate()?;
+            let text = ApiToken::generate().map_err(|e| e.to_string())?;
             write_private(&path, &text)?;
-            let token = ApiToken::new(&text)?;
+            let token = ApiToken::new(&text).map_err(|e| e.to_string())?;
             Ok((token, TokenSource::File(path, true)))
         }
     }

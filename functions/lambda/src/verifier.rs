@@ -11,7 +11,7 @@
 use crate::{FunctionError, Services};
 use artifact_monitor_aws::eventbridge::{SOURCE, VERSION_PUBLISHED};
 use artifact_monitor_core::SystemClock;
-use artifact_monitor_core::domain::{Recorded, VersionPublished, VersionVerified};
+use artifact_monitor_core::domain::{EventError, Recorded, VersionPublished, VersionVerified};
 use artifact_monitor_core::monitor::{Detector, Judge, TickShape};
 use artifact_monitor_core::ports::Events as _;
 use artifact_monitor_verify::ProvenanceVerifier;
@@ -30,17 +30,30 @@ struct Envelope<'a> {
     detail: &'a serde_json::value::RawValue,
 }
 
+/// Why an SQS message can never be judged (it is logged and acknowledged, not redelivered).
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("not an EventBridge event: {0}")]
+    NotEventBridge(#[source] serde_json::Error),
+    #[error("{detail_type:?} from {sender:?} is not a {VERSION_PUBLISHED:?} event of {SOURCE:?}")]
+    OtherEvent { detail_type: String, sender: String },
+    #[error(transparent)]
+    Event(#[from] EventError),
+}
+
 /// The `Version Published` event in an SQS message body.
-pub fn event_of(body: &str) -> Result<VersionPublished, String> {
+pub fn event_of(body: &str) -> Result<VersionPublished, MessageError> {
     let envelope: Envelope<'_> =
-        serde_json::from_str(body).map_err(|e| format!("not an EventBridge event: {e}"))?;
+        serde_json::from_str(body).map_err(MessageError::NotEventBridge)?;
     if envelope.source != SOURCE || envelope.detail_type != VERSION_PUBLISHED {
-        return Err(format!(
-            "{:?} from {:?} is not a {VERSION_PUBLISHED:?} event of {SOURCE:?}",
-            envelope.detail_type, envelope.source
-        ));
+        return Err(MessageError::OtherEvent {
+            detail_type: envelope.detail_type,
+            sender: envelope.source,
+        });
     }
-    VersionPublished::from_json(envelope.detail.get().as_bytes())
+    Ok(VersionPublished::from_json(
+        envelope.detail.get().as_bytes(),
+    )?)
 }
 
 /// The judging side of the process, built once per cold start.
@@ -201,7 +214,7 @@ mod tests {
         );
         assert_eq!(event_of(&body).unwrap().version, "1.0.0");
         let other = body.replace("artifact-monitor", "aws.s3");
-        assert!(event_of(&other).unwrap_err().contains("aws.s3"));
+        assert!(event_of(&other).unwrap_err().to_string().contains("aws.s3"));
         let verified = body.replace("Version Published", "Version Verified");
         assert!(event_of(&verified).is_err());
         assert!(event_of("{}").is_err());

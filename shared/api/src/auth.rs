@@ -52,17 +52,26 @@ fn label(token: &str, label: &str) -> String {
     b64(&mac.finalize().into_bytes())
 }
 
+/// Why a token cannot be used or made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the API token must have at least {MIN_TOKEN_CHARS} characters")]
+    TooShort,
+    #[error("the API token must be printable ASCII without spaces")]
+    NotPrintable,
+    #[error("no randomness for a token: {0}")]
+    NoRandomness(String),
+}
+
 impl ApiToken {
     /// A token as configured (the environment variable or the token file).
-    pub fn new(token: &str) -> Result<Self, String> {
+    pub fn new(token: &str) -> Result<Self, TokenError> {
         let token = token.trim();
         if token.chars().count() < MIN_TOKEN_CHARS {
-            return Err(format!(
-                "the API token must have at least {MIN_TOKEN_CHARS} characters"
-            ));
+            return Err(TokenError::TooShort);
         }
         if !token.chars().all(|c| c.is_ascii_graphic()) {
-            return Err("the API token must be printable ASCII without spaces".to_owned());
+            return Err(TokenError::NotPrintable);
         }
         Ok(Self {
             digest: Sha256::digest(token.as_bytes()).into(),
@@ -72,9 +81,9 @@ impl ApiToken {
     }
 
     /// A new random token: 32 bytes from the operating system, base64url.
-    pub fn generate() -> Result<String, String> {
+    pub fn generate() -> Result<String, TokenError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for a token: {e}"))?;
+        getrandom::fill(&mut bytes).map_err(|e| TokenError::NoRandomness(e.to_string()))?;
         Ok(b64(&bytes))
     }
 

@@ -86,7 +86,9 @@ impl From<MonitorError> for ApiError {
     fn from(error: MonitorError) -> Self {
         match error {
             MonitorError::Store(e) => e.into(),
-            MonitorError::Invalid(message) => Self::invalid(message),
+            e @ (MonitorError::BadArtifact { .. }
+            | MonitorError::BadPackument { .. }
+            | MonitorError::NotWatched(_)) => Self::invalid(e.to_string()),
             e @ (MonitorError::Owned { .. } | MonitorError::Exists(_)) => {
                 Self::conflict(e.to_string())
             }

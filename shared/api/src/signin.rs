@@ -59,7 +59,7 @@ impl People {
 /// 32 random bytes, base64url (43 characters).
 fn random() -> Result<String, ApiError> {
     ApiToken::generate()
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 /// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).

@@ -1,10 +1,11 @@
 //! Watched artifacts and the policy each one is judged against, in a storable form.
 
 use super::{
-    PolicyError, RefPattern, ReleasePolicy, RepositoryName, ReusableWorkflowPattern, WorkflowPath,
+    GithubNameError, PolicyError, RefPattern, ReleasePolicy, RepositoryName,
+    ReusableWorkflowPattern, WorkflowPath,
 };
 use crate::registry::RegistryType;
-use crate::registry::npm::PackageName;
+use crate::registry::npm::{PackageName, PackageNameError};
 use serde::{Deserialize, Serialize};
 
 /// A watched artifact: which package, and who may release it.
@@ -19,9 +20,9 @@ pub struct Artifact {
 
 impl Artifact {
     /// An npm artifact; the name and the policy are checked.
-    pub fn npm(name: &str, policy: PolicySpec) -> Result<Self, String> {
-        let name = PackageName::parse(name).map_err(|e| e.to_string())?;
-        policy.to_policy().map_err(|e| e.to_string())?;
+    pub fn npm(name: &str, policy: PolicySpec) -> Result<Self, ArtifactError> {
+        let name = PackageName::parse(name)?;
+        policy.to_policy()?;
         Ok(Self {
             registry: RegistryType::Npm,
             name: name.as_str().to_owned(),
@@ -34,9 +35,19 @@ impl Artifact {
         artifact_key(self.registry, &self.name)
     }
 
-    pub fn package(&self) -> Result<PackageName, String> {
-        PackageName::parse(&self.name).map_err(|e| e.to_string())
+    /// Its name as the registry's package name.
+    pub fn package(&self) -> Result<PackageName, PackageNameError> {
+        PackageName::parse(&self.name)
     }
+}
+
+/// Why an artifact cannot be used: its name or its policy does not check out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArtifactError {
+    #[error(transparent)]
+    Name(#[from] PackageNameError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
 }
 
 /// The storage key of an artifact.
@@ -90,35 +101,28 @@ impl PolicySpec {
 
     /// Checks every field and builds the policy.
     pub fn to_policy(&self) -> Result<ReleasePolicy, PolicyError> {
-        let invalid = PolicyError::Invalid;
-        let repository = RepositoryName::parse(&self.repository).map_err(invalid)?;
+        let repository = RepositoryName::parse(&self.repository)?;
         let workflows = self
             .workflows
             .iter()
             .map(|w| WorkflowPath::parse(w))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(invalid)?;
+            .collect::<Result<Vec<_>, _>>()?;
         let mut policy = ReleasePolicy::new(repository, workflows)?;
         policy.repository_id = self.repository_id.clone();
         policy.owner_id = self.owner_id.clone();
         if let Some(refs) = &self.allowed_refs {
             if refs.is_empty() {
-                return Err(invalid(
-                    "allowed_refs, when given, must list at least one ref".into(),
-                ));
+                return Err(PolicyError::NoRefs);
             }
             policy.allowed_refs = Some(
                 refs.iter()
                     .map(|r| RefPattern::parse(r))
-                    .collect::<Result<_, _>>()
-                    .map_err(invalid)?,
+                    .collect::<Result<_, GithubNameError>>()?,
             );
         }
         if let Some(events) = &self.allowed_events {
             if events.is_empty() || events.iter().any(|e| e.is_empty()) {
-                return Err(invalid(
-                    "allowed_events, when given, must list non-empty event names".into(),
-                ));
+                return Err(PolicyError::EmptyEvents);
             }
             policy.allowed_events = Some(events.clone());
         }
@@ -128,8 +132,7 @@ impl PolicySpec {
             .allowed_reusable_workflows
             .iter()
             .map(|w| ReusableWorkflowPattern::parse(w))
-            .collect::<Result<_, _>>()
-            .map_err(invalid)?;
+            .collect::<Result<_, _>>()?;
         Ok(policy)
     }
 }

@@ -73,10 +73,10 @@ impl Declarations {
         names: FieldNames::Pascal,
     };
 
-    fn field(&self, name: &str, message: impl Into<String>) -> FieldError {
+    fn field(&self, name: &str, message: impl std::fmt::Display) -> FieldError {
         FieldError {
             field: self.names.spell(name),
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 

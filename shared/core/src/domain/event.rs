@@ -17,6 +17,17 @@ pub const VERSION_PUBLISHED_SCHEMA: u32 = 1;
 /// The schema version of [`VersionVerified`].
 pub const VERSION_VERIFIED_SCHEMA: u32 = 1;
 
+/// Why bytes are not a `VersionPublished` this program can judge.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// Not JSON, a field missing or unknown, a value of the wrong type.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// A schema version this program does not write.
+    #[error("schema version {0} is not {VERSION_PUBLISHED_SCHEMA}")]
+    Schema(u32),
+}
+
 /// Which artifact an event, alert or record is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ArtifactRef {
@@ -117,13 +128,10 @@ impl VersionPublished {
     }
 
     /// Reads an event from JSON, refusing unknown schema versions and fields.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        let event: Self = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    pub fn from_json(bytes: &[u8]) -> Result<Self, EventError> {
+        let event: Self = serde_json::from_slice(bytes)?;
         if event.schema_version != VERSION_PUBLISHED_SCHEMA {
-            return Err(format!(
-                "schema version {} is not {VERSION_PUBLISHED_SCHEMA}",
-                event.schema_version
-            ));
+            return Err(EventError::Schema(event.schema_version));
         }
         Ok(event)
     }

@@ -9,6 +9,34 @@ use std::fmt;
 
 const GITHUB_URL: &str = "https://github.com/";
 
+/// Why a string is not the GitHub name it was read as. The offending text is kept as given;
+/// whoever shows it escapes it (`printable`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GithubNameError {
+    #[error("repository {0:?} must be written owner/repo")]
+    RepositoryShape(String),
+    #[error("repository owner {0:?} is not a GitHub account name")]
+    Owner(String),
+    #[error("repository name {0:?} is not a GitHub repository name")]
+    Repository(String),
+    #[error("{0:?} is not a https://github.com/ repository URL")]
+    RepositoryUrl(String),
+    #[error("workflow path {0:?} must start with .github/workflows/")]
+    WorkflowFolder(String),
+    #[error("workflow path {0:?} must end in .yml or .yaml")]
+    WorkflowExtension(String),
+    #[error("workflow path {0:?} must name one file directly in .github/workflows/")]
+    WorkflowFile(String),
+    #[error("workflow reference {0:?} has no @ref")]
+    WorkflowRefWithoutRef(String),
+    #[error("workflow reference {0:?} must be owner/repo/path@ref")]
+    WorkflowRefShape(String),
+    #[error("workflow reference {0:?} has an invalid ref")]
+    WorkflowRefRef(String),
+    #[error("ref pattern {0:?} must be a full ref name such as refs/tags/v*")]
+    RefPattern(String),
+}
+
 /// A GitHub repository `owner/repo`. GitHub treats names case-insensitively, so two
 /// repository names are the same repository when they are equal ignoring ASCII case; no other
 /// normalisation is done (no Unicode, no trailing `.git`, no URL forms).
@@ -20,10 +48,10 @@ pub struct RepositoryName {
 
 impl RepositoryName {
     /// Parses `owner/repo`.
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, GithubNameError> {
         let (owner, repo) = input
             .split_once('/')
-            .ok_or_else(|| format!("repository {input:?} must be written owner/repo"))?;
+            .ok_or_else(|| GithubNameError::RepositoryShape(input.to_owned()))?;
         // GitHub: owners are 1-39 letters, digits or single hyphens, not at either end.
         let owner_ok = (1..=39).contains(&owner.len())
             && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -31,9 +59,7 @@ impl RepositoryName {
             && !owner.ends_with('-')
             && !owner.contains("--");
         if !owner_ok {
-            return Err(format!(
-                "repository owner {owner:?} is not a GitHub account name"
-            ));
+            return Err(GithubNameError::Owner(owner.to_owned()));
         }
         // Repositories are 1-100 letters, digits, '-', '_' or '.', and never '.' or '..'.
         let repo_ok = (1..=100).contains(&repo.len())
@@ -43,9 +69,7 @@ impl RepositoryName {
             && repo != "."
             && repo != "..";
         if !repo_ok {
-            return Err(format!(
-                "repository name {repo:?} is not a GitHub repository name"
-            ));
+            return Err(GithubNameError::Repository(repo.to_owned()));
         }
         Ok(Self {
             owner: owner.to_owned(),
@@ -55,12 +79,12 @@ impl RepositoryName {
 
     /// Parses `https://github.com/owner/repo` (the form Fulcio certificates and SLSA v1
     /// predicates use), also accepting the `git+` prefix of SLSA v0.2 materials.
-    pub fn from_url(url: &str) -> Result<Self, String> {
+    pub fn from_url(url: &str) -> Result<Self, GithubNameError> {
         let rest = url
             .strip_prefix("git+")
             .unwrap_or(url)
             .strip_prefix(GITHUB_URL)
-            .ok_or_else(|| format!("{url:?} is not a https://github.com/ repository URL"))?;
+            .ok_or_else(|| GithubNameError::RepositoryUrl(url.to_owned()))?;
         Self::parse(rest)
     }
 
@@ -91,23 +115,21 @@ impl fmt::Display for RepositoryName {
 pub struct WorkflowPath(String);
 
 impl WorkflowPath {
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, GithubNameError> {
         let file = input
             .strip_prefix(".github/workflows/")
-            .ok_or_else(|| format!("workflow path {input:?} must start with .github/workflows/"))?;
+            .ok_or_else(|| GithubNameError::WorkflowFolder(input.to_owned()))?;
         let stem = file
             .strip_suffix(".yml")
             .or_else(|| file.strip_suffix(".yaml"))
-            .ok_or_else(|| format!("workflow path {input:?} must end in .yml or .yaml"))?;
+            .ok_or_else(|| GithubNameError::WorkflowExtension(input.to_owned()))?;
         let file_ok = !stem.is_empty()
             && file
                 .chars()
                 .all(|c| c.is_ascii_graphic() && !matches!(c, '/' | '\\' | '@' | '%' | '?' | '#'))
             && !file.contains("..");
         if !file_ok {
-            return Err(format!(
-                "workflow path {input:?} must name one file directly in .github/workflows/"
-            ));
+            return Err(GithubNameError::WorkflowFile(input.to_owned()));
         }
         Ok(Self(input.to_owned()))
     }
@@ -138,22 +160,20 @@ impl WorkflowRef {
     /// `https://github.com/` prefix. The path ends at the first `@` (a valid workflow path has
     /// none); everything after it is the ref, which must be a full `refs/...` name or a
     /// 40-hex commit.
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, GithubNameError> {
         let rest = input.strip_prefix(GITHUB_URL).unwrap_or(input);
         let (location, git_ref) = rest
             .split_once('@')
-            .ok_or_else(|| format!("workflow reference {input:?} has no @ref"))?;
+            .ok_or_else(|| GithubNameError::WorkflowRefWithoutRef(input.to_owned()))?;
         let mut parts = location.splitn(3, '/');
         let (Some(owner), Some(repo), Some(path)) = (parts.next(), parts.next(), parts.next())
         else {
-            return Err(format!(
-                "workflow reference {input:?} must be owner/repo/path@ref"
-            ));
+            return Err(GithubNameError::WorkflowRefShape(input.to_owned()));
         };
         let repository = RepositoryName::parse(&format!("{owner}/{repo}"))?;
         let path = WorkflowPath::parse(path)?;
         if !is_valid_ref(git_ref) {
-            return Err(format!("workflow reference {input:?} has an invalid ref"));
+            return Err(GithubNameError::WorkflowRefRef(input.to_owned()));
         }
         Ok(Self {
             repository,
@@ -188,11 +208,9 @@ fn is_valid_ref(git_ref: &str) -> bool {
 pub struct RefPattern(String);
 
 impl RefPattern {
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, GithubNameError> {
         if !input.starts_with("refs/") || !input.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(format!(
-                "ref pattern {input:?} must be a full ref name such as refs/tags/v*"
-            ));
+            return Err(GithubNameError::RefPattern(input.to_owned()));
         }
         Ok(Self(input.to_owned()))
     }

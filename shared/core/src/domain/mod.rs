@@ -22,18 +22,18 @@ mod watch;
 
 pub use access::Writers;
 pub use alert::{Alert, AlertArtifact, AlertKind};
-pub use artifact::{Artifact, PolicySpec, artifact_key};
+pub use artifact::{Artifact, ArtifactError, PolicySpec, artifact_key};
 pub use correlation::{Lookups, Miss, RunContext, builds_version, check_run, lookups, run_misses};
 pub use declaration::{Declarations, FieldError, FieldNames, MAX_FIELD_CHARS, MAX_LIST};
 pub use detection::{Found, ReadKind, versions_to_judge};
 pub use event::{
-    ArtifactRef, EmitReason, RecentVersion, VERSION_PUBLISHED_SCHEMA, VERSION_VERIFIED_SCHEMA,
-    VersionPublished, VersionVerified,
+    ArtifactRef, EmitReason, EventError, RecentVersion, VERSION_PUBLISHED_SCHEMA,
+    VERSION_VERIFIED_SCHEMA, VersionPublished, VersionVerified,
 };
 pub use evidence::{Evidence, RunnerEnvironment};
-pub use github::{RefPattern, RepositoryName, WorkflowPath, WorkflowRef};
+pub use github::{GithubNameError, RefPattern, RepositoryName, WorkflowPath, WorkflowRef};
 pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPattern};
-pub use reason::{Reason, Severity};
+pub use reason::{Reason, Severity, UnknownReason};
 pub use records::{
     FeedState, JudgedVersion, MAX_SEQUENCE_LEN, OutboxEntry, PollState, Recorded, Transition,
     Validators, VersionRecord, usable_sequence,

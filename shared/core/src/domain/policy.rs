@@ -5,7 +5,10 @@
 //! repository and one workflow file, requires a github-hosted runner unless told otherwise,
 //! and refuses any reusable workflow it does not list.
 
-use super::{Evidence, RefPattern, RepositoryName, RunnerEnvironment, WorkflowPath, WorkflowRef};
+use super::{
+    Evidence, GithubNameError, RefPattern, RepositoryName, RunnerEnvironment, WorkflowPath,
+    WorkflowRef,
+};
 use serde::Serialize;
 use std::fmt;
 
@@ -37,8 +40,17 @@ pub struct ReleasePolicy {
 pub enum PolicyError {
     #[error("a release policy needs at least one workflow file")]
     NoWorkflow,
-    #[error("{0}")]
-    Invalid(String),
+    /// A repository, workflow, ref pattern or reusable workflow that is not one.
+    #[error(transparent)]
+    Name(#[from] GithubNameError),
+    #[error("reusable workflow {0:?} must end in @<ref pattern>")]
+    ReusableWithoutRef(String),
+    #[error("reusable workflow {0:?} must be owner/repo/.github/workflows/file.yml@ref")]
+    ReusableShape(String),
+    #[error("allowed_refs, when given, must list at least one ref")]
+    NoRefs,
+    #[error("allowed_events, when given, must list non-empty event names")]
+    EmptyEvents,
 }
 
 impl ReleasePolicy {
@@ -193,16 +205,14 @@ pub struct ReusableWorkflowPattern {
 }
 
 impl ReusableWorkflowPattern {
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, PolicyError> {
         let (location, pattern) = input
             .split_once('@')
-            .ok_or_else(|| format!("reusable workflow {input:?} must end in @<ref pattern>"))?;
+            .ok_or_else(|| PolicyError::ReusableWithoutRef(input.to_owned()))?;
         let mut parts = location.splitn(3, '/');
         let (Some(owner), Some(repo), Some(path)) = (parts.next(), parts.next(), parts.next())
         else {
-            return Err(format!(
-                "reusable workflow {input:?} must be owner/repo/.github/workflows/file.yml@ref"
-            ));
+            return Err(PolicyError::ReusableShape(input.to_owned()));
         };
         Ok(Self {
             repository: RepositoryName::parse(&format!("{owner}/{repo}"))?,

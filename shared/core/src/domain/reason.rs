@@ -26,16 +26,21 @@ macro_rules! reasons {
         }
 
         impl std::str::FromStr for Reason {
-            type Err = String;
-            fn from_str(code: &str) -> Result<Self, String> {
+            type Err = UnknownReason;
+            fn from_str(code: &str) -> Result<Self, UnknownReason> {
                 match code {
                     $($code => Ok(Reason::$variant),)*
-                    other => Err(format!("{other:?} is not a reason code")),
+                    other => Err(UnknownReason(other.to_owned())),
                 }
             }
         }
     };
 }
+
+/// A reason code this program does not know (a newer version's, or a corrupt record).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a reason code")]
+pub struct UnknownReason(pub String);
 
 reasons! {
     ProvenanceVerified => "provenance_verified",

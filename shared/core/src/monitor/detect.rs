@@ -87,7 +87,10 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
     ) -> Result<DetectReport, MonitorError> {
         let key = watched.key();
         let artifact = &watched.artifact;
-        let name = artifact.package().map_err(MonitorError::Invalid)?;
+        let name = artifact.package().map_err(|e| MonitorError::BadArtifact {
+            key: key.clone(),
+            source: e.into(),
+        })?;
         let state = self.store.poll_state(&key).await?.unwrap_or_default();
         let mut report = DetectReport {
             artifact: key.clone(),
@@ -254,7 +257,13 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         watched: &WatchedArtifact,
     ) -> Result<Option<Vec<crate::domain::VersionPublished>>, MonitorError> {
         let key = watched.key();
-        let name = watched.artifact.package().map_err(MonitorError::Invalid)?;
+        let name = watched
+            .artifact
+            .package()
+            .map_err(|e| MonitorError::BadArtifact {
+                key: key.clone(),
+                source: e.into(),
+            })?;
         let body = match self
             .registry
             .packument(&name, &Validators::default())
@@ -263,9 +272,10 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             PackumentFetch::Modified { body, .. } => body,
             PackumentFetch::Missing => return Ok(None),
             PackumentFetch::NotModified => {
-                return Err(MonitorError::Invalid(format!(
-                    "{key}: the registry answered an unconditional read with 304"
-                )));
+                return Err(MonitorError::BadPackument {
+                    key,
+                    reason: "the registry answered an unconditional read with 304".to_owned(),
+                });
             }
         };
         let packument = parse_checked(&key, &name, body)?;
@@ -319,14 +329,19 @@ fn parse_checked(
     name: &crate::registry::npm::PackageName,
     body: crate::ports::Body,
 ) -> Result<Packument, MonitorError> {
-    let packument =
-        Packument::parse(&body).map_err(|e| MonitorError::Invalid(format!("{key}: {e}")))?;
+    let packument = Packument::parse(&body).map_err(|e| MonitorError::BadPackument {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })?;
     drop(body);
     if packument.name != name.as_str() {
-        return Err(MonitorError::Invalid(format!(
-            "{key}: the registry answered with the packument of {:?}",
-            packument.name
-        )));
+        return Err(MonitorError::BadPackument {
+            key: key.to_owned(),
+            reason: format!(
+                "the registry answered with the packument of {:?}",
+                crate::domain::printable(&packument.name)
+            ),
+        });
     }
     Ok(packument)
 }

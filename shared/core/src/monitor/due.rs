@@ -168,7 +168,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
     ) -> Result<DetectReport, MonitorError> {
         let Some(watched) = self.store.artifact(key).await? else {
             self.store.settle(&crate::domain::read_id(key)).await?;
-            return Err(MonitorError::Invalid(format!("{key} is no longer watched")));
+            return Err(MonitorError::NotWatched(key.to_owned()));
         };
         let read = if rejudge { Read::Rejudge } else { Read::Full };
         match self.detect(&watched, read, bus).await {

@@ -1,6 +1,6 @@
 //! What the use-cases return when they could not decide.
 
-use crate::domain::ArtifactSource;
+use crate::domain::{ArtifactError, ArtifactSource};
 use crate::ports::{RemoteError, StoreError};
 
 /// Why the monitor could not do something. Every variant means "could not decide": the
@@ -11,9 +11,21 @@ pub enum MonitorError {
     Remote(#[from] RemoteError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Bad input (an artifact or document that cannot be used): retrying does not help.
-    #[error("{0}")]
-    Invalid(String),
+    /// A watched artifact whose stored name or policy no longer checks out (data written
+    /// by hand, or by an older version with looser checks): retrying does not help.
+    #[error("{key}: {source}")]
+    BadArtifact {
+        key: String,
+        #[source]
+        source: ArtifactError,
+    },
+    /// The registry answered with something that is not the package's packument (not a
+    /// document, another package's, a 304 to an unconditional read).
+    #[error("{key}: {reason}")]
+    BadPackument { key: String, reason: String },
+    /// The artifact is not (or no longer) watched.
+    #[error("{0} is not watched")]
+    NotWatched(String),
     /// The artifact is declared elsewhere, and the requester may not change or remove it
     /// ([`crate::domain::ArtifactSource::yields_to`]).
     #[error("{key} is declared {}: change it there", owner.describe())]
@@ -30,7 +42,11 @@ impl MonitorError {
         match self {
             Self::Remote(_) => true,
             Self::Store(e) => e.retryable(),
-            Self::Invalid(_) | Self::Owned { .. } | Self::Exists(_) => false,
+            Self::BadArtifact { .. }
+            | Self::BadPackument { .. }
+            | Self::NotWatched(_)
+            | Self::Owned { .. }
+            | Self::Exists(_) => false,
         }
     }
 }

@@ -10,9 +10,10 @@ use super::config::MonitorConfig;
 use super::error::MonitorError;
 use crate::domain::format_time as rfc3339;
 use crate::domain::{
-    Alert, Compliance, DueItem, EmitReason, Evidence, Facts, JudgedVersion, PUBLISH_SLACK_SECS,
-    Provenance, ReleasePolicy, RunContext, RunFacts, RunLookup, RunSearch, Signal, Verdict,
-    VersionPublished, VersionRecord, builds_version, decide, judge_id, lookups, run_misses,
+    Alert, ArtifactError, Compliance, DueItem, EmitReason, Evidence, Facts, JudgedVersion,
+    PUBLISH_SLACK_SECS, Provenance, ReleasePolicy, RunContext, RunFacts, RunLookup, RunSearch,
+    Signal, Verdict, VersionPublished, VersionRecord, builds_version, decide, judge_id, lookups,
+    run_misses,
 };
 use crate::ports::{
     ArtifactStore, AttestationVerifier, Clock, Registry, RemoteError, Runs, VerdictStore,
@@ -114,13 +115,16 @@ where
             self.store.settle(&judge_id(&key, &event.version)).await?;
             return Ok(None);
         };
-        let name = PackageName::parse(&event.artifact.name)
-            .map_err(|e| MonitorError::Invalid(format!("{key}: {e}")))?;
+        let bad = |source: ArtifactError| MonitorError::BadArtifact {
+            key: key.clone(),
+            source,
+        };
+        let name = PackageName::parse(&event.artifact.name).map_err(|e| bad(e.into()))?;
         let policy = watched
             .artifact
             .policy
             .to_policy()
-            .map_err(|e| MonitorError::Invalid(format!("{key}: {e}")))?;
+            .map_err(|e| bad(e.into()))?;
         let verdict = self.decide(&name, &policy, event).await?;
         let now = self.clock.now();
         let pending = verdict.compliance == Compliance::Pending;

@@ -113,7 +113,7 @@ where
             .store
             .artifact(&key)
             .await?
-            .ok_or_else(|| MonitorError::Invalid(format!("{key} vanished while judged")))?;
+            .ok_or_else(|| MonitorError::NotWatched(key.clone()))?;
         let mut report = PollReport {
             artifact: key,
             outcome: PollOutcome::Changed,

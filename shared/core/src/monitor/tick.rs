@@ -314,13 +314,16 @@ mod tests {
         use crate::domain::DueCounts;
         let retryable = MonitorError::Remote(crate::ports::RemoteError::Status("registry", 503));
         let report = TickReport {
-            due: Some(Err(MonitorError::Invalid("corrupt due item".into()))),
+            due: Some(Err(MonitorError::NotWatched("npm/gone".into()))),
             sweep: Some(Ok(SweepReport {
                 polled: vec![
                     ("npm/a".into(), Err(retryable)),
                     (
                         "npm/b".into(),
-                        Err(MonitorError::Invalid("not a packument".into())),
+                        Err(MonitorError::BadPackument {
+                            key: "npm/b".into(),
+                            reason: "not a packument".into(),
+                        }),
                     ),
                 ],
                 ..SweepReport::default()
@@ -337,7 +340,10 @@ mod tests {
         assert_eq!(summary.reads, 2);
         assert_eq!(
             summary.errors,
-            ["npm/b: not a packument", "due work: corrupt due item"]
+            [
+                "npm/b: npm/b: not a packument",
+                "due work: npm/gone is not watched"
+            ]
         );
         assert_eq!((summary.left_reads, summary.left_judgements), (3, 4));
         assert!(summary.cut_short && !summary.outbox_drained);

@@ -65,7 +65,10 @@ pub async fn watch<S: ArtifactStore + WatchStore>(
     artifact
         .policy
         .to_policy()
-        .map_err(|e| MonitorError::Invalid(format!("{}: {e}", artifact.key())))?;
+        .map_err(|e| MonitorError::BadArtifact {
+            key: artifact.key(),
+            source: e.into(),
+        })?;
     let key = artifact.key();
     let existing = store.artifact(&key).await?;
     if let Some(existing) = &existing {
