@@ -351,8 +351,10 @@ pub async fn delete_artifact<S: Store + 'static>(
     Path((registry, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let key = artifact_key(&registry, &name)?;
-    watched(&state, &key).await?;
-    watchlist::unwatch(&state.store, &key, &ArtifactSource::Api).await?;
+    // One read: `unwatch` looks the artifact up for its ownership check.
+    if !watchlist::unwatch(&state.store, &key, &ArtifactSource::Api).await? {
+        return Err(ApiError::not_found(format!("{key} is not watched")));
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
