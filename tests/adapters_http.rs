@@ -4,9 +4,10 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
+use artifact_monitor_core::domain::ArtifactRef;
 use artifact_monitor_core::domain::{RepositoryName, Validators, WorkflowPath};
-use artifact_monitor_core::ports::{PackumentFetch, Registry, RemoteError, Runs};
-use artifact_monitor_core::registry::npm::PackageName;
+use artifact_monitor_core::ports::{DocumentFetch, Registry, RemoteError, Runs};
+use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_http::{GithubRuns, HttpConfig, NpmRegistry};
 use artifact_monitor_tests::fake_http::{FakeServer, Reply};
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, secs};
@@ -35,9 +36,9 @@ async fn packuments_are_read_conditionally_and_scoped_names_encoded() {
     let npm = FakeNpm::start().await;
     npm.create("@scope/pkg", &["a"]);
     let registry = NpmRegistry::new(npm.url(), fast(), 1 << 20).unwrap();
-    let name = PackageName::parse("@scope/pkg").unwrap();
-    let PackumentFetch::Modified { validators, .. } = registry
-        .packument(&name, &Validators::default())
+    let name = npm_artifact("@scope/pkg");
+    let DocumentFetch::Modified { validators, .. } = registry
+        .document(&name, &Validators::default())
         .await
         .unwrap()
     else {
@@ -45,16 +46,16 @@ async fn packuments_are_read_conditionally_and_scoped_names_encoded() {
     };
     assert!(validators.etag.is_some());
     assert_eq!(
-        registry.packument(&name, &validators).await.unwrap(),
-        PackumentFetch::NotModified
+        registry.document(&name, &validators).await.unwrap(),
+        DocumentFetch::NotModified
     );
-    let missing = PackageName::parse("@scope/none").unwrap();
+    let missing = npm_artifact("@scope/none");
     assert_eq!(
         registry
-            .packument(&missing, &Validators::default())
+            .document(&missing, &Validators::default())
             .await
             .unwrap(),
-        PackumentFetch::Missing
+        DocumentFetch::Missing
     );
     let paths: Vec<String> = npm
         .server
@@ -404,7 +405,7 @@ async fn a_stalled_answer_times_out() {
     let registry = NpmRegistry::new(&server.url, config, 1 << 20).unwrap();
     let started = Instant::now();
     let error = registry
-        .packument(&PackageName::parse("pkg").unwrap(), &Validators::default())
+        .document(&npm_artifact("pkg"), &Validators::default())
         .await
         .unwrap_err();
     assert!(matches!(error, RemoteError::Unreachable(..)), "{error}");
@@ -428,9 +429,9 @@ async fn a_redirect_to_another_origin_is_refused_and_names_where_it_pointed() {
     })
     .await;
     let registry = NpmRegistry::new(&registry_server.url, fast(), 1 << 20).unwrap();
-    let name = PackageName::parse("left-pad").unwrap();
+    let name = npm_artifact("left-pad");
     let error = registry
-        .packument(&name, &Validators::default())
+        .document(&name, &Validators::default())
         .await
         .unwrap_err();
     let text = error.to_string();
@@ -446,18 +447,18 @@ async fn a_redirect_to_another_origin_is_refused_and_names_where_it_pointed() {
     assert!(error.to_string().contains("another origin"), "{error}");
     assert_eq!(elsewhere.requests().len(), 0);
 
-    let moved = PackageName::parse("moved").unwrap();
+    let moved = npm_artifact("moved");
     assert!(matches!(
         registry
-            .packument(&moved, &Validators::default())
+            .document(&moved, &Validators::default())
             .await
             .unwrap(),
-        PackumentFetch::Modified { .. }
+        DocumentFetch::Modified { .. }
     ));
     registry_server.clear_log();
-    let looping = PackageName::parse("loop").unwrap();
+    let looping = npm_artifact("loop");
     let error = registry
-        .packument(&looping, &Validators::default())
+        .document(&looping, &Validators::default())
         .await
         .unwrap_err();
     assert!(
@@ -482,7 +483,7 @@ async fn a_redirect_to_another_origin_is_refused_and_names_where_it_pointed() {
 async fn a_service_that_keeps_failing_is_not_asked_again_for_every_version() {
     let server = FakeServer::start(|_| Reply::status(503)).await;
     let registry = NpmRegistry::new(&server.url, fast(), 1 << 20).unwrap();
-    let name = PackageName::parse("pkg").unwrap();
+    let name = npm_artifact("pkg");
     let error = registry.attestations(&name, "1.0.0").await.unwrap_err();
     assert_eq!(error, RemoteError::Status("registry", 503));
     assert_eq!(server.requests().len(), 3, "the first try and two retries");
@@ -502,7 +503,7 @@ async fn a_long_retry_after_holds_every_request_to_the_service() {
     // `Retry-After: 600` on attestations: one request, not four per version.
     let server = FakeServer::start(|_| Reply::status(429).with_header("retry-after", "600")).await;
     let registry = NpmRegistry::new(&server.url, fast(), 1 << 20).unwrap();
-    let name = PackageName::parse("pkg").unwrap();
+    let name = npm_artifact("pkg");
     let started = Instant::now();
     for version in ["1.0.0", "1.0.1", "1.0.2"] {
         let error = registry.attestations(&name, version).await.unwrap_err();
@@ -513,4 +514,12 @@ async fn a_long_retry_after_holds_every_request_to_the_service() {
     }
     assert_eq!(server.requests().len(), 1);
     assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+/// An npm artifact by name.
+fn npm_artifact(name: &str) -> ArtifactRef {
+    ArtifactRef {
+        registry: RegistryType::Npm,
+        name: name.to_owned(),
+    }
 }

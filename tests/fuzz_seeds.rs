@@ -10,7 +10,8 @@ mod targets;
 
 use artifact_monitor_core::domain::{RepositoryName, VersionPublished};
 use artifact_monitor_core::registry::npm::Packument;
-use artifact_monitor_http::{changes, github};
+use artifact_monitor_http::github;
+use artifact_monitor_http::npm::changes;
 use std::path::{Path, PathBuf};
 
 fn seeds(target: &str) -> Vec<PathBuf> {

@@ -15,8 +15,9 @@
 mod config;
 
 use artifact_monitor_core::domain::{RepositoryName, VersionPublished, publishing_runners};
-use artifact_monitor_core::registry::npm::{Packument, Snapshot, diff, version_contexts};
-use artifact_monitor_http::{changes, github};
+use artifact_monitor_core::registry::npm::{Packument, diff, snapshot, version_contexts};
+use artifact_monitor_http::github;
+use artifact_monitor_http::npm::changes;
 use artifact_monitor_verify::{Expectation, ProvenanceVerifier};
 use std::sync::OnceLock;
 
@@ -37,8 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
 /// per-version signals (what every read does next).
 pub fn packument(data: &[u8]) {
     if let Ok(packument) = Packument::parse(data) {
-        let snapshot = Snapshot::of(&packument);
-        let _ = diff(&snapshot, &packument);
+        let _ = diff(&snapshot(&packument), &packument);
         let _ = version_contexts(&packument);
     }
 }

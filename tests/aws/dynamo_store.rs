@@ -15,7 +15,7 @@ async fn dynamo_store_passes_the_contract() {
 use artifact_monitor_core::domain::{Compliance, DueCounts, PollState, Recorded, VersionRecord};
 use artifact_monitor_core::ports::store::*;
 use artifact_monitor_core::ports::{PollCommit, StoreError, VerdictWrite};
-use artifact_monitor_core::registry::npm::Snapshot;
+use artifact_monitor_core::registry::Snapshot;
 use artifact_monitor_tests::store_contract::{alert_for, record, verdict, watched};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

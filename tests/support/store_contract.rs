@@ -11,7 +11,7 @@ use artifact_monitor_core::domain::{
     VersionRecord, WatchedArtifact,
 };
 use artifact_monitor_core::ports::{PollCommit, Store, StoreError, VerdictWrite};
-use artifact_monitor_core::registry::npm::Snapshot;
+use artifact_monitor_core::registry::Snapshot;
 
 pub fn artifact(name: &str) -> Artifact {
     Artifact::npm(

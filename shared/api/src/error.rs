@@ -87,7 +87,7 @@ impl From<MonitorError> for ApiError {
         match error {
             MonitorError::Store(e) => e.into(),
             e @ (MonitorError::BadArtifact { .. }
-            | MonitorError::BadPackument { .. }
+            | MonitorError::BadDocument { .. }
             | MonitorError::NotWatched(_)) => Self::invalid(e.to_string()),
             e @ (MonitorError::Owned { .. } | MonitorError::Exists(_)) => {
                 Self::conflict(e.to_string())

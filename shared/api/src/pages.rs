@@ -416,11 +416,13 @@ pub async fn add<S: Store + 'static>(
         allowed_reusable_workflows: None,
     };
     let mut errors = FormErrors::default();
-    if let Err(e) = Declarations::SNAKE.registry(request.registry.as_deref()) {
-        errors.registry = Some(e.message);
-    }
-    if let Err(e) = Declarations::SNAKE.name(&request.name) {
-        errors.name = Some(e.message);
+    match Declarations::SNAKE.registry(request.registry.as_deref()) {
+        Err(e) => errors.registry = Some(e.message),
+        Ok(registry) => {
+            if let Err(e) = Declarations::SNAKE.name(registry, &request.name) {
+                errors.name = Some(e.message);
+            }
+        }
     }
     if let Err(e) = request.policy() {
         match e.field.as_str() {

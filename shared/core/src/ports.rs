@@ -4,11 +4,11 @@
 //! fakes implement them for their behaviour (`MemoryStore`). No vendor type crosses a port.
 
 use crate::domain::{
-    Alert, DueCounts, DueItem, Evidence, FeedState, JudgedVersion, OutboxEntry, PollState,
-    Recorded, RepositoryName, RunFacts, Summary, Validators, VersionPublished, VersionRecord,
-    VersionVerified, WatchedArtifact, WorkflowPath,
+    Alert, ArtifactRef, DueCounts, DueItem, Evidence, FeedState, JudgedVersion, OutboxEntry,
+    PollState, Recorded, RepositoryName, RunFacts, Summary, Validators, VersionPublished,
+    VersionRecord, VersionVerified, WatchedArtifact, WorkflowPath,
 };
-use crate::registry::npm::PackageName;
+use crate::registry::RegistryType;
 use std::future::Future;
 
 /// Why a remote service could not answer. Every variant means "could not decide": the work
@@ -84,41 +84,43 @@ impl std::fmt::Debug for Body {
     }
 }
 
-/// The result of a conditional packument read.
+/// The result of a conditional read of an artifact's document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PackumentFetch {
+pub enum DocumentFetch {
     /// 304: nothing changed since the validators were issued.
     NotModified,
     Modified {
         body: Body,
         validators: Validators,
     },
-    /// 404: the package does not exist (or was fully unpublished).
+    /// 404: the artifact does not exist (or was fully removed).
     Missing,
 }
 
-/// A package registry (npm).
+/// The registries: where an artifact's document and a version's evidence are read. The
+/// adapter picks the registry by the artifact's type; the core reads what it returns
+/// ([`RegistryType::read`]).
 pub trait Registry: Send + Sync {
-    /// The full packument, conditionally on `validators`.
-    fn packument(
+    /// The artifact's document (npm: the full packument), conditionally on `validators`.
+    fn document(
         &self,
-        name: &PackageName,
+        artifact: &ArtifactRef,
         validators: &Validators,
-    ) -> impl Future<Output = Result<PackumentFetch, RemoteError>> + Send;
+    ) -> impl Future<Output = Result<DocumentFetch, RemoteError>> + Send;
 
-    /// The attestations document of one version; `None` when the registry has none (404).
+    /// The document read past any cache (for an artifact the changes feed just named: a
+    /// cached copy can be minutes stale).
+    fn document_fresh(
+        &self,
+        artifact: &ArtifactRef,
+    ) -> impl Future<Output = Result<DocumentFetch, RemoteError>> + Send;
+
+    /// The attestations of one version; `None` when the registry has none (404).
     fn attestations(
         &self,
-        name: &PackageName,
+        artifact: &ArtifactRef,
         version: &str,
     ) -> impl Future<Output = Result<Option<Body>, RemoteError>> + Send;
-
-    /// The full packument read past any cache (for a package the changes feed just named:
-    /// a cached copy can be minutes stale).
-    fn packument_fresh(
-        &self,
-        name: &PackageName,
-    ) -> impl Future<Output = Result<PackumentFetch, RemoteError>> + Send;
 }
 
 /// The largest attestations document (a bundle, or a registry's response with several)
@@ -135,27 +137,34 @@ pub struct Rejection {
     pub message: String,
 }
 
+/// What evidence must be about: a version of an artifact and the digest of its file.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub artifact: &'a ArtifactRef,
+    pub version: &'a str,
+    /// The file's digest as Subresource Integrity, as the registry lists it (npm:
+    /// `dist.integrity`); `None` when it lists none.
+    pub integrity: Option<&'a str>,
+}
+
 /// Offline verification of a registry's attestations (the `artifact-monitor-verify` crate
-/// implements it over Sigstore). It performs no I/O: the document is bytes the registry
-/// served, the trust material is the implementation's.
+/// implements it over Sigstore, with one subject rule per registry type). It performs no
+/// I/O: the document is bytes the registry served, the trust material is the
+/// implementation's.
 pub trait AttestationVerifier: std::fmt::Debug + Send + Sync {
-    /// Verifies an npm attestations response for `name@version` whose tarball has the
-    /// SHA-512 digest `sha512`: every bundle, the subject, the publish attestation.
-    /// `Ok(Some(evidence))` when it carries build provenance, `Ok(None)` when it carries
-    /// only a publish attestation (nothing says where the version was built).
-    fn verify_npm(
-        &self,
-        name: &PackageName,
-        version: &str,
-        sha512: [u8; 64],
-        document: &[u8],
-    ) -> Result<Option<Evidence>, Rejection>;
+    /// Verifies the attestations `document` served for `subject`: every bundle, the
+    /// registry type's subject rule (npm: `pkg:npm/<name>@<version>` with the sha512 of
+    /// `dist.integrity`), its publish attestation. `Ok(Some(evidence))` when it carries build
+    /// provenance, `Ok(None)` when it carries none (nothing says where the version was
+    /// built).
+    fn verify(&self, subject: &Subject<'_>, document: &[u8])
+    -> Result<Option<Evidence>, Rejection>;
 }
 
 /// One page of a registry's changes feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangesPage {
-    /// Package names changed (or deleted), in feed order; a name may repeat.
+    /// Artifact names changed (or deleted), in feed order; a name may repeat.
     pub names: Vec<String>,
     /// How many results the page held.
     pub results: usize,
@@ -163,8 +172,10 @@ pub struct ChangesPage {
     pub last_seq: String,
 }
 
-/// A registry's replication changes feed: which packages changed since a sequence.
+/// A registry's changes feed: which artifacts of its type changed since a sequence.
 pub trait Changes: Send + Sync {
+    /// The registry type whose artifacts the feed names.
+    fn registry(&self) -> RegistryType;
     /// The current end of the feed (where following starts when nothing is stored).
     fn current_seq(&self) -> impl Future<Output = Result<String, RemoteError>> + Send;
     /// At most `limit` changes after `since`.

@@ -8,7 +8,6 @@
 //! the remote side chose.
 
 pub mod bytes;
-pub mod changes;
 pub mod cognito;
 pub mod github;
 pub mod http;
@@ -16,9 +15,10 @@ pub mod npm;
 pub mod webhook;
 
 pub use bytes::{ByteBudget, DEFAULT_BYTES_IN_FLIGHT};
-pub use changes::{DEFAULT_CHANGES_FEED, NpmChanges};
 pub use cognito::{CognitoConfig, CognitoSignIn};
 pub use github::{DEFAULT_GITHUB_API, GithubRuns};
 pub use http::{HttpClient, HttpConfig, RequestBudget};
-pub use npm::{DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, NpmRegistry};
+pub use npm::{
+    DEFAULT_CHANGES_FEED, DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, NpmChanges, NpmRegistry,
+};
 pub use webhook::Webhook;

@@ -16,13 +16,14 @@ mod claims;
 mod document;
 mod error;
 mod generic;
-mod npm_keys;
+mod npm;
 
 pub use bundle::{BundleSummary, Signer};
 pub use document::{ArtifactInput, Expectation, PublishAttestation, VerifiedDocument};
 pub use error::{ErrorKind, VerificationError};
 pub use generic::{ExpectedSigner, SignedArtifact};
-pub use npm_keys::{NpmKey, NpmKeys, ssh_fingerprint, verify_registry_signature};
+pub use npm::NPM_PUBLISH_V01;
+pub use npm::keys::{NpmKey, NpmKeys, ssh_fingerprint, verify_registry_signature};
 
 use sigstore_verify::trust_root::TrustedRoot;
 
@@ -90,28 +91,24 @@ pub fn sha256_digest(bytes: &[u8]) -> [u8; 32] {
     *sigstore_verify::crypto::sha256(bytes).as_bytes()
 }
 
-/// The core's verification port: an npm attestations response checked for one version
-/// (the subject names it with the registry's sha512), provenance turned into evidence.
+/// The core's verification port: a registry's attestations checked for one version by its
+/// registry type's subject rule, provenance turned into evidence.
 impl artifact_monitor_core::ports::AttestationVerifier for ProvenanceVerifier {
-    fn verify_npm(
+    fn verify(
         &self,
-        name: &artifact_monitor_core::registry::npm::PackageName,
-        version: &str,
-        sha512: [u8; 64],
+        subject: &artifact_monitor_core::ports::Subject<'_>,
         document: &[u8],
     ) -> Result<
         Option<artifact_monitor_core::domain::Evidence>,
         artifact_monitor_core::ports::Rejection,
     > {
-        let expectation = Expectation {
-            package: Some((name.clone(), version.to_owned())),
-            artifact: ArtifactInput::Sha512(sha512),
+        use artifact_monitor_core::registry::RegistryType;
+        let verified = match subject.artifact.registry {
+            RegistryType::Npm => self.verify_npm_version(subject, document),
         };
-        self.verify_document(document, &expectation)
-            .map(|verified| verified.provenance)
-            .map_err(|error| artifact_monitor_core::ports::Rejection {
-                kind: error.kind.as_str().to_owned(),
-                message: error.message,
-            })
+        verified.map_err(|error| artifact_monitor_core::ports::Rejection {
+            kind: error.kind.as_str().to_owned(),
+            message: error.message,
+        })
     }
 }

@@ -4,11 +4,10 @@ use super::{
     GithubNameError, PolicyError, RefPattern, ReleasePolicy, RepositoryName,
     ReusableWorkflowPattern, WorkflowPath,
 };
-use crate::registry::RegistryType;
-use crate::registry::npm::{PackageName, PackageNameError};
+use crate::registry::{NameError, RegistryType};
 use serde::{Deserialize, Serialize};
 
-/// A watched artifact: which package, and who may release it.
+/// A watched artifact: which one, of which registry type, and who may release it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Artifact {
     /// Registry type (the first segment of its key).
@@ -19,25 +18,29 @@ pub struct Artifact {
 }
 
 impl Artifact {
-    /// An npm artifact; the name and the policy are checked.
-    pub fn npm(name: &str, policy: PolicySpec) -> Result<Self, ArtifactError> {
-        let name = PackageName::parse(name)?;
+    /// An artifact of `registry`; the name (by the type's rules) and the policy are checked.
+    pub fn new(
+        registry: RegistryType,
+        name: &str,
+        policy: PolicySpec,
+    ) -> Result<Self, ArtifactError> {
+        let name = registry.check_name(name)?;
         policy.to_policy()?;
         Ok(Self {
-            registry: RegistryType::Npm,
-            name: name.as_str().to_owned(),
+            registry,
+            name,
             policy,
         })
     }
 
-    /// The storage key, `npm/<name>`.
-    pub fn key(&self) -> String {
-        artifact_key(self.registry, &self.name)
+    /// An npm artifact ([`Self::new`] for [`RegistryType::Npm`]).
+    pub fn npm(name: &str, policy: PolicySpec) -> Result<Self, ArtifactError> {
+        Self::new(RegistryType::Npm, name, policy)
     }
 
-    /// Its name as the registry's package name.
-    pub fn package(&self) -> Result<PackageName, PackageNameError> {
-        PackageName::parse(&self.name)
+    /// The storage key, `<type>/<name>`.
+    pub fn key(&self) -> String {
+        artifact_key(self.registry, &self.name)
     }
 }
 
@@ -45,7 +48,7 @@ impl Artifact {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArtifactError {
     #[error(transparent)]
-    Name(#[from] PackageNameError),
+    Name(#[from] NameError),
     #[error(transparent)]
     Policy(#[from] PolicyError),
 }

@@ -9,7 +9,6 @@ use super::{
     artifact_key, printable,
 };
 use crate::registry::RegistryType;
-use crate::registry::npm::PackageName;
 
 /// How a caller spells its fields: the HTTP API and the config file in snake_case
 /// (`allowed_refs[0]`), a CloudFormation resource's properties in PascalCase
@@ -118,17 +117,20 @@ impl Declarations {
         })
     }
 
-    /// The package name, checked with the registry's rules.
-    pub fn name(&self, value: &str) -> Result<PackageName, FieldError> {
+    /// The artifact's name, checked with its registry type's rules; returns it as keys
+    /// hold it.
+    pub fn name(&self, registry: RegistryType, value: &str) -> Result<String, FieldError> {
         self.bounded("name", value)?;
-        PackageName::parse(value).map_err(|e| self.field("name", e.to_string()))
+        registry
+            .check_name(value)
+            .map_err(|e| self.field("name", e.to_string()))
     }
 
     /// The storage key of a registry type and a name, both checked.
     pub fn key(&self, registry: &str, name: &str) -> Result<String, FieldError> {
         let registry = self.registry(Some(registry))?;
-        let name = self.name(name)?;
-        Ok(artifact_key(registry, name.as_str()))
+        let name = self.name(registry, name)?;
+        Ok(artifact_key(registry, &name))
     }
 
     /// A policy checked field by field (the message names the field), then as a whole.
@@ -194,11 +196,11 @@ impl Declarations {
         policy: PolicySpec,
     ) -> Result<Artifact, FieldError> {
         let registry = self.registry(registry)?;
-        let name = self.name(name)?;
+        let name = self.name(registry, name)?;
         let policy = self.policy(policy)?;
         Ok(Artifact {
             registry,
-            name: name.as_str().to_owned(),
+            name,
             policy,
         })
     }

@@ -1,11 +1,12 @@
-//! Which versions of a freshly read packument are to be judged, and the event for each:
-//! detection's decision, pure, so every entry point applies the same rule.
+//! Which versions of a freshly read document are to be judged, and the event for each:
+//! detection's decision, pure, so every entry point and every registry type applies the
+//! same rule.
 
 use super::{ArtifactRef, EmitReason, VERSION_PUBLISHED_SCHEMA, VersionPublished};
-use crate::registry::npm::{Packument, version_contexts};
+use crate::registry::ListedVersion;
 use std::collections::BTreeSet;
 
-/// How the packument came to be read.
+/// How the document came to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadKind {
     /// The artifact's first read: every version is backfill.
@@ -26,10 +27,10 @@ pub struct Found {
     pub left_out: Vec<String>,
 }
 
-/// The versions of `packument` to judge after a read of kind `kind`, `known` being the
-/// versions of the last fully processed read.
+/// The versions of `listed` (a document's versions in publish order) to judge after a read
+/// of kind `kind`, `known` being the versions of the last fully processed read.
 pub fn versions_to_judge(
-    packument: &Packument,
+    listed: Vec<ListedVersion<'_>>,
     artifact: &ArtifactRef,
     known: Option<&BTreeSet<String>>,
     kind: ReadKind,
@@ -37,7 +38,8 @@ pub fn versions_to_judge(
     now: i64,
 ) -> Found {
     let mut found = Found::default();
-    for (version, context) in version_contexts(packument) {
+    for listed in listed {
+        let version = listed.version;
         let reason = match kind {
             ReadKind::First => EmitReason::Backfill,
             ReadKind::Rejudge => EmitReason::Rejudge,
@@ -46,25 +48,23 @@ pub fn versions_to_judge(
             }
             ReadKind::Update { .. } => continue,
         };
-        let published_at = packument.published_at(version);
-        if kind == (ReadKind::Update { fresh: true }) && published_at.is_none() {
+        if kind == (ReadKind::Update { fresh: true }) && listed.published_at.is_none() {
             found.left_out.push(version.to_owned());
             continue;
         }
-        let manifest = &packument.versions[version];
         found.events.push(VersionPublished {
             schema_version: VERSION_PUBLISHED_SCHEMA,
             artifact: artifact.clone(),
             version: version.to_owned(),
-            integrity: manifest.dist.integrity.clone(),
-            tarball: manifest.dist.tarball.clone(),
-            git_head: manifest.git_head.clone(),
-            published_at,
-            publisher: manifest.publisher.clone(),
-            has_attestations: manifest.dist.attestations.is_some(),
-            earlier_had_provenance: context.earlier_had_provenance,
-            signals: context.signals,
-            recent_attested: context.recent_attested,
+            integrity: listed.integrity.map(str::to_owned),
+            tarball: listed.location.map(str::to_owned),
+            git_head: listed.source_commit.map(str::to_owned),
+            published_at: listed.published_at,
+            publisher: listed.publisher.cloned(),
+            has_attestations: listed.has_attestations,
+            earlier_had_provenance: listed.context.earlier_had_provenance,
+            signals: listed.context.signals,
+            recent_attested: listed.context.recent_attested,
             reason,
             backfill: kind == ReadKind::First,
             policy_rev,
@@ -78,8 +78,9 @@ pub fn versions_to_judge(
 mod tests {
     use super::*;
 
-    fn packument() -> Packument {
-        Packument::parse(
+    fn packument() -> crate::registry::Document {
+        crate::registry::RegistryType::Npm.read(
+            "p",
             br#"{"name":"p","time":{"1.0.0":"2026-01-01T00:00:00Z","1.1.0":"2026-02-01T00:00:00Z"},
             "versions":{"1.0.0":{"dist":{"integrity":"sha512-a","attestations":{"url":"u","provenance":{}}}},"1.1.0":{},"2.0.0":{}}}"#,
         )
@@ -104,7 +105,7 @@ mod tests {
     #[test]
     fn the_first_read_is_all_backfill_a_later_one_only_what_is_new() {
         let p = packument();
-        let first = versions_to_judge(&p, &artifact(), None, ReadKind::First, 1, 5);
+        let first = versions_to_judge(p.versions(), &artifact(), None, ReadKind::First, 1, 5);
         assert_eq!(
             versions(&first),
             [
@@ -123,7 +124,7 @@ mod tests {
         assert!(first.events[0].has_attestations);
         let known: BTreeSet<String> = ["1.0.0".to_owned()].into();
         let later = ReadKind::Update { fresh: false };
-        let update = versions_to_judge(&p, &artifact(), Some(&known), later, 1, 6);
+        let update = versions_to_judge(p.versions(), &artifact(), Some(&known), later, 1, 6);
         assert_eq!(
             versions(&update),
             [("1.1.0", EmitReason::New), ("2.0.0", EmitReason::New)]
@@ -135,7 +136,8 @@ mod tests {
     fn a_fresh_read_leaves_versions_without_a_publish_time_for_later() {
         let known: BTreeSet<String> = ["1.0.0".to_owned()].into();
         let fresh = ReadKind::Update { fresh: true };
-        let found = versions_to_judge(&packument(), &artifact(), Some(&known), fresh, 1, 6);
+        let document = packument();
+        let found = versions_to_judge(document.versions(), &artifact(), Some(&known), fresh, 1, 6);
         assert_eq!(versions(&found), [("1.1.0", EmitReason::New)]);
         assert_eq!(found.left_out, ["2.0.0"]);
     }
@@ -143,8 +145,9 @@ mod tests {
     #[test]
     fn rejudging_takes_every_version_under_the_new_policy() {
         let known: BTreeSet<String> = ["1.0.0".to_owned(), "1.1.0".to_owned()].into();
+        let document = packument();
         let found = versions_to_judge(
-            &packument(),
+            document.versions(),
             &artifact(),
             Some(&known),
             ReadKind::Rejudge,

@@ -7,9 +7,9 @@
 //! `Version Published` EventBridge event (schema in `infra/`). The shape is versioned by
 //! [`VERSION_PUBLISHED_SCHEMA`]; a reader refuses a version it does not know.
 
+use super::Publisher;
 use super::{Compliance, Confidence, JudgedVersion, Reason, Signal};
 use crate::registry::RegistryType;
-use crate::registry::npm::Publisher;
 use serde::{Deserialize, Serialize};
 
 /// The schema version of [`VersionPublished`] this code writes and reads.
@@ -38,7 +38,7 @@ pub struct ArtifactRef {
 }
 
 impl ArtifactRef {
-    /// The storage key, `npm/<name>`.
+    /// The storage key, `<type>/<name>`.
     pub fn key(&self) -> String {
         super::artifact_key(self.registry, &self.name)
     }
@@ -78,28 +78,31 @@ pub struct RecentVersion {
     pub integrity: Option<String>,
 }
 
-/// A version to judge, with the packument facts the judgement needs.
+/// A version to judge, with the facts of the registry's document the judgement needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VersionPublished {
     pub schema_version: u32,
     pub artifact: ArtifactRef,
     pub version: String,
-    /// `dist.integrity` (`sha512-…`): the digest the provenance subject must name.
+    /// The digest of the version's file as Subresource Integrity (npm's `dist.integrity`,
+    /// `sha512-…`): the digest the provenance subject must name.
     #[serde(default)]
     pub integrity: Option<String>,
+    /// Where the version's file is (npm's tarball URL).
     #[serde(default)]
     pub tarball: Option<String>,
-    /// `gitHead`: the commit the registry says the version was built from.
+    /// The commit the registry says the version was built from (npm's `gitHead`).
     #[serde(default)]
     pub git_head: Option<String>,
-    /// Seconds since the epoch (packument `time`).
+    /// When the registry says it was published, seconds since the epoch.
     #[serde(default)]
     pub published_at: Option<i64>,
-    /// `_npmUser`, with `trusted_publisher` when published through npm trusted publishing.
+    /// Who the registry says published it (npm's `_npmUser`), with `trusted_publisher` when
+    /// published through the registry's trusted publishing.
     #[serde(default)]
     pub publisher: Option<Publisher>,
-    /// The packument lists attestations for this version (`dist.attestations`).
+    /// The registry lists attestations for this version (npm's `dist.attestations`).
     pub has_attestations: bool,
     /// An earlier version (by publish time) lists provenance, as the registry shows it.
     pub earlier_had_provenance: bool,
@@ -107,7 +110,7 @@ pub struct VersionPublished {
     #[serde(default)]
     pub signals: Vec<Signal>,
     /// Earlier versions listing provenance, published within a day before this one,
-    /// newest first (at most [`super::MAX_RECENT_ATTESTED`]): the judge compares the runs
+    /// newest first (at most [`crate::registry::MAX_RECENT_ATTESTED`]): the judge compares the runs
     /// their provenance names with this version's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_attested: Vec<RecentVersion>,

@@ -12,6 +12,7 @@ mod event;
 mod evidence;
 mod github;
 mod policy;
+mod publisher;
 mod reason;
 mod records;
 mod run;
@@ -33,6 +34,7 @@ pub use event::{
 pub use evidence::{Evidence, RunnerEnvironment};
 pub use github::{GithubNameError, RefPattern, RepositoryName, WorkflowPath, WorkflowRef};
 pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPattern};
+pub use publisher::Publisher;
 pub use reason::{Reason, Severity, UnknownReason};
 pub use records::{
     FeedState, JudgedVersion, MAX_SEQUENCE_LEN, OutboxEntry, PollState, Recorded, Transition,

@@ -1,8 +1,9 @@
 //! What the monitor stores: per-version records with their verdict history, per-artifact
 //! poll state, and alert outbox entries.
 
+use super::Publisher;
 use super::{Alert, Compliance, Confidence, Reason, Verdict};
-use crate::registry::npm::{Publisher, Snapshot};
+use crate::registry::Snapshot;
 use serde::{Deserialize, Serialize};
 
 /// HTTP validators of the last full read, for a conditional request next time.

@@ -14,13 +14,13 @@ use crate::domain::{
     Alert, ArtifactRef, DueItem, DueWork, EmitReason, PollState, ReadKind, Signal, Validators,
     WatchedArtifact, versions_to_judge,
 };
-use crate::ports::{Clock, Emitted, Events, PackumentFetch, PollCommit, Registry, Store};
-use crate::registry::npm::{Packument, Snapshot, diff};
+use crate::ports::{Body, Clock, DocumentFetch, Emitted, Events, PollCommit, Registry, Store};
+use crate::registry::{Document, Snapshot};
 
-/// How far in the future a packument's `modified` time may be and still be believed.
+/// How far in the future a document's `modified` time may be and still be believed.
 const MAX_CLOCK_SKEW_SECS: i64 = 3600;
 
-/// How detection reads the packument.
+/// How detection reads the artifact's document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Read {
     /// Conditionally (ETag).
@@ -86,11 +86,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         bus: &E,
     ) -> Result<DetectReport, MonitorError> {
         let key = watched.key();
-        let artifact = &watched.artifact;
-        let name = artifact.package().map_err(|e| MonitorError::BadArtifact {
-            key: key.clone(),
-            source: e.into(),
-        })?;
+        let reference = checked_ref(watched)?;
         let state = self.store.poll_state(&key).await?.unwrap_or_default();
         let mut report = DetectReport {
             artifact: key.clone(),
@@ -123,26 +119,26 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             Validators::default()
         };
         let fetched = match read {
-            Read::Fresh => self.registry.packument_fresh(&name).await?,
-            _ => self.registry.packument(&name, &validators).await?,
+            Read::Fresh => self.registry.document_fresh(&reference).await?,
+            _ => self.registry.document(&reference, &validators).await?,
         };
         let (body, validators) = match fetched {
-            PackumentFetch::NotModified => {
+            DocumentFetch::NotModified => {
                 report.outcome = PollOutcome::NotModified;
                 return Ok(report);
             }
-            PackumentFetch::Missing => {
+            DocumentFetch::Missing => {
                 report.outcome = PollOutcome::Missing;
                 report.alerts = self.package_missing(watched, &state).await?;
                 return Ok(report);
             }
             // A fresh read's validators are not the cache's: the sweep keeps its own.
-            PackumentFetch::Modified { body, .. } if read == Read::Fresh => {
+            DocumentFetch::Modified { body, .. } if read == Read::Fresh => {
                 (body, state.validators.clone())
             }
-            PackumentFetch::Modified { body, validators } => (body, validators),
+            DocumentFetch::Modified { body, validators } => (body, validators),
         };
-        let packument = parse_checked(&key, &name, body)?;
+        let document = read_checked(&key, &reference, body)?;
         let now = self.clock.now();
         // An older copy than one already processed (a cache behind a fresh read): its new
         // versions are still scheduled, but it is not diffed (the newer versions would read
@@ -153,12 +149,8 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             .as_ref()
             .and_then(|s| s.modified)
             .filter(|t| *t <= now + MAX_CLOCK_SKEW_SECS);
-        let stale = matches!((seen, packument.modified()), (Some(seen), Some(this)) if this < seen);
+        let stale = matches!((seen, document.modified()), (Some(seen), Some(this)) if this < seen);
 
-        let reference = ArtifactRef {
-            registry: artifact.registry,
-            name: artifact.name.clone(),
-        };
         let kind = match read {
             _ if baseline => ReadKind::First,
             Read::Rejudge => ReadKind::Rejudge,
@@ -167,7 +159,14 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             },
         };
         let known = state.snapshot.as_ref().map(|s| &s.versions);
-        let found = versions_to_judge(&packument, &reference, known, kind, watched.policy_rev, now);
+        let found = versions_to_judge(
+            document.versions(),
+            &reference,
+            known,
+            kind,
+            watched.policy_rev,
+            now,
+        );
         let left_out = found.left_out;
         let mut due = Vec::new();
         let mut emit = Vec::new();
@@ -186,18 +185,16 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         }
         let mut alerts = Vec::new();
         if !baseline && !stale {
-            let changes = diff(
-                state.snapshot.as_ref().unwrap_or(&Snapshot::default()),
-                &packument,
-            );
-            for signal in changes.package_signals() {
+            let empty = Snapshot::default();
+            let previous = state.snapshot.as_ref().unwrap_or(&empty);
+            for signal in document.package_signals(previous) {
                 alerts.push(package_alert(&reference, &signal, now));
             }
         }
         if stale {
             report.outcome = PollOutcome::Stale;
         }
-        let mut snapshot = Snapshot::of(&packument);
+        let mut snapshot = document.snapshot();
         for version in &left_out {
             snapshot.versions.remove(version);
         }
@@ -239,7 +236,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
                 Read::Rejudge => Some(true),
                 _ => Some(false),
             },
-            backfill_total: baseline.then_some(packument.versions.len() as u64),
+            backfill_total: baseline.then_some(document.version_count() as u64),
         };
         report.scheduled = commit.due.len();
         report.backfill = baseline;
@@ -257,34 +254,24 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         watched: &WatchedArtifact,
     ) -> Result<Option<Vec<crate::domain::VersionPublished>>, MonitorError> {
         let key = watched.key();
-        let name = watched
-            .artifact
-            .package()
-            .map_err(|e| MonitorError::BadArtifact {
-                key: key.clone(),
-                source: e.into(),
-            })?;
+        let reference = checked_ref(watched)?;
         let body = match self
             .registry
-            .packument(&name, &Validators::default())
+            .document(&reference, &Validators::default())
             .await?
         {
-            PackumentFetch::Modified { body, .. } => body,
-            PackumentFetch::Missing => return Ok(None),
-            PackumentFetch::NotModified => {
-                return Err(MonitorError::BadPackument {
+            DocumentFetch::Modified { body, .. } => body,
+            DocumentFetch::Missing => return Ok(None),
+            DocumentFetch::NotModified => {
+                return Err(MonitorError::BadDocument {
                     key,
                     reason: "the registry answered an unconditional read with 304".to_owned(),
                 });
             }
         };
-        let packument = parse_checked(&key, &name, body)?;
-        let reference = ArtifactRef {
-            registry: watched.artifact.registry,
-            name: watched.artifact.name.clone(),
-        };
+        let document = read_checked(&key, &reference, body)?;
         let found = versions_to_judge(
-            &packument,
+            document.versions(),
             &reference,
             None,
             ReadKind::First,
@@ -323,27 +310,32 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
     }
 }
 
-/// Parses a packument read for `key` and checks it is the package asked for.
-fn parse_checked(
-    key: &str,
-    name: &crate::registry::npm::PackageName,
-    body: crate::ports::Body,
-) -> Result<Packument, MonitorError> {
-    let packument = Packument::parse(&body).map_err(|e| MonitorError::BadPackument {
-        key: key.to_owned(),
-        reason: e.to_string(),
-    })?;
-    drop(body);
-    if packument.name != name.as_str() {
-        return Err(MonitorError::BadPackument {
+/// The artifact of `watched`, its name checked against its registry type's rules.
+fn checked_ref(watched: &WatchedArtifact) -> Result<ArtifactRef, MonitorError> {
+    let artifact = &watched.artifact;
+    artifact
+        .registry
+        .check_name(&artifact.name)
+        .map_err(|e| MonitorError::BadArtifact {
+            key: watched.key(),
+            source: e.into(),
+        })?;
+    Ok(ArtifactRef {
+        registry: artifact.registry,
+        name: artifact.name.clone(),
+    })
+}
+
+/// Reads the document served for `artifact`: it must parse and be that artifact's. The
+/// body is dropped (its share of the bytes budget returned) once parsed.
+fn read_checked(key: &str, artifact: &ArtifactRef, body: Body) -> Result<Document, MonitorError> {
+    artifact
+        .registry
+        .read(&artifact.name, &body)
+        .map_err(|e| MonitorError::BadDocument {
             key: key.to_owned(),
-            reason: format!(
-                "the registry answered with the packument of {:?}",
-                crate::domain::printable(&packument.name)
-            ),
-        });
-    }
-    Ok(packument)
+            reason: e.to_string(),
+        })
 }
 
 /// The alert for a package-level signal; its fingerprint makes the id unique per change.

@@ -19,10 +19,10 @@ pub enum MonitorError {
         #[source]
         source: ArtifactError,
     },
-    /// The registry answered with something that is not the package's packument (not a
-    /// document, another package's, a 304 to an unconditional read).
+    /// The registry answered with something that is not the artifact's document (not a
+    /// document, another artifact's, a 304 to an unconditional read).
     #[error("{key}: {reason}")]
-    BadPackument { key: String, reason: String },
+    BadDocument { key: String, reason: String },
     /// The artifact is not (or no longer) watched.
     #[error("{0} is not watched")]
     NotWatched(String),
@@ -43,7 +43,7 @@ impl MonitorError {
             Self::Remote(_) => true,
             Self::Store(e) => e.retryable(),
             Self::BadArtifact { .. }
-            | Self::BadPackument { .. }
+            | Self::BadDocument { .. }
             | Self::NotWatched(_)
             | Self::Owned { .. }
             | Self::Exists(_) => false,

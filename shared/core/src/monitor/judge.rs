@@ -2,7 +2,7 @@
 //!
 //! Idempotent: a version already decided under the artifact's current policy costs one read
 //! and changes nothing, so a redelivered, duplicated or replayed event is harmless; the event
-//! carries every packument fact the verdict needs, so events judged out of order give the
+//! carries every fact of the registry's document the verdict needs, so events judged out of order give the
 //! same verdicts. A registry failure is an error (the event stays due and comes back); GitHub
 //! trouble is part of the verdict (`pending`, due again later).
 
@@ -16,10 +16,10 @@ use crate::domain::{
     run_misses,
 };
 use crate::ports::{
-    ArtifactStore, AttestationVerifier, Clock, Registry, RemoteError, Runs, VerdictStore,
+    ArtifactStore, AttestationVerifier, Clock, Registry, RemoteError, Runs, Subject, VerdictStore,
     VerdictWrite, WatchStore,
 };
-use crate::registry::npm::{MAX_RECENT_ATTESTED, PackageName, sri_sha512};
+use crate::registry::MAX_RECENT_ATTESTED;
 use std::sync::Arc;
 
 /// Versions read, newest first, to find the last compliant release before a new one.
@@ -119,13 +119,16 @@ where
             key: key.clone(),
             source,
         };
-        let name = PackageName::parse(&event.artifact.name).map_err(|e| bad(e.into()))?;
+        let registry = event.artifact.registry;
+        registry
+            .check_name(&event.artifact.name)
+            .map_err(|e| bad(e.into()))?;
         let policy = watched
             .artifact
             .policy
             .to_policy()
             .map_err(|e| bad(e.into()))?;
-        let verdict = self.decide(&name, &policy, event).await?;
+        let verdict = self.decide(&policy, event).await?;
         let now = self.clock.now();
         let pending = verdict.compliance == Compliance::Pending;
         let pending_since = existing
@@ -209,22 +212,28 @@ where
     /// means the registry could not be asked.
     async fn decide(
         &self,
-        name: &PackageName,
         policy: &ReleasePolicy,
         event: &VersionPublished,
     ) -> Result<Verdict, MonitorError> {
+        let artifact = &event.artifact;
         let version = event.version.as_str();
         let provenance = if event.has_attestations {
-            match self.registry.attestations(name, version).await? {
+            match self.registry.attestations(artifact, version).await? {
                 Some(document) => {
-                    self.verify(name, version, event.integrity.as_deref(), &document, policy)
+                    let subject = Subject {
+                        artifact,
+                        version,
+                        integrity: event.integrity.as_deref(),
+                    };
+                    self.verify(&subject, &document, policy)
                 }
                 // Advertised but not served: the registry is inconsistent right now.
                 None => {
                     return Err(MonitorError::Remote(RemoteError::Invalid(
                         "registry",
                         format!(
-                            "{name}@{version} lists attestations that the registry does not serve"
+                            "{}@{version} lists attestations that the registry does not serve",
+                            artifact.key()
                         ),
                     )));
                 }
@@ -252,7 +261,7 @@ where
         };
         let mut signals = event.signals.clone();
         if let Provenance::Verified { evidence, .. } = &provenance
-            && let Some(signal) = self.same_run(name, event, evidence, policy).await?
+            && let Some(signal) = self.same_run(event, evidence, policy).await?
         {
             signals.push(signal);
         }
@@ -294,7 +303,6 @@ where
     /// on the order the events arrive in.
     async fn same_run(
         &self,
-        name: &PackageName,
         event: &VersionPublished,
         evidence: &Evidence,
         policy: &ReleasePolicy,
@@ -314,11 +322,17 @@ where
                 .and_then(|r| r.verdict.evidence.provenance);
             let theirs = match recorded {
                 Some(theirs) => Some(theirs),
-                None => match self.registry.attestations(name, &earlier.version).await? {
+                None => match self
+                    .registry
+                    .attestations(&event.artifact, &earlier.version)
+                    .await?
+                {
                     Some(document) => match self.verify(
-                        name,
-                        &earlier.version,
-                        earlier.integrity.as_deref(),
+                        &Subject {
+                            artifact: &event.artifact,
+                            version: &earlier.version,
+                            integrity: earlier.integrity.as_deref(),
+                        },
                         &document,
                         policy,
                     ) {
@@ -400,24 +414,10 @@ where
         }))
     }
 
-    /// Verifies the attestations document offline: the subject must name this package and
-    /// version with the registry's sha512 integrity.
-    fn verify(
-        &self,
-        name: &PackageName,
-        version: &str,
-        integrity: Option<&str>,
-        document: &[u8],
-        policy: &ReleasePolicy,
-    ) -> Provenance {
-        let Some(digest) = integrity.and_then(sri_sha512) else {
-            return Provenance::Invalid {
-                kind: "subject".to_owned(),
-                message: "the registry gives no sha512 integrity to check the subject against"
-                    .to_owned(),
-            };
-        };
-        match self.verifier.verify_npm(name, version, digest, document) {
+    /// Verifies the attestations document offline against the subject's registry type's
+    /// rule (the subject must name this version and the digest the registry lists).
+    fn verify(&self, subject: &Subject<'_>, document: &[u8], policy: &ReleasePolicy) -> Provenance {
+        match self.verifier.verify(subject, document) {
             Err(rejection) => Provenance::Invalid {
                 kind: rejection.kind,
                 message: rejection.message,

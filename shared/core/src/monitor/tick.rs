@@ -320,7 +320,7 @@ mod tests {
                     ("npm/a".into(), Err(retryable)),
                     (
                         "npm/b".into(),
-                        Err(MonitorError::BadPackument {
+                        Err(MonitorError::BadDocument {
                             key: "npm/b".into(),
                             reason: "not a packument".into(),
                         }),

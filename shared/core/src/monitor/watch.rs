@@ -16,7 +16,6 @@ use super::detect::{DetectReport, Read};
 use super::error::MonitorError;
 use crate::domain::{DueItem, DueWork, WatchedArtifact, artifact_key, usable_sequence};
 use crate::ports::{Changes, Clock, Events, Registry, Store, StoreError};
-use crate::registry::RegistryType;
 use futures_util::StreamExt as _;
 use std::collections::{BTreeSet, HashSet};
 
@@ -123,11 +122,9 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
                 break;
             }
         }
-        // The changes feed is npm's: the names it gives are npm packages.
-        let keys: Vec<String> = names
-            .iter()
-            .map(|n| artifact_key(RegistryType::Npm, n))
-            .collect();
+        // The names a feed gives are artifacts of its registry type.
+        let registry = feed.registry();
+        let keys: Vec<String> = names.iter().map(|n| artifact_key(registry, n)).collect();
         let mut hits: Vec<WatchedArtifact> = Vec::new();
         for chunk in keys.chunks(LOOKUP_BATCH) {
             // An artifact not read yet waits for its first read in the due queue, paced

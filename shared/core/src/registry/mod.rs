@@ -6,11 +6,23 @@
 //! version (the subject rule). Everything else (the policy, the decision table, run
 //! correlation, signals, the store, the API, the dashboard, the functions) is shared.
 //!
+//! The shared code sees a registry type through this module only: [`RegistryType`] names
+//! it and checks its names, [`Document`] reads its document into [`ListedVersion`]s, a
+//! [`Snapshot`] and package-level signals. Each `match` below is exhaustive, so a new type
+//! is not done until every one of them has its arm.
+//!
 //! Today: [`npm`]. ARCHITECTURE.md ("Adding a registry") lists what a new type must
 //! implement and where.
 
+mod listing;
 pub mod npm;
 
+pub use listing::{
+    DocumentError, ListedVersion, MAX_RECENT_ATTESTED, NameError, RECENT_ATTESTED_SECS, Snapshot,
+    VersionContext,
+};
+
+use crate::domain::Signal;
 use serde::{Deserialize, Serialize};
 
 /// A registry type: the first segment of every artifact key (`npm/<name>`), of the API's
@@ -35,6 +47,78 @@ impl RegistryType {
     /// The type a key, a route or a declaration names; `None` for one not supported.
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == value)
+    }
+
+    /// Checks `name` against the registry's naming rules; returns the name as keys hold it.
+    pub fn check_name(self, name: &str) -> Result<String, NameError> {
+        match self {
+            RegistryType::Npm => Ok(npm::PackageName::parse(name)?.as_str().to_owned()),
+        }
+    }
+
+    /// Reads the registry's document for the artifact `name` (as [`Self::check_name`]
+    /// returned it) from hostile bytes: it must parse and be that artifact's.
+    pub fn read(self, name: &str, bytes: &[u8]) -> Result<Document, DocumentError> {
+        let document = match self {
+            RegistryType::Npm => Document::Npm(npm::Packument::parse(bytes)?),
+        };
+        if document.name() != name {
+            let other = crate::domain::printable(document.name()).into_owned();
+            return Err(DocumentError::OtherArtifact(other));
+        }
+        Ok(document)
+    }
+}
+
+/// A registry's document for one artifact, parsed (npm: the packument).
+#[derive(Debug, Clone)]
+pub enum Document {
+    Npm(npm::Packument),
+}
+
+impl Document {
+    /// The artifact the document says it is about.
+    pub fn name(&self) -> &str {
+        match self {
+            Document::Npm(p) => &p.name,
+        }
+    }
+
+    /// Every version, oldest publish first (versions without a publish time last), with
+    /// its facts and context.
+    pub fn versions(&self) -> Vec<ListedVersion<'_>> {
+        match self {
+            Document::Npm(p) => npm::listing(p),
+        }
+    }
+
+    /// How many versions the document lists.
+    pub fn version_count(&self) -> usize {
+        match self {
+            Document::Npm(p) => p.versions.len(),
+        }
+    }
+
+    /// When the document says it last changed.
+    pub fn modified(&self) -> Option<i64> {
+        match self {
+            Document::Npm(p) => p.modified(),
+        }
+    }
+
+    /// What to remember of it until the next read.
+    pub fn snapshot(&self) -> Snapshot {
+        match self {
+            Document::Npm(p) => npm::snapshot(p),
+        }
+    }
+
+    /// Signals about the artifact as a whole (not one new version) since `previous`: a
+    /// version removed, a tag moved backwards, a maintainer added.
+    pub fn package_signals(&self, previous: &Snapshot) -> Vec<Signal> {
+        match self {
+            Document::Npm(p) => npm::diff(previous, p).package_signals(),
+        }
     }
 }
 

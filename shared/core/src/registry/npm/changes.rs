@@ -4,34 +4,44 @@
 
 use super::Packument;
 use crate::domain::Signal;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::registry::{
+    ListedVersion, MAX_RECENT_ATTESTED, RECENT_ATTESTED_SECS, Snapshot, VersionContext,
+};
+use std::collections::BTreeSet;
 
 /// A burst: this many versions ...
 pub const BURST_COUNT: usize = 5;
 /// ... within this many seconds.
 pub const BURST_WINDOW_SECS: i64 = 10 * 60;
 
-/// What the monitor remembers of a packument between polls.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Snapshot {
-    pub versions: BTreeSet<String>,
-    pub dist_tags: BTreeMap<String, String>,
-    pub maintainers: BTreeSet<String>,
-    /// The document's `time.modified`, to recognise an older copy served later by a cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified: Option<i64>,
+/// What to remember of a packument until the next read.
+pub fn snapshot(packument: &Packument) -> Snapshot {
+    Snapshot {
+        versions: packument.versions.keys().cloned().collect(),
+        tags: packument.dist_tags.clone(),
+        maintainers: packument.maintainers.iter().cloned().collect(),
+        modified: packument.modified(),
+    }
 }
 
-impl Snapshot {
-    pub fn of(packument: &Packument) -> Self {
-        Self {
-            versions: packument.versions.keys().cloned().collect(),
-            dist_tags: packument.dist_tags.clone(),
-            maintainers: packument.maintainers.iter().cloned().collect(),
-            modified: packument.modified(),
-        }
-    }
+/// Every version of the packument in publish order, in the shared terms detection reads.
+pub fn listing(packument: &Packument) -> Vec<ListedVersion<'_>> {
+    version_contexts(packument)
+        .into_iter()
+        .map(|(version, context)| {
+            let manifest = &packument.versions[version];
+            ListedVersion {
+                version,
+                published_at: packument.published_at(version),
+                integrity: manifest.dist.integrity.as_deref(),
+                location: manifest.dist.tarball.as_deref(),
+                source_commit: manifest.git_head.as_deref(),
+                publisher: manifest.publisher.as_ref(),
+                has_attestations: manifest.dist.attestations.is_some(),
+                context,
+            }
+        })
+        .collect()
 }
 
 /// A dist-tag that now points elsewhere.
@@ -95,7 +105,7 @@ pub fn diff(previous: &Snapshot, current: &Packument) -> Changes {
         .dist_tags
         .iter()
         .filter_map(|(tag, to)| {
-            let from = previous.dist_tags.get(tag)?;
+            let from = previous.tags.get(tag)?;
             (from != to).then(|| TagMove {
                 tag: tag.clone(),
                 from: from.clone(),
@@ -127,24 +137,6 @@ pub fn diff(previous: &Snapshot, current: &Packument) -> Changes {
         maintainers_removed,
     }
 }
-
-/// What detection knows of one version from the whole packument.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VersionContext {
-    /// Signals against the version published just before it.
-    pub signals: Vec<Signal>,
-    /// An earlier version (by publish time) lists provenance in the packument.
-    pub earlier_had_provenance: bool,
-    /// Earlier versions listing provenance published within [`RECENT_ATTESTED_SECS`]
-    /// before it, newest first, at most [`MAX_RECENT_ATTESTED`].
-    pub recent_attested: Vec<crate::domain::RecentVersion>,
-}
-
-/// How far back versions are compared for provenance naming the same run: longer than a
-/// GitHub-hosted job may run (6 hours), with room for a run's later jobs.
-pub const RECENT_ATTESTED_SECS: i64 = 24 * 3600;
-/// Earlier versions compared at most (each may cost a store read).
-pub const MAX_RECENT_ATTESTED: usize = 8;
 
 /// The context of every version, in publish order, in O(n log n) for n versions: one sort,
 /// then one pass with a sliding window for bursts.
@@ -304,7 +296,7 @@ mod tests {
             "time":{"1.0.0":"2026-01-01T00:00:00Z","1.1.0":"2026-02-01T00:00:00Z","2.0.0":"2026-03-01T00:00:00Z","1.2.0":"2026-02-15T00:00:00Z"},
             "versions":{"1.0.0":{},"2.0.0":{},"1.2.0":{}}}"#,
         );
-        let changes = diff(&Snapshot::of(&before), &after);
+        let changes = diff(&snapshot(&before), &after);
         assert_eq!(changes.new_versions, ["1.2.0", "2.0.0"]);
         assert_eq!(changes.unpublished, ["1.1.0"]);
         assert_eq!(changes.maintainers_added, ["mallory"]);
@@ -326,7 +318,7 @@ mod tests {
                 "new_maintainer"
             ]
         );
-        assert_eq!(diff(&Snapshot::of(&after), &after), Changes::default());
+        assert_eq!(diff(&snapshot(&after), &after), Changes::default());
     }
 
     #[test]
@@ -338,7 +330,7 @@ mod tests {
             r#"{"name":"p","dist-tags":{"latest":"1.1.0"},"time":{"1.0.0":"2026-01-01T00:00:00Z","1.1.0":"2026-02-01T00:00:00Z"},"versions":{"1.0.0":{},"1.1.0":{}}}"#,
         );
         assert!(
-            diff(&Snapshot::of(&before), &after)
+            diff(&snapshot(&before), &after)
                 .package_signals()
                 .is_empty()
         );

@@ -6,8 +6,9 @@
 //!   `dist.integrity` ([`sri_sha512`]);
 //! - a version and its facts: the packument ([`Packument`]: `versions`, `time`, `dist`,
 //!   `_npmUser`, scripts, dependencies), read leniently where the registry varies;
-//! - what changed between two reads ([`diff`]) and each version's signals and provenance
-//!   history ([`version_contexts`]);
+//! - the packument in the shared terms ([`listing`], [`snapshot`]), what changed between two
+//!   reads ([`diff`]) and each version's signals and provenance history
+//!   ([`version_contexts`]);
 //! - which dependency specs resolve outside the registry ([`added_outside_registry`]).
 
 mod changes;
@@ -16,11 +17,11 @@ mod name;
 mod packument;
 
 pub use changes::{
-    BURST_COUNT, BURST_WINDOW_SECS, Changes, MAX_RECENT_ATTESTED, RECENT_ATTESTED_SECS, Snapshot,
-    TagMove, VersionContext, diff, lists_provenance, version_contexts, version_signals,
+    BURST_COUNT, BURST_WINDOW_SECS, Changes, TagMove, diff, listing, lists_provenance, snapshot,
+    version_contexts, version_signals,
 };
 pub use dependency::{INSTALLED_KINDS, OutsideRegistry, added_outside_registry, is_registry_spec};
 pub use name::{PackageName, PackageNameError, npm_purl, sri_sha512};
 pub use packument::{
-    Dist, DistAttestations, InstallScripts, Packument, PackumentError, Publisher, VersionManifest,
+    Dist, DistAttestations, InstallScripts, Packument, PackumentError, VersionManifest,
 };

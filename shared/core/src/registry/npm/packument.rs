@@ -6,9 +6,9 @@
 //! registry has historically varied (maintainers as strings, `time.unpublished` objects) and
 //! rejected otherwise.
 
-use crate::domain::parse_time;
+use crate::domain::{Publisher, parse_time};
+use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -93,19 +93,6 @@ pub struct DistAttestations {
 pub struct ProvenanceHint {
     #[serde(rename = "predicateType")]
     pub predicate_type: Option<String>,
-}
-
-/// `_npmUser`: who published the version. A trusted publisher (npm's OIDC publishing from
-/// CI) carries `trustedPublisher`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Publisher {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// The trusted publisher's provider id (e.g. `github`) when the version was published
-    /// through npm trusted publishing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trusted_publisher: Option<String>,
 }
 
 /// The lifecycle scripts npm runs on install. Other scripts do not run on install and are

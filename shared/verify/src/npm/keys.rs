@@ -229,7 +229,7 @@ pub fn verify_registry_signature(
 mod tests {
     use super::*;
 
-    const KEYS: &str = include_str!("../trust/npm-keys.json");
+    const KEYS: &str = include_str!("../../trust/npm-keys.json");
 
     #[test]
     fn embedded_keys_carry_their_own_fingerprints() {

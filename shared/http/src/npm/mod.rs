@@ -1,4 +1,6 @@
-//! `NpmRegistry`: the [`Registry`] port over the npm registry's HTTP API.
+//! npm over HTTP: `NpmRegistry`, the [`Registry`] port over the registry's API, and
+//! [`NpmChanges`], the [`Changes`](artifact_monitor_core::ports::Changes) port over its
+//! replication changes feed.
 //!
 //! - Packuments are read conditionally (`If-None-Match` / `If-Modified-Since`), so an
 //!   unchanged package costs one request answered 304.
@@ -7,11 +9,16 @@
 //!   point the monitor at another host.
 //! - Every body is capped; names and versions are percent-encoded into paths.
 
-use super::http::{HttpClient, HttpConfig};
-use artifact_monitor_core::domain::Validators;
+pub mod changes;
+
+pub use changes::{DEFAULT_CHANGES_FEED, NpmChanges};
+
+use crate::http::{HttpClient, HttpConfig};
+use artifact_monitor_core::domain::{ArtifactRef, Validators};
 use artifact_monitor_core::ports::{
-    Body, MAX_ATTESTATIONS_BYTES, PackumentFetch, Registry, RemoteError,
+    Body, DocumentFetch, MAX_ATTESTATIONS_BYTES, Registry, RemoteError,
 };
+use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_core::registry::npm::PackageName;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -90,12 +97,22 @@ fn segment(text: &str) -> String {
     utf8_percent_encode(text, SEGMENT).to_string()
 }
 
+/// The package an artifact names; an artifact of another registry type is not npm's to
+/// read.
+fn package(artifact: &ArtifactRef) -> Result<PackageName, RemoteError> {
+    match artifact.registry {
+        RegistryType::Npm => PackageName::parse(&artifact.name)
+            .map_err(|e| RemoteError::Invalid("registry", e.to_string())),
+    }
+}
+
 impl Registry for NpmRegistry {
-    async fn packument(
+    async fn document(
         &self,
-        name: &PackageName,
+        artifact: &ArtifactRef,
         validators: &Validators,
-    ) -> Result<PackumentFetch, RemoteError> {
+    ) -> Result<DocumentFetch, RemoteError> {
+        let name = &package(artifact)?;
         let mut headers = vec![("accept", "application/json")];
         if let Some(etag) = &validators.etag {
             headers.push(("if-none-match", etag));
@@ -109,9 +126,9 @@ impl Registry for NpmRegistry {
             .get(&url, &headers, self.max_packument_bytes)
             .await?;
         match response.status {
-            304 => Ok(PackumentFetch::NotModified),
-            404 => Ok(PackumentFetch::Missing),
-            200 => Ok(PackumentFetch::Modified {
+            304 => Ok(DocumentFetch::NotModified),
+            404 => Ok(DocumentFetch::Missing),
+            200 => Ok(DocumentFetch::Modified {
                 body: response.body,
                 validators: Validators {
                     etag: response.etag,
@@ -122,7 +139,8 @@ impl Registry for NpmRegistry {
         }
     }
 
-    async fn packument_fresh(&self, name: &PackageName) -> Result<PackumentFetch, RemoteError> {
+    async fn document_fresh(&self, artifact: &ArtifactRef) -> Result<DocumentFetch, RemoteError> {
+        let name = &package(artifact)?;
         // `write=true` reads have been observed to bypass the registry's CDN cache; the
         // header asks any other cache on the way not to answer from a stored copy.
         let url = format!("{}?write=true", self.packument_url(name));
@@ -135,8 +153,8 @@ impl Registry for NpmRegistry {
             .get(&url, &headers, self.max_packument_bytes)
             .await?;
         match response.status {
-            404 => Ok(PackumentFetch::Missing),
-            200 => Ok(PackumentFetch::Modified {
+            404 => Ok(DocumentFetch::Missing),
+            200 => Ok(DocumentFetch::Modified {
                 body: response.body,
                 // A fresh read's validators are not the cache's: keep the sweep's own.
                 validators: Validators::default(),
@@ -147,10 +165,10 @@ impl Registry for NpmRegistry {
 
     async fn attestations(
         &self,
-        name: &PackageName,
+        artifact: &ArtifactRef,
         version: &str,
     ) -> Result<Option<Body>, RemoteError> {
-        let url = self.attestations_url(name, version);
+        let url = self.attestations_url(&package(artifact)?, version);
         let response = self
             .http
             .get(

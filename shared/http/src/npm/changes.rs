@@ -5,9 +5,10 @@
 //! of the feed comes from the database document's `update_seq`. Sequences are kept opaque
 //! (numbers or strings both read).
 
-use super::http::{HttpClient, HttpConfig};
+use crate::http::{HttpClient, HttpConfig};
 use artifact_monitor_core::domain::usable_sequence;
 use artifact_monitor_core::ports::{Changes, ChangesPage, RemoteError};
+use artifact_monitor_core::registry::RegistryType;
 use serde::Deserialize;
 
 /// The public npm replication feed.
@@ -92,6 +93,10 @@ fn usable(sequence: String) -> Result<String, RemoteError> {
 }
 
 impl Changes for NpmChanges {
+    fn registry(&self) -> RegistryType {
+        RegistryType::Npm
+    }
+
     async fn current_seq(&self) -> Result<String, RemoteError> {
         let url = format!("{}/", self.base);
         let response = self
