@@ -123,7 +123,7 @@ pub struct ArtifactView {
     pub compliance: ComplianceView,
     /// The latest publish time among its versions (RFC 3339), if any.
     pub last_published: Option<String>,
-    /// When its packument was last read in full (RFC 3339), if ever.
+    /// When its document was last read in full (RFC 3339), if ever.
     pub last_monitored: Option<String>,
     pub versions: VersionCountsView,
     pub backfill: BackfillView,

@@ -1,8 +1,8 @@
 //! `VersionPublished`: the one domain event that joins detection to judging.
 //!
-//! *Detect* reads a packument, finds the versions to judge and emits one event per version
-//! with every fact the judgement needs from the packument, so *judge* never reads the
-//! packument again: an event judged twice, late or out of order gives the same verdict.
+//! *Detect* reads an artifact's document, finds the versions to judge and emits one event per
+//! version with every fact the judgement needs from the document, so *judge* never reads the
+//! document again: an event judged twice, late or out of order gives the same verdict.
 //! Locally the event is handed to judging in-process; in AWS it is the `detail` of a
 //! `Version Published` EventBridge event (schema in `infra/`). The shape is versioned by
 //! [`VERSION_PUBLISHED_SCHEMA`]; a reader refuses a version it does not know.

@@ -23,7 +23,7 @@ pub struct PollState {
     #[serde(default)]
     pub rev: u64,
     pub validators: Validators,
-    /// What the last fully processed packument held; `None` until the first (backfill) read.
+    /// What the last fully processed document held; `None` until the first (backfill) read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
     /// Seconds since the epoch of the last read that returned a new document.
@@ -54,7 +54,7 @@ pub struct Transition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionRecord {
     pub version: String,
-    /// Seconds since the epoch (packument `time`).
+    /// When the registry says it was published, seconds since the epoch.
     #[serde(default)]
     pub published_at: Option<i64>,
     #[serde(default)]

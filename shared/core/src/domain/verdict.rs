@@ -1,7 +1,7 @@
 //! The verdict engine: the decision table (README, "What a verdict says") as a pure function.
 //!
 //! Inputs are facts the use-case gathered (a verified provenance or why there is none, what
-//! GitHub said about the runs, what changed in the packument); the output is a verdict with a
+//! GitHub said about the runs, what changed in the registry's document); the output is a verdict with a
 //! compliance, a confidence, machine-readable reason codes, one sentence per reason and the
 //! evidence. It fails closed: anything short of a proof of an authorised release is either
 //! non-compliant or, when only a transient lookup is missing, pending.
@@ -225,7 +225,7 @@ fn short(sha: &str) -> &str {
 pub struct Facts<'a> {
     pub version: &'a str,
     pub published_at: Option<i64>,
-    /// The commit the packument says the version was built from (`gitHead`).
+    /// The commit the registry says the version was built from (npm's `gitHead`).
     pub git_head: Option<&'a str>,
     pub provenance: Provenance,
     pub run: RunLookup,

@@ -109,7 +109,7 @@ pub struct WatchedArtifact {
     /// The latest publish time among its recorded versions (seconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_published: Option<i64>,
-    /// When its packument was last read in full (seconds since the epoch).
+    /// When its document was last read in full (seconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_read_at: Option<i64>,
 }
@@ -287,7 +287,7 @@ impl WatchedArtifact {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
 pub enum DueWork {
-    /// Read the artifact's packument in full: its first read (the backfill), a read the last
+    /// Read the artifact's document in full: its first read (the backfill), a read the last
     /// one could not complete, or (with `rejudge`) every version judged again.
     Read {
         #[serde(default)]
@@ -314,7 +314,7 @@ pub struct DueItem {
 pub enum DuePriority {
     /// New versions and their retries, backfill summaries.
     Urgent = 0,
-    /// Packument reads: onboarding and re-reads.
+    /// Document reads: onboarding and re-reads.
     Read = 1,
     /// Backfill and re-judging of old versions.
     Bulk = 2,
@@ -397,7 +397,7 @@ pub fn summarise_id(artifact: &str) -> String {
 /// How much work is due, by kind (kept with the writes, never counted by a scan).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DueCounts {
-    /// Artifacts whose packument is to be read (mostly first reads: onboarding).
+    /// Artifacts whose document is to be read (mostly first reads: onboarding).
     pub reads: u64,
     /// Versions to judge.
     pub judgements: u64,

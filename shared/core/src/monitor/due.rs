@@ -1,5 +1,5 @@
 //! Working the due queue: versions to judge (new ones whose verdict never came, pending
-//! ones, the backfill, re-judging), packument reads (onboarding, re-reads) and backfill
+//! ones, the backfill, re-judging), document reads (onboarding, re-reads) and backfill
 //! summaries, in priority order and within the tick's request allowance and deadline.
 //! What is not reached stays due for the next tick.
 
@@ -57,7 +57,7 @@ impl DuePlan<'_> {
 pub struct DueReport {
     /// Judgements handed to the bus, and what it did with them.
     pub emitted: Emitted,
-    /// Packument reads done.
+    /// Document reads done.
     pub reads: Vec<(String, Result<DetectReport, MonitorError>)>,
     /// Backfill summaries sent (artifact keys).
     pub summarised: Vec<String>,

@@ -196,7 +196,7 @@ impl TickShape {
 /// answer and log line, `serve`'s log).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TickSummary {
-    /// Packuments read (feed hits, due reads, the sweep).
+    /// Documents read (feed hits, due reads, the sweep).
     pub reads: usize,
     /// Versions written as due.
     pub scheduled: usize,
