@@ -17,6 +17,7 @@ mod document;
 mod error;
 mod generic;
 mod npm;
+pub mod pypi;
 
 pub use bundle::{BundleSummary, Signer};
 pub use document::{ArtifactInput, Expectation, PublishAttestation, VerifiedDocument};

@@ -16,6 +16,7 @@
 
 mod listing;
 pub mod npm;
+pub mod pypi;
 
 pub use listing::{
     DocumentError, ListedVersion, MAX_RECENT_ATTESTED, NameError, RECENT_ATTESTED_SECS, Snapshot,
