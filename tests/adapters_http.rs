@@ -6,7 +6,7 @@
 
 use artifact_monitor_core::domain::ArtifactRef;
 use artifact_monitor_core::domain::{RepositoryName, Validators, WorkflowPath};
-use artifact_monitor_core::ports::{DocumentFetch, Registry, RemoteError, Runs};
+use artifact_monitor_core::ports::{DocumentFetch, Registry, RemoteError, Runs, Subject};
 use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_http::{GithubRuns, HttpConfig, NpmRegistry};
 use artifact_monitor_tests::fake_http::{FakeServer, Reply};
@@ -443,7 +443,10 @@ async fn a_redirect_to_another_origin_is_refused_and_names_where_it_pointed() {
     assert!(text.contains("127.0.0.1"), "names the target: {text}");
     assert_eq!(elsewhere.requests().len(), 0, "nothing fetched from there");
     assert_eq!(registry_server.requests().len(), 1, "not retried");
-    let error = registry.attestations(&name, "1.0.0").await.unwrap_err();
+    let error = registry
+        .attestations(&version_of(&name, "1.0.0"))
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("another origin"), "{error}");
     assert_eq!(elsewhere.requests().len(), 0);
 
@@ -484,13 +487,19 @@ async fn a_service_that_keeps_failing_is_not_asked_again_for_every_version() {
     let server = FakeServer::start(|_| Reply::status(503)).await;
     let registry = NpmRegistry::new(&server.url, fast(), 1 << 20).unwrap();
     let name = npm_artifact("pkg");
-    let error = registry.attestations(&name, "1.0.0").await.unwrap_err();
+    let error = registry
+        .attestations(&version_of(&name, "1.0.0"))
+        .await
+        .unwrap_err();
     assert_eq!(error, RemoteError::Status("registry", 503));
     assert_eq!(server.requests().len(), 3, "the first try and two retries");
     // The next versions fail at once, naming why, without a request or a backoff.
     let started = Instant::now();
     for version in ["1.0.1", "1.0.2", "1.0.3"] {
-        let error = registry.attestations(&name, version).await.unwrap_err();
+        let error = registry
+            .attestations(&version_of(&name, version))
+            .await
+            .unwrap_err();
         assert!(matches!(error, RemoteError::Unreachable(..)), "{error}");
         assert!(error.to_string().contains("HTTP 503"), "{error}");
     }
@@ -506,7 +515,10 @@ async fn a_long_retry_after_holds_every_request_to_the_service() {
     let name = npm_artifact("pkg");
     let started = Instant::now();
     for version in ["1.0.0", "1.0.1", "1.0.2"] {
-        let error = registry.attestations(&name, version).await.unwrap_err();
+        let error = registry
+            .attestations(&version_of(&name, version))
+            .await
+            .unwrap_err();
         assert!(
             matches!(error, RemoteError::RateLimited(_, 590..=600)),
             "{error}"
@@ -521,5 +533,15 @@ fn npm_artifact(name: &str) -> ArtifactRef {
     ArtifactRef {
         registry: RegistryType::Npm,
         name: name.to_owned(),
+    }
+}
+
+/// The subject of one npm version (one file: no file name, no integrity needed to fetch).
+fn version_of<'a>(artifact: &'a ArtifactRef, version: &'a str) -> Subject<'a> {
+    Subject {
+        artifact,
+        version,
+        file: None,
+        integrity: None,
     }
 }

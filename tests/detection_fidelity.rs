@@ -371,6 +371,7 @@ fn verified_record(version: &str, published: &str, run_id: u64) -> VersionRecord
                 ..VerdictEvidence::default()
             },
             logs_url: None,
+            files: Vec::new(),
         },
         policy_rev: 1,
         history: Vec::new(),

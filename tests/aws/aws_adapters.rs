@@ -31,6 +31,7 @@ fn bad_alert(version: &str) -> Alert {
         details: vec!["no provenance, although earlier versions of this artifact had it".into()],
         evidence: VerdictEvidence::default(),
         logs_url: None,
+        files: Vec::new(),
     };
     Alert::for_verdict(
         AlertArtifact {

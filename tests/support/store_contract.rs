@@ -48,6 +48,7 @@ pub fn event(name: &str, version: &str, reason: EmitReason) -> VersionPublished 
         backfill: reason == EmitReason::Backfill,
         policy_rev: 1,
         detected_at: 1,
+        files: Vec::new(),
     }
 }
 
@@ -93,6 +94,7 @@ pub fn verdict(compliance: Compliance, reasons: &[&str]) -> Verdict {
         details: reasons.iter().map(|r| format!("because {r}")).collect(),
         evidence: VerdictEvidence::default(),
         logs_url: None,
+        files: Vec::new(),
     }
 }
 

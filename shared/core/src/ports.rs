@@ -115,11 +115,11 @@ pub trait Registry: Send + Sync {
         artifact: &ArtifactRef,
     ) -> impl Future<Output = Result<DocumentFetch, RemoteError>> + Send;
 
-    /// The attestations of one version; `None` when the registry has none (404).
+    /// The attestations of one version (or one file of it); `None` when the registry has
+    /// none (404).
     fn attestations(
         &self,
-        artifact: &ArtifactRef,
-        version: &str,
+        subject: &Subject<'_>,
     ) -> impl Future<Output = Result<Option<Body>, RemoteError>> + Send;
 }
 
@@ -137,14 +137,30 @@ pub struct Rejection {
     pub message: String,
 }
 
-/// What evidence must be about: a version of an artifact and the digest of its file.
+/// What evidence must be about: a version of an artifact (or one file of it) and the
+/// digest of its file.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
     pub artifact: &'a ArtifactRef,
     pub version: &'a str,
+    /// The file, for a version that is a set of files (a PyPI release); `None` for a
+    /// version that is one file (npm).
+    pub file: Option<&'a str>,
     /// The file's digest as Subresource Integrity, as the registry lists it (npm:
     /// `dist.integrity`); `None` when it lists none.
     pub integrity: Option<&'a str>,
+}
+
+impl Subject<'_> {
+    /// `<key>@<version>`, and `/<file>` for one file of a version.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{}@{}", self.artifact.key(), self.version);
+        if let Some(file) = self.file {
+            text.push('/');
+            text.push_str(file);
+        }
+        text
+    }
 }
 
 /// Offline verification of a registry's attestations (the `artifact-monitor-verify` crate

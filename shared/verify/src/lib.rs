@@ -106,6 +106,7 @@ impl artifact_monitor_core::ports::AttestationVerifier for ProvenanceVerifier {
         use artifact_monitor_core::registry::RegistryType;
         let verified = match subject.artifact.registry {
             RegistryType::Npm => self.verify_npm_version(subject, document),
+            RegistryType::Pypi => self.verify_pypi_subject(subject, document),
         };
         verified.map_err(|error| artifact_monitor_core::ports::Rejection {
             kind: error.kind.as_str().to_owned(),

@@ -227,6 +227,7 @@ mod tests {
             details: vec![],
             evidence: VerdictEvidence::default(),
             logs_url: None,
+            files: Vec::new(),
         };
         let findings: Vec<(String, Verdict)> = (0..500)
             .map(|i| (format!("1.0.{i}"), verdict.clone()))

@@ -2,9 +2,9 @@
 //! detection's decision, pure, so every entry point and every registry type applies the
 //! same rule.
 
+use super::FileFacts;
 use super::{ArtifactRef, EmitReason, VERSION_PUBLISHED_SCHEMA, VersionPublished};
-use crate::registry::ListedVersion;
-use std::collections::BTreeSet;
+use crate::registry::{ListedVersion, Snapshot};
 
 /// How the document came to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +28,12 @@ pub struct Found {
 }
 
 /// The versions of `listed` (a document's versions in publish order) to judge after a read
-/// of kind `kind`, `known` being the versions of the last fully processed read.
+/// of kind `kind`, `known` being the last fully processed read: on a later read, versions
+/// it did not have, and versions with a file it did not have (judged again whole).
 pub fn versions_to_judge(
     listed: Vec<ListedVersion<'_>>,
     artifact: &ArtifactRef,
-    known: Option<&BTreeSet<String>>,
+    known: Option<&Snapshot>,
     kind: ReadKind,
     policy_rev: u64,
     now: i64,
@@ -43,9 +44,7 @@ pub fn versions_to_judge(
         let reason = match kind {
             ReadKind::First => EmitReason::Backfill,
             ReadKind::Rejudge => EmitReason::Rejudge,
-            ReadKind::Update { .. } if known.is_none_or(|k| !k.contains(version)) => {
-                EmitReason::New
-            }
+            ReadKind::Update { .. } if known.is_none_or(|k| k.is_new(&listed)) => EmitReason::New,
             ReadKind::Update { .. } => continue,
         };
         if kind == (ReadKind::Update { fresh: true }) && listed.published_at.is_none() {
@@ -69,6 +68,17 @@ pub fn versions_to_judge(
             backfill: kind == ReadKind::First,
             policy_rev,
             detected_at: now,
+            files: listed
+                .files
+                .into_iter()
+                .map(|f| FileFacts {
+                    name: f.name.to_owned(),
+                    integrity: f.integrity,
+                    uploaded_at: f.uploaded_at,
+                    has_attestations: f.has_attestations,
+                    yanked: f.yanked,
+                })
+                .collect(),
         });
     }
     found
@@ -122,7 +132,10 @@ mod tests {
         );
         assert!(first.events[1].earlier_had_provenance);
         assert!(first.events[0].has_attestations);
-        let known: BTreeSet<String> = ["1.0.0".to_owned()].into();
+        let known = Snapshot {
+            versions: ["1.0.0".to_owned()].into(),
+            ..Snapshot::default()
+        };
         let later = ReadKind::Update { fresh: false };
         let update = versions_to_judge(p.versions(), &artifact(), Some(&known), later, 1, 6);
         assert_eq!(
@@ -134,7 +147,10 @@ mod tests {
 
     #[test]
     fn a_fresh_read_leaves_versions_without_a_publish_time_for_later() {
-        let known: BTreeSet<String> = ["1.0.0".to_owned()].into();
+        let known = Snapshot {
+            versions: ["1.0.0".to_owned()].into(),
+            ..Snapshot::default()
+        };
         let fresh = ReadKind::Update { fresh: true };
         let document = packument();
         let found = versions_to_judge(document.versions(), &artifact(), Some(&known), fresh, 1, 6);
@@ -144,7 +160,10 @@ mod tests {
 
     #[test]
     fn rejudging_takes_every_version_under_the_new_policy() {
-        let known: BTreeSet<String> = ["1.0.0".to_owned(), "1.1.0".to_owned()].into();
+        let known = Snapshot {
+            versions: ["1.0.0".to_owned(), "1.1.0".to_owned()].into(),
+            ..Snapshot::default()
+        };
         let document = packument();
         let found = versions_to_judge(
             document.versions(),

@@ -122,6 +122,29 @@ pub struct VersionPublished {
     pub policy_rev: u64,
     /// When the monitor first saw the version (seconds since the epoch).
     pub detected_at: i64,
+    /// For a version that is a set of files (a PyPI release): every file, each judged on
+    /// its own evidence. Empty for a version that is one file (npm), described by the
+    /// fields above.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileFacts>,
+}
+
+/// One file of a version that is a set of files, as the registry lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileFacts {
+    pub name: String,
+    /// The file's digest as Subresource Integrity (`sha256-<base64>`): what its evidence's
+    /// subject must name.
+    #[serde(default)]
+    pub integrity: Option<String>,
+    /// When the registry says it was uploaded (seconds since the epoch).
+    #[serde(default)]
+    pub uploaded_at: Option<i64>,
+    /// The registry lists attestations for the file.
+    pub has_attestations: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub yanked: bool,
 }
 
 impl VersionPublished {
@@ -211,6 +234,7 @@ mod tests {
             backfill: false,
             policy_rev: 1,
             detected_at: 11,
+            files: Vec::new(),
         }
     }
 

@@ -28,7 +28,7 @@ pub use correlation::{Lookups, Miss, RunContext, builds_version, check_run, look
 pub use declaration::{Declarations, FieldError, FieldNames, MAX_FIELD_CHARS, MAX_LIST};
 pub use detection::{Found, ReadKind, versions_to_judge};
 pub use event::{
-    ArtifactRef, EmitReason, EventError, RecentVersion, VERSION_PUBLISHED_SCHEMA,
+    ArtifactRef, EmitReason, EventError, FileFacts, RecentVersion, VERSION_PUBLISHED_SCHEMA,
     VERSION_VERIFIED_SCHEMA, VersionPublished, VersionVerified,
 };
 pub use evidence::{Evidence, RunnerEnvironment};
@@ -47,7 +47,7 @@ pub use run::{
 pub use text::printable;
 pub use time::{format_time, parse_time};
 pub use verdict::{
-    ALERTING_REASONS, Compliance, Confidence, Facts, PUBLISH_SLACK_SECS, Provenance,
+    ALERTING_REASONS, Compliance, Confidence, Facts, FileVerdict, PUBLISH_SLACK_SECS, Provenance,
     ProvenanceFailure, RUN_RETENTION_SECS, RunLookup, RunSearch, Signal, Verdict, VerdictEvidence,
     decide,
 };

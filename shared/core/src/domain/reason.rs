@@ -81,6 +81,7 @@ reasons! {
     NonRegistryDependency => "non_registry_dependency",
     WorkflowChanged => "workflow_changed",
     WorkflowChangeNotChecked => "workflow_change_not_checked",
+    FileAddedLater => "file_added_later",
 }
 
 impl Reason {
@@ -177,6 +178,9 @@ impl Reason {
             }
             Self::WorkflowChangeNotChecked => {
                 "Whether the release workflow changed since the last compliant release could not be checked."
+            }
+            Self::FileAddedLater => {
+                "A file was added to this release long after its first files were uploaded."
             }
         }
     }

@@ -137,6 +137,12 @@ pub enum Signal {
     },
     /// Whether the workflow file changed could not be checked, and why.
     WorkflowChangeNotChecked(String),
+    /// A file uploaded to a release long after its first file (the way a stolen token adds
+    /// a malicious wheel to an old release).
+    FileAddedLater {
+        file: String,
+        hours: i64,
+    },
 }
 
 impl Signal {
@@ -152,6 +158,7 @@ impl Signal {
             Self::NonRegistryDependency(_) => Reason::NonRegistryDependency,
             Self::WorkflowChanged { .. } => Reason::WorkflowChanged,
             Self::WorkflowChangeNotChecked(_) => Reason::WorkflowChangeNotChecked,
+            Self::FileAddedLater { .. } => Reason::FileAddedLater,
         }
     }
 
@@ -198,6 +205,9 @@ impl Signal {
                     "whether the workflow file changed since the last compliant release was not checked: {why}"
                 )
             }
+            Self::FileAddedLater { file, hours } => {
+                format!("{file} was uploaded {hours} hours after the release's first file")
+            }
         }
     }
 }
@@ -214,6 +224,7 @@ pub const ALERTING_REASONS: &[Reason] = &[
     Reason::SameRunAsEarlier,
     Reason::NonRegistryDependency,
     Reason::WorkflowChanged,
+    Reason::FileAddedLater,
 ];
 
 fn short(sha: &str) -> &str {
@@ -267,9 +278,96 @@ pub struct Verdict {
     /// The run's page, where its logs are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs_url: Option<String>,
+    /// For a version that is a set of files (a PyPI release): each file's verdict, in
+    /// upload order; the version's is the worst of them ([`Verdict::worst_of`]). Empty for
+    /// a version that is one file (npm).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileVerdict>,
+}
+
+/// One file's verdict within a version that is a set of files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileVerdict {
+    pub name: String,
+    /// The file's digest as the registry lists it (Subresource Integrity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+    /// When the registry says the file was uploaded, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_at: Option<i64>,
+    pub compliance: Compliance,
+    pub reasons: Vec<Reason>,
+}
+
+impl Compliance {
+    /// How bad it is, for taking the worst: non-compliant, then pending, then compliant.
+    fn rank(self) -> u8 {
+        match self {
+            Self::Compliant => 0,
+            Self::Pending => 1,
+            Self::NonCompliant => 2,
+        }
+    }
 }
 
 impl Verdict {
+    /// The verdict of a version from its files' verdicts: the worst compliance (non-compliant
+    /// over pending over compliant) at the lowest confidence among the files that are that
+    /// bad; every file's reasons, once each, in the order first met; each detail prefixed
+    /// with its file; the evidence and logs of the first file that is that bad.
+    pub fn worst_of(files: Vec<(FileVerdict, Verdict)>) -> Verdict {
+        let worst = files
+            .iter()
+            .map(|(_, v)| v.compliance)
+            .max_by_key(|c| c.rank())
+            .unwrap_or(Compliance::Pending);
+        let mut reasons = Vec::new();
+        let mut details = Vec::new();
+        let mut confidence: Option<Confidence> = None;
+        let mut evidence = None;
+        let mut logs_url = None;
+        let mut listed = Vec::with_capacity(files.len());
+        for (file, verdict) in files {
+            for reason in &verdict.reasons {
+                if !reasons.contains(reason) {
+                    reasons.push(*reason);
+                }
+            }
+            for detail in &verdict.details {
+                details.push(format!("{}: {detail}", file.name));
+            }
+            if verdict.compliance == worst {
+                confidence = Some(match confidence {
+                    None => verdict.confidence,
+                    Some(c) => c.min_with(verdict.confidence),
+                });
+                if evidence.is_none() {
+                    evidence = Some(verdict.evidence.clone());
+                    logs_url = verdict.logs_url.clone();
+                }
+            }
+            listed.push(FileVerdict {
+                compliance: verdict.compliance,
+                reasons: verdict.reasons,
+                ..file
+            });
+        }
+        if listed.is_empty() {
+            // Nothing to install and nothing to judge: asked again later.
+            reasons.push(Reason::RegistryUnavailable);
+            details.push("the registry lists no file for this version yet".to_owned());
+        }
+        Verdict {
+            compliance: worst,
+            confidence: confidence.unwrap_or(Confidence::Low),
+            reasons,
+            details,
+            evidence: evidence.unwrap_or_default(),
+            logs_url,
+            files: listed,
+        }
+    }
+
     /// Whether this verdict alone warrants an alert on a newly published version.
     pub fn alerts(&self) -> bool {
         self.compliance == Compliance::NonCompliant
@@ -277,10 +375,16 @@ impl Verdict {
     }
 
     /// Same decision (ignoring wording and evidence details): recording it again is a no-op.
+    /// For a set of files, the same files with the same decisions too (a file added to a
+    /// release is a new decision even when the release's verdict stays).
     pub fn same_decision(&self, other: &Verdict) -> bool {
         self.compliance == other.compliance
             && self.confidence == other.confidence
             && self.reasons == other.reasons
+            && self.files.len() == other.files.len()
+            && self.files.iter().zip(&other.files).all(|(a, b)| {
+                (&a.name, a.compliance, &a.reasons) == (&b.name, b.compliance, &b.reasons)
+            })
     }
 }
 
@@ -305,6 +409,7 @@ impl Builder {
             details: self.details,
             evidence: self.evidence,
             logs_url: self.logs_url,
+            files: Vec::new(),
         }
     }
 }

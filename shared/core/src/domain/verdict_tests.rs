@@ -781,3 +781,93 @@ fn signals_alert_on_a_compliant_version() {
     assert_eq!(v.reasons.last().copied(), Some(Reason::InstallScriptsAdded));
     assert!(v.alerts());
 }
+
+fn file(name: &str) -> FileVerdict {
+    FileVerdict {
+        name: name.into(),
+        integrity: Some(format!("sha256-{name}")),
+        uploaded_at: Some(PUBLISHED),
+        compliance: Pending,
+        reasons: Vec::new(),
+    }
+}
+
+#[test]
+fn a_release_is_as_bad_as_its_worst_file() {
+    let good = decide(&policy(), facts(verified()));
+    let tampered = decide(
+        &policy(),
+        facts(Provenance::Invalid {
+            kind: "signature".into(),
+            message: "forged".into(),
+        }),
+    );
+    assert_eq!(good.compliance, Compliant);
+    let release = Verdict::worst_of(vec![
+        (file("p-1.0.tar.gz"), good.clone()),
+        (file("p-1.0-py3-none-any.whl"), tampered.clone()),
+        (file("p-1.0-cp312-cp312-win_amd64.whl"), good.clone()),
+    ]);
+    assert_eq!(release.compliance, NonCompliant);
+    assert_eq!(release.confidence, High);
+    // Every file's reasons once each, in the order first met; details name their file.
+    assert_eq!(
+        release.reasons,
+        codes(&[
+            "provenance_verified",
+            "run_not_checked",
+            "provenance_invalid"
+        ])
+    );
+    assert!(
+        release
+            .details
+            .iter()
+            .any(|d| d.starts_with("p-1.0-py3-none-any.whl: "))
+    );
+    // The evidence shown is the worst file's.
+    assert!(release.evidence.provenance_error.is_some());
+    let files: Vec<(&str, Compliance)> = release
+        .files
+        .iter()
+        .map(|f| (f.name.as_str(), f.compliance))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("p-1.0.tar.gz", Compliant),
+            ("p-1.0-py3-none-any.whl", NonCompliant),
+            ("p-1.0-cp312-cp312-win_amd64.whl", Compliant)
+        ]
+    );
+    assert_eq!(release.files[1].reasons, codes(&["provenance_invalid"]));
+
+    // Pending beats compliant; a release of compliant files is compliant.
+    let mut waiting = good.clone();
+    waiting.compliance = Pending;
+    let release = Verdict::worst_of(vec![(file("a"), good.clone()), (file("b"), waiting)]);
+    assert_eq!(release.compliance, Pending);
+    let release = Verdict::worst_of(vec![(file("a"), good.clone()), (file("b"), good.clone())]);
+    assert_eq!(release.compliance, Compliant);
+    assert_eq!(release.reasons, good.reasons);
+
+    // A release without files is judged again later, never compliant.
+    let empty = Verdict::worst_of(Vec::new());
+    assert_eq!(empty.compliance, Pending);
+    assert_eq!(empty.reasons, codes(&["registry_unavailable"]));
+}
+
+#[test]
+fn a_file_added_to_a_release_is_a_new_decision() {
+    let good = decide(&policy(), facts(verified()));
+    let one = Verdict::worst_of(vec![(file("a"), good.clone())]);
+    let two = Verdict::worst_of(vec![(file("a"), good.clone()), (file("b"), good.clone())]);
+    assert!(one.same_decision(&one.clone()));
+    assert!(!one.same_decision(&two));
+    let signal = Signal::FileAddedLater {
+        file: "b".into(),
+        hours: 72,
+    };
+    assert_eq!(signal.code(), Reason::FileAddedLater);
+    assert!(ALERTING_REASONS.contains(&Reason::FileAddedLater));
+}

@@ -158,7 +158,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
                 fresh: other == Read::Fresh,
             },
         };
-        let known = state.snapshot.as_ref().map(|s| &s.versions);
+        let known = state.snapshot.as_ref();
         let found = versions_to_judge(
             document.versions(),
             &reference,
@@ -197,6 +197,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         let mut snapshot = document.snapshot();
         for version in &left_out {
             snapshot.versions.remove(version);
+            snapshot.files.remove(version);
         }
         let next = PollState {
             rev: state.rev,

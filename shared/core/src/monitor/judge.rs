@@ -10,10 +10,10 @@ use super::config::MonitorConfig;
 use super::error::MonitorError;
 use crate::domain::format_time as rfc3339;
 use crate::domain::{
-    Alert, ArtifactError, Compliance, DueItem, EmitReason, Evidence, Facts, JudgedVersion,
-    PUBLISH_SLACK_SECS, Provenance, ReleasePolicy, RunContext, RunFacts, RunLookup, RunSearch,
-    Signal, Verdict, VersionPublished, VersionRecord, builds_version, decide, judge_id, lookups,
-    run_misses,
+    Alert, ArtifactError, Compliance, DueItem, EmitReason, Evidence, Facts, FileVerdict,
+    JudgedVersion, PUBLISH_SLACK_SECS, Provenance, ReleasePolicy, RunContext, RunFacts, RunLookup,
+    RunSearch, Signal, Verdict, VersionPublished, VersionRecord, builds_version, decide, judge_id,
+    lookups, run_misses,
 };
 use crate::ports::{
     ArtifactStore, AttestationVerifier, Clock, Registry, RemoteError, Runs, Subject, VerdictStore,
@@ -21,6 +21,24 @@ use crate::ports::{
 };
 use crate::registry::MAX_RECENT_ATTESTED;
 use std::sync::Arc;
+
+/// Whether `record` judged every file `event` lists (a file added to a release since is
+/// judged, with the release, again).
+fn judged_every_file(record: &VersionRecord, event: &VersionPublished) -> bool {
+    event
+        .files
+        .iter()
+        .all(|file| record.verdict.files.iter().any(|f| f.name == file.name))
+}
+
+/// What one judgement is about: a version that is one file, or one file of a version.
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
+    file: Option<&'a str>,
+    integrity: Option<&'a str>,
+    published_at: Option<i64>,
+    has_attestations: bool,
+}
 
 /// Versions read, newest first, to find the last compliant release before a new one.
 pub const LAST_RELEASE_LOOKBACK: usize = 50;
@@ -104,6 +122,7 @@ where
         if let Some(record) = &existing
             && record.verdict.compliance != Compliance::Pending
             && record.policy_rev >= event.policy_rev
+            && judged_every_file(record, event)
         {
             if event.reason == EmitReason::Retry {
                 // A due item outlived its verdict (a crash between hand-out and record).
@@ -208,32 +227,85 @@ where
         }))
     }
 
-    /// Gathers the facts for the event's version and lets the pure engine decide. An `Err`
-    /// means the registry could not be asked.
+    /// Gathers the facts for the event's version and lets the pure engine decide: the
+    /// version as one file, or each of its files on its own evidence and the version as the
+    /// worst of them. An `Err` means the registry could not be asked.
     async fn decide(
         &self,
         policy: &ReleasePolicy,
         event: &VersionPublished,
     ) -> Result<Verdict, MonitorError> {
+        let mut verdict = if event.files.is_empty() {
+            let whole = Target {
+                file: None,
+                integrity: event.integrity.as_deref(),
+                published_at: event.published_at,
+                has_attestations: event.has_attestations,
+            };
+            self.decide_target(policy, event, whole).await?
+        } else {
+            let mut judged = Vec::with_capacity(event.files.len());
+            for file in &event.files {
+                let target = Target {
+                    file: Some(&file.name),
+                    integrity: file.integrity.as_deref(),
+                    published_at: file.uploaded_at,
+                    has_attestations: file.has_attestations,
+                };
+                let verdict = self.decide_target(policy, event, target).await?;
+                let listed = FileVerdict {
+                    name: file.name.clone(),
+                    integrity: file.integrity.clone(),
+                    uploaded_at: file.uploaded_at,
+                    compliance: verdict.compliance,
+                    reasons: Vec::new(),
+                };
+                judged.push((listed, verdict));
+            }
+            Verdict::worst_of(judged)
+        };
+        // A compliant release built from another commit than the last compliant one: did
+        // the authorised workflow file change in between? (Not for the backfill or a policy
+        // change's re-judging: asking for every historical release would spend the rate
+        // limit on the past.) A signal adds its reason and changes no compliance.
+        if verdict.compliance == Compliance::Compliant
+            && !event.backfill
+            && event.reason != EmitReason::Rejudge
+            && let Some(signal) = self.workflow_change(policy, event, &verdict).await?
+        {
+            verdict.reasons.push(signal.code());
+            verdict.details.push(signal.describe());
+        }
+        Ok(verdict)
+    }
+
+    /// The verdict on one target: the version's one file, or one file of a version that is
+    /// a set of files.
+    async fn decide_target(
+        &self,
+        policy: &ReleasePolicy,
+        event: &VersionPublished,
+        target: Target<'_>,
+    ) -> Result<Verdict, MonitorError> {
         let artifact = &event.artifact;
         let version = event.version.as_str();
-        let provenance = if event.has_attestations {
-            match self.registry.attestations(artifact, version).await? {
-                Some(document) => {
-                    let subject = Subject {
-                        artifact,
-                        version,
-                        integrity: event.integrity.as_deref(),
-                    };
-                    self.verify(&subject, &document, policy)
-                }
-                // Advertised but not served: the registry is inconsistent right now.
+        let subject = Subject {
+            artifact,
+            version,
+            file: target.file,
+            integrity: target.integrity,
+        };
+        let provenance = if target.has_attestations {
+            match self.registry.attestations(&subject).await? {
+                Some(document) => self.verify(&subject, &document, policy),
+                // Advertised but not served: the registry is inconsistent right now (or has
+                // not made a fresh upload's evidence available yet): asked again later.
                 None => {
                     return Err(MonitorError::Remote(RemoteError::Invalid(
                         "registry",
                         format!(
-                            "{}@{version} lists attestations that the registry does not serve",
-                            artifact.key()
+                            "{} lists attestations that the registry does not serve",
+                            subject.describe()
                         ),
                     )));
                 }
@@ -248,7 +320,7 @@ where
             } if violations.is_empty() => self.named_run(policy, evidence).await,
             _ => RunLookup::NotChecked,
         };
-        let nearby_runs = match (&provenance, event.published_at) {
+        let nearby_runs = match (&provenance, target.published_at) {
             (Provenance::Absent, Some(at)) if !event.earlier_had_provenance => {
                 self.nearby_runs(policy, event, at).await
             }
@@ -267,7 +339,7 @@ where
         }
         let facts = Facts {
             version,
-            published_at: event.published_at,
+            published_at: target.published_at,
             git_head: event.git_head.as_deref(),
             provenance,
             run,
@@ -276,25 +348,7 @@ where
             signals,
             now: self.clock.now(),
         };
-        let verdict = decide(policy, facts.clone());
-        // A compliant release built from another commit than the last compliant one: did
-        // the authorised workflow file change in between? (Not for the backfill or a policy
-        // change's re-judging: asking for every historical release would spend the rate
-        // limit on the past.)
-        if verdict.compliance != Compliance::Compliant
-            || event.backfill
-            || event.reason == EmitReason::Rejudge
-        {
-            return Ok(verdict);
-        }
-        match self.workflow_change(policy, event, &verdict).await? {
-            None => Ok(verdict),
-            Some(signal) => {
-                let mut facts = facts;
-                facts.signals.push(signal);
-                Ok(decide(policy, facts))
-            }
-        }
+        Ok(decide(policy, facts))
     }
 
     /// The latest earlier version (of those published within a day before) whose verified
@@ -324,13 +378,19 @@ where
                 Some(theirs) => Some(theirs),
                 None => match self
                     .registry
-                    .attestations(&event.artifact, &earlier.version)
+                    .attestations(&Subject {
+                        artifact: &event.artifact,
+                        version: &earlier.version,
+                        file: None,
+                        integrity: earlier.integrity.as_deref(),
+                    })
                     .await?
                 {
                     Some(document) => match self.verify(
                         &Subject {
                             artifact: &event.artifact,
                             version: &earlier.version,
+                            file: None,
                             integrity: earlier.integrity.as_deref(),
                         },
                         &document,

@@ -22,6 +22,25 @@ pub struct Snapshot {
     /// a cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<i64>,
+    /// For versions that are sets of files (PyPI): each version's files by name, so a file
+    /// added to a known version is found.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Snapshot {
+    /// Whether `listed` is new since this snapshot: a version it does not have, or one with
+    /// a file it does not have.
+    pub fn is_new(&self, listed: &ListedVersion<'_>) -> bool {
+        if !self.versions.contains(listed.version) {
+            return true;
+        }
+        let known = self.files.get(listed.version);
+        listed
+            .files
+            .iter()
+            .any(|f| known.is_none_or(|k| !k.contains(f.name)))
+    }
 }
 
 /// How far back versions are compared for provenance naming the same run: longer than a
@@ -63,6 +82,20 @@ pub struct ListedVersion<'a> {
     /// The registry lists evidence (attestations) for this version.
     pub has_attestations: bool,
     pub context: VersionContext,
+    /// For a version that is a set of files (a PyPI release): its files in upload order.
+    /// Empty for a version that is one file (npm), described by the fields above.
+    pub files: Vec<ListedFile<'a>>,
+}
+
+/// One file of a version that is a set of files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedFile<'a> {
+    pub name: &'a str,
+    /// The file's digest as Subresource Integrity (`sha256-<base64>`).
+    pub integrity: Option<String>,
+    pub uploaded_at: Option<i64>,
+    pub has_attestations: bool,
+    pub yanked: bool,
 }
 
 /// Why a name is not a name of the registry type it was given for.
@@ -70,6 +103,8 @@ pub struct ListedVersion<'a> {
 pub enum NameError {
     #[error(transparent)]
     Npm(#[from] super::npm::PackageNameError),
+    #[error(transparent)]
+    Pypi(#[from] super::pypi::ProjectNameError),
 }
 
 /// Why a registry's answer is not the document asked for.
@@ -77,6 +112,8 @@ pub enum NameError {
 pub enum DocumentError {
     #[error(transparent)]
     Npm(#[from] super::npm::PackumentError),
+    #[error(transparent)]
+    Pypi(#[from] super::pypi::SimplePageError),
     /// The document is another artifact's.
     #[error("the registry answered with the document of {0:?}")]
     OtherArtifact(String),

@@ -185,6 +185,7 @@ mod tests {
                 details: vec![],
                 evidence: VerdictEvidence::default(),
                 logs_url: None,
+                files: Vec::new(),
             },
             policy_rev: 1,
             history: vec![],

@@ -16,7 +16,7 @@ pub use changes::{DEFAULT_CHANGES_FEED, NpmChanges};
 use crate::http::{HttpClient, HttpConfig};
 use artifact_monitor_core::domain::{ArtifactRef, Validators};
 use artifact_monitor_core::ports::{
-    Body, DocumentFetch, MAX_ATTESTATIONS_BYTES, Registry, RemoteError,
+    Body, DocumentFetch, MAX_ATTESTATIONS_BYTES, Registry, RemoteError, Subject,
 };
 use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_core::registry::npm::PackageName;
@@ -103,6 +103,10 @@ fn package(artifact: &ArtifactRef) -> Result<PackageName, RemoteError> {
     match artifact.registry {
         RegistryType::Npm => PackageName::parse(&artifact.name)
             .map_err(|e| RemoteError::Invalid("registry", e.to_string())),
+        other => Err(RemoteError::Invalid(
+            "registry",
+            format!("the npm registry does not serve {other} artifacts"),
+        )),
     }
 }
 
@@ -163,12 +167,14 @@ impl Registry for NpmRegistry {
         }
     }
 
-    async fn attestations(
-        &self,
-        artifact: &ArtifactRef,
-        version: &str,
-    ) -> Result<Option<Body>, RemoteError> {
-        let url = self.attestations_url(&package(artifact)?, version);
+    async fn attestations(&self, subject: &Subject<'_>) -> Result<Option<Body>, RemoteError> {
+        if subject.file.is_some() {
+            return Err(RemoteError::Invalid(
+                "registry",
+                "an npm version is one file: its attestations are the version's".to_owned(),
+            ));
+        }
+        let url = self.attestations_url(&package(subject.artifact)?, subject.version);
         let response = self
             .http
             .get(

@@ -18,6 +18,7 @@ use super::claims::SLSA_V1;
 use super::document::{malformed, subject_error};
 use super::{BundleSummary, ErrorKind, MAX_DOCUMENT_BYTES, ProvenanceVerifier, VerificationError};
 use artifact_monitor_core::domain::Evidence;
+use artifact_monitor_core::ports::Subject;
 use artifact_monitor_core::registry::pypi::DistFilename;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -151,6 +152,33 @@ fn to_bundle(attestation: &Attestation<'_>) -> Result<String, VerificationError>
 }
 
 impl ProvenanceVerifier {
+    /// PyPI's rule for one file of a release: the Integrity API's provenance object for
+    /// `subject.file`, bound to the sha256 the index lists (`subject.integrity`,
+    /// `sha256-<base64>`); its evidence is the build's.
+    pub(crate) fn verify_pypi_subject(
+        &self,
+        subject: &Subject<'_>,
+        document: &[u8],
+    ) -> Result<Option<Evidence>, VerificationError> {
+        let Some(filename) = subject.file else {
+            return Err(subject_error(
+                "a PyPI release is a set of files: evidence is checked per file",
+            ));
+        };
+        let Some(sha256) = subject.integrity.and_then(sri_sha256) else {
+            return Err(subject_error(
+                "the index gives no sha256 to check the subject against",
+            ));
+        };
+        let file = PypiFile {
+            project: &subject.artifact.name,
+            filename,
+            sha256,
+        };
+        self.verify_pypi_provenance(document, &file)
+            .map(|verified| Some(verified.evidence))
+    }
+
     /// Verifies one PEP 740 attestation object (as uploaded, or one of a provenance
     /// object's) for `file`.
     pub fn verify_pypi_attestation(
@@ -238,10 +266,7 @@ impl ProvenanceVerifier {
         let parsed = ParsedBundle::parse(&bundle)?;
         // Until the signature verifies, the statement only chooses what to verify against.
         let claimed = match &parsed.statement {
-            Some(Ok(statement)) => statement
-                .subject
-                .first()
-                .and_then(|s| s.digest.sha256),
+            Some(Ok(statement)) => statement.subject.first().and_then(|s| s.digest.sha256),
             _ => None,
         };
         let digest = claimed.unwrap_or_else(|| Sha256Hash::new([0; 32]));
@@ -334,6 +359,17 @@ fn bind(statement: &Statement, file: &PypiFile<'_>) -> Result<(), VerificationEr
             subject.name
         ))),
     }
+}
+
+/// The 32 bytes of `sha256-<base64>`.
+fn sri_sha256(integrity: &str) -> Option<[u8; 32]> {
+    use base64::Engine as _;
+    let b64 = integrity.strip_prefix("sha256-")?;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .ok()?
+        .try_into()
+        .ok()
 }
 
 fn hex(bytes: &[u8]) -> String {

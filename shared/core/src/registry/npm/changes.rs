@@ -21,6 +21,7 @@ pub fn snapshot(packument: &Packument) -> Snapshot {
         tags: packument.dist_tags.clone(),
         maintainers: packument.maintainers.iter().cloned().collect(),
         modified: packument.modified(),
+        files: Default::default(),
     }
 }
 
@@ -39,6 +40,7 @@ pub fn listing(packument: &Packument) -> Vec<ListedVersion<'_>> {
                 publisher: manifest.publisher.as_ref(),
                 has_attestations: manifest.dist.attestations.is_some(),
                 context,
+                files: Vec::new(),
             }
         })
         .collect()

@@ -7,12 +7,16 @@
 //! - a project's simple page ([`SimplePage`], PEP 691 JSON with PEP 700 upload times and
 //!   PEP 740 provenance links) and its files grouped into releases.
 //!
-//! Not registered as a [`super::RegistryType`] yet: the index reader, the evidence rules
-//! and the per-file verdicts come first.
+//! - the page in the shared terms ([`listing`], [`snapshot`], [`package_signals`]): each
+//!   release with files is a version whose files are judged one by one, `file_added_later`
+//!   when a file arrives more than an hour after the release's first.
 
 mod filename;
+mod listing;
 mod name;
 mod simple;
+
+pub use listing::{FILE_ADDED_LATER_SECS, listing, package_signals, snapshot, sri_sha256};
 
 pub use filename::{DistFilename, DistKind, FilenameError, MAX_FILENAME_LEN, normal_version};
 pub use name::{MAX_NAME_LEN, ProjectName, ProjectNameError, normalise};

@@ -7,7 +7,8 @@
 //! reason), `provenance` (PEP 740: where the Integrity API serves the file's attestations,
 //! or null). Everything else is skipped.
 
-use super::filename::{DistFilename, normal_version};
+use super::filename::DistFilename;
+use super::name::normalise;
 use crate::domain::parse_time;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -46,6 +47,10 @@ pub struct SimpleFile {
     /// The Integrity API URL of the file's provenance, when it has any.
     #[serde(default)]
     pub provenance: Option<String>,
+    /// The release the filename states (PEP 440 normal form), read when the page is
+    /// parsed; `None` when no grammar reads the filename as the page's project's.
+    #[serde(skip)]
+    pub release: Option<String>,
 }
 
 /// PEP 592's `yanked`: `false`, `true`, or the reason.
@@ -111,19 +116,24 @@ impl SimplePage {
                 crate::domain::printable(&page.meta.api_version)
             )));
         }
+        let mut page = page;
+        let project = normalise(&page.name);
+        for file in &mut page.files {
+            file.release = DistFilename::parse(&file.filename, &project)
+                .ok()
+                .map(|d| d.version);
+        }
         Ok(page)
     }
 
-    /// The files grouped by the version their filename states (keys in PEP 440 normal
-    /// form), and the filenames no grammar reads (legacy formats, another project's).
-    pub fn releases(&self, project: &str) -> (BTreeMap<String, Release<'_>>, Vec<&str>) {
-        let mut releases: BTreeMap<String, Release<'_>> = BTreeMap::new();
+    /// The files grouped by the release their filename states (keys in PEP 440 normal
+    /// form), and the filenames no grammar reads as the project's (legacy formats, another
+    /// project's).
+    pub fn releases(&self) -> (BTreeMap<&str, Release<'_>>, Vec<&str>) {
+        let mut releases: BTreeMap<&str, Release<'_>> = BTreeMap::new();
         let mut unread = Vec::new();
-        for version in &self.versions {
-            releases.entry(normal_version(version)).or_default();
-        }
         for file in &self.files {
-            let Ok(parsed) = DistFilename::parse(&file.filename, project) else {
+            let Some(release) = file.release.as_deref() else {
                 unread.push(file.filename.as_str());
                 continue;
             };
@@ -133,7 +143,7 @@ impl SimplePage {
                 .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
                 .map(|h| h.to_ascii_lowercase());
             releases
-                .entry(parsed.version)
+                .entry(release)
                 .or_default()
                 .files
                 .push(ReleaseFile {
@@ -182,13 +192,14 @@ mod tests {
     #[test]
     fn files_are_grouped_into_releases_by_their_filenames_version() {
         let page = SimplePage::parse(PAGE.as_bytes()).unwrap();
-        let (releases, unread) = page.releases("sampleproject");
+        let (releases, unread) = page.releases();
         assert_eq!(unread, ["sampleproject-1.2.0.win32.exe"]);
+        // 5.0.0 is listed in `versions` without a file: nothing to judge.
         assert_eq!(
-            releases.keys().collect::<Vec<_>>(),
-            ["3.0.0", "4.0.0", "5.0.0"]
+            releases.keys().copied().collect::<Vec<_>>(),
+            ["3.0.0", "4.0.0"]
         );
-        assert!(releases["5.0.0"].files.is_empty());
+        assert_eq!(page.versions.len(), 3);
         let four = &releases["4.0.0"];
         let names: Vec<&str> = four.files.iter().map(|f| f.filename).collect();
         assert_eq!(
