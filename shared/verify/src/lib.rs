@@ -15,13 +15,14 @@ mod bundle;
 mod claims;
 mod document;
 mod error;
+mod expect;
 mod generic;
 mod npm;
 pub mod pypi;
 
 pub use bundle::{BundleSummary, Signer};
-pub use document::{ArtifactInput, Expectation, PublishAttestation, VerifiedDocument};
 pub use error::{ErrorKind, VerificationError};
+pub use expect::{ArtifactInput, Expectation, PublishAttestation, VerifiedDocument};
 pub use generic::{ExpectedSigner, SignedArtifact};
 pub use npm::NPM_PUBLISH_V01;
 pub use npm::keys::{NpmKey, NpmKeys, ssh_fingerprint, verify_registry_signature};

@@ -7,7 +7,7 @@ pub(crate) mod keys;
 
 use super::bundle::{BundleOutcome, ParsedBundle};
 use super::claims::{SLSA_V1, SLSA_V02};
-use super::document::{artifact_for, malformed, subject_error, unmatched_digest};
+use super::expect::{SignedDigest, artifact_for, malformed, subject_error, unmatched_digest};
 use super::{
     ArtifactInput, ErrorKind, Expectation, MAX_ATTESTATIONS, ProvenanceVerifier,
     PublishAttestation, Signer, VerificationError, VerifiedDocument,
@@ -28,6 +28,17 @@ struct AttestationEntry<'a> {
     predicate_type: String,
     #[serde(borrow)]
     bundle: &'a RawValue,
+}
+
+impl NpmSubject {
+    /// The subject's name and digest, for choosing what the signature is checked against.
+    pub(crate) fn signed(&self) -> SignedDigest<'_> {
+        SignedDigest {
+            name: &self.name,
+            sha512: self.sha512,
+            hex: &self.sha512_hex,
+        }
+    }
 }
 
 impl ProvenanceVerifier {
@@ -157,7 +168,7 @@ impl ProvenanceVerifier {
             .ok()
             .map(|s| npm_subject(s, expected_purl));
         let (crate_artifact, _) = match &subject {
-            Some(Ok(subject)) => artifact_for(&parsed, Some(subject), artifact)?,
+            Some(Ok(subject)) => artifact_for(&parsed, Some(subject.signed()), artifact)?,
             _ => (unmatched_digest(), false),
         };
         let outcome = self.verify_parsed(&parsed, crate_artifact, true)?;

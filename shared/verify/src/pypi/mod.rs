@@ -15,7 +15,7 @@
 
 use super::bundle::ParsedBundle;
 use super::claims::SLSA_V1;
-use super::document::{malformed, subject_error};
+use super::expect::{malformed, subject_error};
 use super::{BundleSummary, ErrorKind, MAX_DOCUMENT_BYTES, ProvenanceVerifier, VerificationError};
 use artifact_monitor_core::domain::Evidence;
 use artifact_monitor_core::ports::Subject;
