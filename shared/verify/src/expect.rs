@@ -8,7 +8,9 @@ use artifact_monitor_core::domain::{Evidence, PolicyViolation, ReleasePolicy};
 use artifact_monitor_core::registry::npm::PackageName;
 use serde::Serialize;
 use sigstore_verify::crypto::sha512;
-use sigstore_verify::types::{Artifact, ArtifactDigest, HashAlgorithm, SignatureContent};
+use sigstore_verify::types::{
+    Artifact, ArtifactDigest, HashAlgorithm, SignatureContent, Statement, Subject,
+};
 
 /// What the signed artifact is, when the caller has it.
 #[derive(Debug, Clone, Copy)]
@@ -169,4 +171,34 @@ pub(crate) fn artifact_for<'a>(
             }
         }
     }
+}
+
+/// The in-toto statement types read.
+const IN_TOTO_STATEMENTS: [&str; 2] = [
+    "https://in-toto.io/Statement/v0.1",
+    "https://in-toto.io/Statement/v1",
+];
+
+/// The one subject of an in-toto statement: the rule every registry's attestations share
+/// (`kind` names them in the error: "an npm attestation", "a PyPI attestation").
+pub(crate) fn single_subject<'s>(
+    statement: &'s Statement,
+    kind: &str,
+) -> Result<&'s Subject, VerificationError> {
+    if !IN_TOTO_STATEMENTS.contains(&statement.type_.as_str()) {
+        return Err(VerificationError::new(
+            ErrorKind::Predicate,
+            format!(
+                "statement type {:?} is not an in-toto statement",
+                statement.type_
+            ),
+        ));
+    }
+    let [subject] = statement.subject.as_slice() else {
+        return Err(subject_error(format!(
+            "{kind} must have exactly one subject, this one has {}",
+            statement.subject.len()
+        )));
+    };
+    Ok(subject)
 }

@@ -7,7 +7,9 @@ pub(crate) mod keys;
 
 use super::bundle::{BundleOutcome, ParsedBundle};
 use super::claims::{SLSA_V1, SLSA_V02};
-use super::expect::{SignedDigest, artifact_for, malformed, subject_error, unmatched_digest};
+use super::expect::{
+    SignedDigest, artifact_for, malformed, single_subject, subject_error, unmatched_digest,
+};
 use super::{
     ArtifactInput, ErrorKind, Expectation, MAX_ATTESTATIONS, ProvenanceVerifier,
     PublishAttestation, Signer, VerificationError, VerifiedDocument,
@@ -208,23 +210,7 @@ pub(crate) fn npm_subject(
     statement: &Statement,
     expected_purl: Option<&str>,
 ) -> Result<NpmSubject, VerificationError> {
-    if statement.type_ != "https://in-toto.io/Statement/v0.1"
-        && statement.type_ != "https://in-toto.io/Statement/v1"
-    {
-        return Err(VerificationError::new(
-            ErrorKind::Predicate,
-            format!(
-                "statement type {:?} is not an in-toto statement",
-                statement.type_
-            ),
-        ));
-    }
-    let [subject] = statement.subject.as_slice() else {
-        return Err(subject_error(format!(
-            "an npm attestation must have exactly one subject, this one has {}",
-            statement.subject.len()
-        )));
-    };
+    let subject = single_subject(statement, "an npm attestation")?;
     if let Some(expected) = expected_purl
         && subject.name != expected
     {

@@ -15,7 +15,7 @@
 
 use super::bundle::ParsedBundle;
 use super::claims::SLSA_V1;
-use super::expect::{malformed, subject_error};
+use super::expect::{malformed, single_subject, subject_error};
 use super::{BundleSummary, ErrorKind, MAX_DOCUMENT_BYTES, ProvenanceVerifier, VerificationError};
 use artifact_monitor_core::domain::Evidence;
 use artifact_monitor_core::ports::Subject;
@@ -33,11 +33,6 @@ pub const MAX_PYPI_ATTESTATIONS: usize = 16;
 const MAX_ENTRIES: usize = 8;
 
 const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
-const IN_TOTO_STATEMENTS: [&str; 2] = [
-    "https://in-toto.io/Statement/v0.1",
-    "https://in-toto.io/Statement/v1",
-];
-
 /// The file an attestation must be about.
 #[derive(Debug, Clone, Copy)]
 pub struct PypiFile<'a> {
@@ -317,21 +312,7 @@ fn bounded(json: &[u8]) -> Result<(), VerificationError> {
 /// The verified statement must be about `file`: one subject, named as the file (read as a
 /// distribution of the project), with the file's sha256.
 fn bind(statement: &Statement, file: &PypiFile<'_>) -> Result<(), VerificationError> {
-    if !IN_TOTO_STATEMENTS.contains(&statement.type_.as_str()) {
-        return Err(VerificationError::new(
-            ErrorKind::Predicate,
-            format!(
-                "statement type {:?} is not an in-toto statement",
-                statement.type_
-            ),
-        ));
-    }
-    let [subject] = statement.subject.as_slice() else {
-        return Err(subject_error(format!(
-            "a PyPI attestation must have exactly one subject, this one has {}",
-            statement.subject.len()
-        )));
-    };
+    let subject = single_subject(statement, "a PyPI attestation")?;
     let expected = DistFilename::parse(file.filename, file.project)
         .map_err(|e| subject_error(format!("the index's file: {e}")))?;
     let named = DistFilename::parse(&subject.name, file.project).map_err(|e| {
