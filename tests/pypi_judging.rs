@@ -1,10 +1,9 @@
 //! A PyPI release judged end to end by the production use-cases (detection's full read and
-//! the judge, with the real Sigstore verifier), over an in-memory index serving a simple
-//! page and real PEP 740 provenance: each file on its own evidence, the release as the
-//! worst of its files, a file added later raised.
-//!
-//! The in-memory index stands in for the HTTP adapter the entry points will wire; what is
-//! tested here is everything after the bytes arrive.
+//! the judge, with the real Sigstore verifier) over the real wire: `PypiIndex` reading a
+//! local index server's simple page (PEP 691 JSON, ETag) and Integrity API (real PEP 740
+//! provenance). Each file is judged on its own evidence, the release is the worst of its
+//! files, a file added later is raised; the adapter reads conditionally, builds every URL
+//! from its base, and refuses what is not the index's.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,33 +12,32 @@ use artifact_monitor_core::domain::{
     WatchedArtifact,
 };
 use artifact_monitor_core::monitor::{Detector, Judge, MonitorConfig};
-use artifact_monitor_core::ports::{
-    ArtifactStore, Body, DocumentFetch, Registry, RemoteError, Subject, VerdictStore,
-};
+use artifact_monitor_core::ports::{ArtifactStore, DocumentFetch, Registry, Subject, VerdictStore};
 use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_core::store::MemoryStore;
-use artifact_monitor_http::GithubRuns;
+use artifact_monitor_http::{GithubRuns, HttpConfig, PypiIndex};
+use artifact_monitor_tests::fake_http::{FakeServer, Reply};
 use artifact_monitor_tests::fakes::FixedClock;
 use artifact_monitor_tests::read;
 use artifact_monitor_verify::ProvenanceVerifier;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 const SDIST_SHA: &str = "0ace7980f82c5815ede4cd7bf9f6693684cec2ae47b9b7ade9add533b8627c6b";
 
-/// An index in memory: one project's simple page, and provenance by filename.
+/// What the local index serves: one project's files, and provenance by filename.
 #[derive(Debug, Clone, Default)]
-struct Index {
+struct Uploads {
     files: Arc<Mutex<Vec<String>>>,
     provenance: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
 }
 
-impl Index {
+impl Uploads {
     fn upload(&self, filename: &str, sha256: &str, at: &str, provenance: Option<Vec<u8>>) {
+        // The page's link points elsewhere: the adapter must build its own from its base.
         let link = match provenance.is_some() {
-            true => format!(
-                r#""https://index.example/integrity/sampleproject/4.0.0/{filename}/provenance""#
-            ),
+            true => format!(r#""https://elsewhere.example/integrity/{filename}""#),
             false => "null".to_owned(),
         };
         self.files.lock().unwrap().push(format!(
@@ -60,39 +58,56 @@ impl Index {
         )
         .into_bytes()
     }
+
+    /// A local index: `/simple/sampleproject/` (ETag: the number of files) and
+    /// `/integrity/sampleproject/<version>/<file>/provenance`, each only for its media type.
+    async fn serve(&self) -> FakeServer {
+        let uploads = self.clone();
+        FakeServer::start(move |request| {
+            let path = request.path();
+            if path == "/simple/sampleproject/" {
+                if request.header("accept") != Some("application/vnd.pypi.simple.v1+json") {
+                    return Reply::status(406);
+                }
+                let etag = format!("\"{}\"", uploads.files.lock().unwrap().len());
+                if request.header("if-none-match") == Some(etag.as_str()) {
+                    return Reply::status(304);
+                }
+                return Reply::json(200, uploads.page()).with_header("etag", &etag);
+            }
+            if let Some(rest) = path.strip_prefix("/integrity/sampleproject/") {
+                if request.header("accept") != Some("application/vnd.pypi.integrity.v1+json") {
+                    return Reply::status(406);
+                }
+                let file = rest
+                    .strip_suffix("/provenance")
+                    .and_then(|r| r.split_once('/'))
+                    .map(|(_, file)| file.to_owned());
+                let served = file.and_then(|f| uploads.provenance.lock().unwrap().get(&f).cloned());
+                if let Some(document) = served {
+                    return Reply::json(200, document);
+                }
+            }
+            Reply::status(404)
+        })
+        .await
+    }
 }
 
-impl Registry for Index {
-    async fn document(
-        &self,
-        artifact: &ArtifactRef,
-        _validators: &Validators,
-    ) -> Result<DocumentFetch, RemoteError> {
-        assert_eq!(artifact.registry, RegistryType::Pypi);
-        Ok(DocumentFetch::Modified {
-            body: Body::from(self.page()),
-            validators: Validators::default(),
-        })
-    }
-
-    async fn document_fresh(&self, artifact: &ArtifactRef) -> Result<DocumentFetch, RemoteError> {
-        self.document(artifact, &Validators::default()).await
-    }
-
-    async fn attestations(&self, subject: &Subject<'_>) -> Result<Option<Body>, RemoteError> {
-        let file = subject.file.expect("a PyPI subject names its file");
-        Ok(self
-            .provenance
-            .lock()
-            .unwrap()
-            .get(file)
-            .cloned()
-            .map(Body::from))
+fn fast() -> HttpConfig {
+    HttpConfig {
+        timeout: Duration::from_secs(2),
+        max_retries: 1,
+        base_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(10),
+        ..HttpConfig::default()
     }
 }
 
 struct World {
-    index: Index,
+    uploads: Uploads,
+    server: FakeServer,
+    index: PypiIndex,
     store: MemoryStore,
     clock: FixedClock,
     watched: WatchedArtifact,
@@ -115,8 +130,13 @@ impl World {
         );
         let watched = WatchedArtifact::new(artifact, ArtifactSource::Api, 0);
         store.put_artifact(&watched).await.unwrap();
+        let uploads = Uploads::default();
+        let server = uploads.serve().await;
+        let index = PypiIndex::new(&server.url, fast(), 1 << 20).unwrap();
         Self {
-            index: Index::default(),
+            uploads,
+            server,
+            index,
             store,
             clock,
             watched,
@@ -155,7 +175,7 @@ impl World {
 async fn each_file_is_judged_on_its_own_evidence_and_the_release_is_the_worst() {
     let world = World::new().await;
     let genuine = read("pypi/provenance/sampleproject-4.0.0.tar.gz.provenance");
-    world.index.upload(
+    world.uploads.upload(
         "sampleproject-4.0.0.tar.gz",
         SDIST_SHA,
         "2024-11-06T22:37:10.868088Z",
@@ -174,7 +194,7 @@ async fn each_file_is_judged_on_its_own_evidence_and_the_release_is_the_worst() 
 
     // A wheel whose provenance was signed for another file (the sdist's, served again):
     // refused at the subject; the release is non-compliant because of that file alone.
-    world.index.upload(
+    world.uploads.upload(
         "sampleproject-4.0.0-py3-none-any.whl",
         "7a1d8b4b9c5f0e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aab",
         "2024-11-06T22:37:12Z",
@@ -211,7 +231,7 @@ async fn each_file_is_judged_on_its_own_evidence_and_the_release_is_the_worst() 
 #[tokio::test]
 async fn a_file_uploaded_days_later_without_provenance_is_raised() {
     let world = World::new().await;
-    world.index.upload(
+    world.uploads.upload(
         "sampleproject-4.0.0.tar.gz",
         SDIST_SHA,
         "2024-11-06T22:37:10.868088Z",
@@ -219,7 +239,7 @@ async fn a_file_uploaded_days_later_without_provenance_is_raised() {
             "pypi/provenance/sampleproject-4.0.0.tar.gz.provenance",
         )),
     );
-    world.index.upload(
+    world.uploads.upload(
         "sampleproject-4.0.0-cp313-cp313-win_amd64.whl",
         "1111111111111111111111111111111111111111111111111111111111111111",
         "2024-11-09T10:00:00Z",
@@ -232,4 +252,80 @@ async fn a_file_uploaded_days_later_without_provenance_is_raised() {
     let late = &record.verdict.files[1];
     assert_eq!(late.name, "sampleproject-4.0.0-cp313-cp313-win_amd64.whl");
     assert_eq!(late.compliance, Compliance::NonCompliant);
+}
+
+#[tokio::test]
+async fn the_index_is_read_conditionally_and_every_url_is_built_from_its_base() {
+    let world = World::new().await;
+    world.uploads.upload(
+        "sampleproject-4.0.0.tar.gz",
+        SDIST_SHA,
+        "2024-11-06T22:37:10.868088Z",
+        Some(read(
+            "pypi/provenance/sampleproject-4.0.0.tar.gz.provenance",
+        )),
+    );
+    let project = ArtifactRef {
+        registry: RegistryType::Pypi,
+        name: "sampleproject".into(),
+    };
+    let DocumentFetch::Modified { validators, .. } = world
+        .index
+        .document(&project, &Validators::default())
+        .await
+        .unwrap()
+    else {
+        panic!("a page")
+    };
+    assert_eq!(validators.etag.as_deref(), Some("\"1\""));
+    assert_eq!(
+        world.index.document(&project, &validators).await.unwrap(),
+        DocumentFetch::NotModified
+    );
+    let missing = ArtifactRef {
+        registry: RegistryType::Pypi,
+        name: "no-such-project".into(),
+    };
+    assert_eq!(
+        world
+            .index
+            .document(&missing, &Validators::default())
+            .await
+            .unwrap(),
+        DocumentFetch::Missing
+    );
+    // The provenance comes from the configured index, never the page's link elsewhere.
+    let file = Subject {
+        artifact: &project,
+        version: "4.0.0",
+        file: Some("sampleproject-4.0.0.tar.gz"),
+        integrity: None,
+    };
+    assert!(world.index.attestations(&file).await.unwrap().is_some());
+    let absent = Subject {
+        file: Some("sampleproject-4.0.0-py3-none-any.whl"),
+        ..file
+    };
+    assert!(world.index.attestations(&absent).await.unwrap().is_none());
+    assert!(
+        world
+            .server
+            .requests()
+            .iter()
+            .all(|(r, _)| !r.path().contains("elsewhere"))
+    );
+    // A release's evidence is per file; another registry's artifact is not the index's.
+    let whole = Subject { file: None, ..file };
+    assert!(world.index.attestations(&whole).await.is_err());
+    let npm = ArtifactRef {
+        registry: RegistryType::Npm,
+        name: "sampleproject".into(),
+    };
+    assert!(
+        world
+            .index
+            .document(&npm, &Validators::default())
+            .await
+            .is_err()
+    );
 }

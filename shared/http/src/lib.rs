@@ -1,8 +1,9 @@
 //! The HTTP adapters: the core's ports implemented over one bounded `reqwest` client
 //! ([`HttpClient`]: timeouts, retries, `Retry-After`, same-origin redirects, body caps, one
 //! request budget and one byte budget per process). The npm registry ([`NpmRegistry`]), its
-//! changes feed ([`NpmChanges`]), GitHub's Actions API ([`GithubRuns`]), the webhook
-//! ([`Webhook`]) and the dashboard's sign-in at a Cognito user pool ([`CognitoSignIn`]).
+//! changes feed ([`NpmChanges`]), a Python package index ([`PypiIndex`]), GitHub's Actions
+//! API ([`GithubRuns`]), the webhook ([`Webhook`]) and the dashboard's sign-in at a Cognito
+//! user pool ([`CognitoSignIn`]).
 //!
 //! Every answer is hostile until parsed: nothing here trusts a length, a redirect or a URL
 //! the remote side chose.
@@ -12,6 +13,7 @@ pub mod cognito;
 pub mod github;
 pub mod http;
 pub mod npm;
+pub mod pypi;
 pub mod webhook;
 
 pub use bytes::{ByteBudget, DEFAULT_BYTES_IN_FLIGHT};
@@ -21,4 +23,5 @@ pub use http::{HttpClient, HttpConfig, RequestBudget};
 pub use npm::{
     DEFAULT_CHANGES_FEED, DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, NpmChanges, NpmRegistry,
 };
+pub use pypi::{DEFAULT_INDEX, DEFAULT_MAX_PAGE_BYTES, PypiIndex};
 pub use webhook::Webhook;
