@@ -12,10 +12,12 @@ use artifact_monitor_core::domain::{
     WatchedArtifact,
 };
 use artifact_monitor_core::monitor::{Detector, Judge, MonitorConfig};
-use artifact_monitor_core::ports::{ArtifactStore, DocumentFetch, Registry, Subject, VerdictStore};
+use artifact_monitor_core::ports::{
+    ArtifactStore, DocumentFetch, Registry, RemoteError, Subject, VerdictStore,
+};
 use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_core::store::MemoryStore;
-use artifact_monitor_http::{GithubRuns, HttpConfig, PypiIndex};
+use artifact_monitor_http::{GithubRuns, HttpConfig, PypiIndex, Registries};
 use artifact_monitor_tests::fake_http::{FakeServer, Reply};
 use artifact_monitor_tests::fakes::FixedClock;
 use artifact_monitor_tests::read;
@@ -328,4 +330,50 @@ async fn the_index_is_read_conditionally_and_every_url_is_built_from_its_base() 
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn each_artifact_goes_to_its_types_adapter() {
+    let world = World::new().await;
+    world.uploads.upload(
+        "sampleproject-4.0.0.tar.gz",
+        SDIST_SHA,
+        "2024-11-06T22:37:10.868088Z",
+        None,
+    );
+    // npm points at a closed port: a PyPI read must not touch it, an npm read must.
+    let npm =
+        artifact_monitor_http::NpmRegistry::new("http://127.0.0.1:9", fast(), 1 << 20).unwrap();
+    let both = Registries {
+        npm: npm.clone(),
+        pypi: Some(world.index.clone()),
+    };
+    let project = ArtifactRef {
+        registry: RegistryType::Pypi,
+        name: "sampleproject".into(),
+    };
+    assert!(matches!(
+        both.document(&project, &Validators::default()).await,
+        Ok(DocumentFetch::Modified { .. })
+    ));
+    let package = ArtifactRef {
+        registry: RegistryType::Npm,
+        name: "left-pad".into(),
+    };
+    assert!(matches!(
+        both.document(&package, &Validators::default()).await,
+        Err(RemoteError::Unreachable(..))
+    ));
+    // Without a configured index, PyPI artifacts are refused, not sent to npm.
+    let npm_only = Registries { npm, pypi: None };
+    let sent = npm_only.requests_sent();
+    let refused = npm_only
+        .document(&project, &Validators::default())
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("no package index"),
+        "{refused}"
+    );
+    assert_eq!(npm_only.requests_sent(), sent);
 }

@@ -14,6 +14,7 @@ pub mod github;
 pub mod http;
 pub mod npm;
 pub mod pypi;
+pub mod registries;
 pub mod webhook;
 
 pub use bytes::{ByteBudget, DEFAULT_BYTES_IN_FLIGHT};
@@ -24,4 +25,5 @@ pub use npm::{
     DEFAULT_CHANGES_FEED, DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, NpmChanges, NpmRegistry,
 };
 pub use pypi::{DEFAULT_INDEX, DEFAULT_MAX_PAGE_BYTES, PypiIndex};
+pub use registries::Registries;
 pub use webhook::Webhook;
