@@ -351,6 +351,7 @@ async fn events_reach_a_queue_through_the_bus_and_match_their_schemas() {
         alert_id: Some("npm/chalk@5.6.1#non_compliant".into()),
         published_at: Some(1_757_337_360),
         logs_url: None,
+        files: Vec::new(),
     };
     let artifact = ArtifactRef {
         registry: artifact_monitor_core::registry::RegistryType::Npm,

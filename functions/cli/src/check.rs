@@ -1,5 +1,6 @@
-//! `artifact-monitor check`: judge every existing version of one package once and print a
-//! table (or, with `--json`, one object). Exit 0 when every version is compliant, 1 when any
+//! `artifact-monitor check`: judge every existing version of one artifact (an npm package,
+//! or with `--type pypi` a PyPI project, each release file by file) once and print a table
+//! (or, with `--json`, one object). Exit 0 when every version is compliant, 1 when any
 //! is not (non-compliant or pending) or the package has no version at all, 2 on a usage
 //! error, a package the registry does not have, or one that could not be read.
 
@@ -8,9 +9,10 @@ use crate::remote_args::{RemoteArgs, Remotes};
 use artifact_monitor_core::SystemClock;
 use artifact_monitor_core::domain::format_time as rfc3339;
 use artifact_monitor_core::domain::{
-    Artifact, Compliance, Confidence, JudgedVersion, Reason, printable,
+    Artifact, Compliance, Confidence, FileVerdict, JudgedVersion, Reason, printable,
 };
 use artifact_monitor_core::monitor::{Monitor, PollOutcome, PollReport};
+use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_core::store::MemoryStore;
 use artifact_monitor_verify::ProvenanceVerifier;
 use clap::Args;
@@ -22,8 +24,11 @@ use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The npm package, e.g. sigstore or @scope/name.
+    /// The artifact: an npm package (sigstore, @scope/name) or a PyPI project.
     name: String,
+    /// Its registry type: npm or pypi.
+    #[arg(long = "type", id = "type", value_name = "TYPE", default_value = "npm")]
+    registry_type: String,
     #[command(flatten)]
     policy: PolicyArgs,
     #[command(flatten)]
@@ -42,13 +47,30 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     let Some(spec) = args.policy.spec() else {
         return usage("--repository and --workflow are required");
     };
-    let artifact = match Artifact::npm(&args.name, spec) {
+    let Some(registry) = RegistryType::parse_known(&args.registry_type) else {
+        let known: Vec<&str> = RegistryType::KNOWN.iter().map(|t| t.as_str()).collect();
+        return usage(format!(
+            "--type {:?} is not one of {}",
+            printable(&args.registry_type),
+            known.join(", ")
+        ));
+    };
+    let artifact = match Artifact::new(registry, &args.name, spec) {
         Ok(artifact) => artifact,
         Err(e) => return usage(e),
     };
+    // `--registry` is the base URL of the artifact's own registry.
+    let mut remote = args.remote.clone();
+    let index = match registry {
+        RegistryType::Npm => None,
+        RegistryType::Pypi => remote.registry.take(),
+    };
     let mut remotes = Remotes::defaults();
-    if let Err(e) = remotes.apply(&args.remote) {
+    if let Err(e) = remotes.apply(&remote) {
         return usage(e);
+    }
+    if let Some(index) = index {
+        remotes.index = index;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -61,7 +83,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
 }
 
 async fn check(args: &CheckArgs, artifact: Artifact, remotes: Remotes) -> ExitCode {
-    let (registry, runs) = match (remotes.registry(), remotes.github()) {
+    let (registry, runs) = match (remotes.registries(), remotes.github()) {
         (Ok(registry), Ok(runs)) => (registry, runs),
         (Err(e), _) | (_, Err(e)) => return usage(e),
     };
@@ -153,6 +175,34 @@ struct Row<'a> {
     /// What failed, for a version that could not be judged (bounded, printable).
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// For a version that is a set of files (a PyPI release): each file's verdict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<FileRow<'a>>,
+}
+
+/// One file of a release as `--json` prints it.
+#[derive(Serialize)]
+struct FileRow<'a> {
+    filename: &'a str,
+    sha256: Option<String>,
+    uploaded_at: Option<String>,
+    compliance: Compliance,
+    reasons: &'a [Reason],
+}
+
+impl<'a> FileRow<'a> {
+    fn of(file: &'a FileVerdict) -> Self {
+        Self {
+            filename: &file.name,
+            sha256: file
+                .integrity
+                .as_deref()
+                .and_then(artifact_monitor_core::registry::pypi::sha256_hex),
+            uploaded_at: file.uploaded_at.map(rfc3339),
+            compliance: file.compliance,
+            reasons: &file.reasons,
+        }
+    }
 }
 
 /// The cause of a failed judgement as a row shows it: printable and at most 200 characters.
@@ -189,6 +239,7 @@ fn print_json(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollRep
             reasons: &v.reasons,
             logs_url: v.logs_url.as_deref(),
             error: None,
+            files: v.files.iter().map(FileRow::of).collect(),
         })
         .collect();
     // Versions the registry could not serve in full stay undecided.
@@ -200,6 +251,7 @@ fn print_json(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollRep
         reasons: &[Reason::RegistryUnavailable],
         logs_url: None,
         error: Some(cause(error)),
+        files: Vec::new(),
     }));
     let output = Output {
         artifact: ArtifactRow {
@@ -272,6 +324,17 @@ fn print_table(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollRe
                 .as_deref()
                 .map_or_else(|| "-".into(), |u| printable(u).into_owned()),
         ]);
+        // A release's files, each under it with its own verdict.
+        for file in &v.files {
+            rows.push([
+                format!("  {}", printable(&file.name)),
+                file.uploaded_at.map(rfc3339).unwrap_or_else(|| "-".into()),
+                file.compliance.as_str().into(),
+                String::new(),
+                Reason::join(&file.reasons, ","),
+                String::new(),
+            ]);
+        }
     }
     for (version, error) in &report.failed {
         rows.push([

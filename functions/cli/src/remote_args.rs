@@ -1,9 +1,9 @@
 //! Flags that say where the registry and GitHub are, shared by `check` and `serve`.
 
 use artifact_monitor_http::{
-    ByteBudget, DEFAULT_BYTES_IN_FLIGHT, DEFAULT_CHANGES_FEED, DEFAULT_GITHUB_API,
-    DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, GithubRuns, HttpConfig, NpmChanges, NpmRegistry,
-    RequestBudget,
+    ByteBudget, DEFAULT_BYTES_IN_FLIGHT, DEFAULT_CHANGES_FEED, DEFAULT_GITHUB_API, DEFAULT_INDEX,
+    DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_MAX_PAGE_BYTES, DEFAULT_REGISTRY, GithubRuns, HttpConfig,
+    NpmChanges, NpmRegistry, PypiIndex, Registries, RequestBudget,
 };
 use clap::Args;
 use std::sync::Arc;
@@ -34,7 +34,8 @@ pub fn within<T: PartialOrd + std::fmt::Display + Copy>(
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct RemoteArgs {
-    /// npm registry base URL [default: https://registry.npmjs.org].
+    /// The registry's base URL: npm's [default: https://registry.npmjs.org], or with
+    /// `--type pypi` the package index's [default: https://pypi.org].
     #[arg(long, value_name = "URL")]
     pub registry: Option<String>,
     /// GitHub API base URL [default: https://api.github.com].
@@ -52,6 +53,8 @@ pub struct RemoteArgs {
 #[derive(Debug, Clone)]
 pub struct Remotes {
     pub registry: String,
+    /// The Python package index's base URL.
+    pub index: String,
     pub github_api: Option<String>,
     pub timeout: Duration,
     pub concurrency: usize,
@@ -69,6 +72,7 @@ impl Remotes {
     pub fn defaults() -> Self {
         Self {
             registry: DEFAULT_REGISTRY.to_owned(),
+            index: DEFAULT_INDEX.to_owned(),
             github_api: Some(DEFAULT_GITHUB_API.to_owned()),
             timeout: Duration::from_secs(60),
             concurrency: 16,
@@ -137,6 +141,16 @@ impl Remotes {
             self.max_packument_bytes,
         )
         .map_err(|e| e.to_string())
+    }
+
+    /// Every registry type's adapter (npm's and the package index), one request budget.
+    pub fn registries(&self) -> Result<Registries, String> {
+        let pypi = PypiIndex::new(&self.index, self.registry_http(), DEFAULT_MAX_PAGE_BYTES)
+            .map_err(|e| e.to_string())?;
+        Ok(Registries {
+            npm: self.registry()?,
+            pypi: Some(pypi),
+        })
     }
 
     /// The changes feed adapter, when a feed is configured (it spends the registry's budget).

@@ -198,7 +198,7 @@ pub struct FeedState {
 /// One verdict reached, as reports and logs show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JudgedVersion {
-    /// The artifact's key, `npm/<name>`.
+    /// The artifact's key, `<type>/<name>`.
     pub artifact: String,
     pub version: String,
     pub compliance: Compliance,
@@ -215,6 +215,9 @@ pub struct JudgedVersion {
     pub published_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs_url: Option<String>,
+    /// For a version that is a set of files: each file's verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<super::FileVerdict>,
 }
 
 #[cfg(test)]

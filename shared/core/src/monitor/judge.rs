@@ -224,6 +224,7 @@ where
             alert_id: alert.map(|a| a.id),
             published_at: event.published_at,
             logs_url: verdict.logs_url,
+            files: verdict.files,
         }))
     }
 

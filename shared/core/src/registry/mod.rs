@@ -49,9 +49,18 @@ impl RegistryType {
         }
     }
 
+    /// Every registry type the core reads, judges and verifies: what a one-shot `check`
+    /// accepts.
+    pub const KNOWN: [RegistryType; 2] = [RegistryType::Npm, RegistryType::Pypi];
+
     /// The type a key, a route or a declaration names; `None` for one not supported.
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == value)
+    }
+
+    /// Any type of [`Self::KNOWN`] by its spelling.
+    pub fn parse_known(value: &str) -> Option<Self> {
+        Self::KNOWN.into_iter().find(|t| t.as_str() == value)
     }
 
     /// Checks `name` against the registry's naming rules; returns the name as keys hold it

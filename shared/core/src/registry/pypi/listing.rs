@@ -93,6 +93,15 @@ pub fn package_signals(previous: &Snapshot, page: &SimplePage) -> Vec<Signal> {
         .collect()
 }
 
+/// The 64 hex digits of a `sha256-<base64>` integrity value.
+pub fn sha256_hex(integrity: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(integrity.strip_prefix("sha256-")?)
+        .ok()?;
+    (bytes.len() == 32).then(|| bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// `sha256-<base64>` of a sha256 given as 64 hex digits.
 pub fn sri_sha256(hex: &str) -> Option<String> {
     use base64::Engine as _;
@@ -172,6 +181,10 @@ mod tests {
         assert_eq!(
             two.files[0].integrity.as_deref(),
             Some("sha256-Cs55gPgsWBXt5M17+fZpNoTOwq5Hubet6a3VM7hifGs=")
+        );
+        assert_eq!(
+            sha256_hex(two.files[0].integrity.as_deref().unwrap()).as_deref(),
+            Some(SHA)
         );
         assert!(two.files[0].has_attestations && !two.files[2].has_attestations);
         assert_eq!(

@@ -16,7 +16,9 @@ mod listing;
 mod name;
 mod simple;
 
-pub use listing::{FILE_ADDED_LATER_SECS, listing, package_signals, snapshot, sri_sha256};
+pub use listing::{
+    FILE_ADDED_LATER_SECS, listing, package_signals, sha256_hex, snapshot, sri_sha256,
+};
 
 pub use filename::{DistFilename, DistKind, FilenameError, MAX_FILENAME_LEN, normal_version};
 pub use name::{MAX_NAME_LEN, ProjectName, ProjectNameError, normalise};
