@@ -13,7 +13,7 @@
 #![allow(clippy::unwrap_used)]
 
 use artifact_monitor_core::domain::Evidence;
-use artifact_monitor_core::domain::PolicySpec;
+use artifact_monitor_core::domain::{PolicySpec, Reason};
 use artifact_monitor_tests::read;
 use artifact_monitor_verify::pypi::PypiFile;
 use artifact_monitor_verify::{ErrorKind, Expectation, ProvenanceVerifier, VerificationError};
@@ -112,6 +112,24 @@ fn every_attestation_case_is_decided_as_the_peer_decided_it() {
                 }
                 let violations = github_policy(&case["identity_checked"])
                     .map(|spec| spec.to_policy().unwrap().evaluate(evidence));
+                // Another CI's or a person's certificate: recognised, and refused by any
+                // GitHub policy for what it is.
+                if case["identity_checked"]["kind"] != "GitHub" {
+                    let any_github =
+                        PolicySpec::new("pypa/sampleproject", &[".github/workflows/release.yml"]);
+                    let refused = any_github.to_policy().unwrap().evaluate(evidence);
+                    assert!(
+                        refused
+                            .iter()
+                            .any(|v| v.code() == Reason::SignerNotGithubActions),
+                        "{id}: {refused:?}"
+                    );
+                    let words = refused[0].to_string();
+                    assert!(
+                        words.contains("not a GitHub Actions workflow"),
+                        "{id}: {words}"
+                    );
+                }
                 match (expected, violations) {
                     ("accept", Some(violations)) => {
                         assert!(violations.is_empty(), "{id}: {violations:?}")

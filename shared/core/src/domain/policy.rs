@@ -79,6 +79,16 @@ impl ReleasePolicy {
     /// Every way the evidence falls short of the policy; empty when it complies.
     pub fn evaluate(&self, evidence: &Evidence) -> Vec<PolicyViolation> {
         let mut violations = Vec::new();
+        // A policy names a GitHub repository and workflow: only GitHub Actions' identity
+        // provider vouches for those. Another CI's (GitLab's, Google's) or a person's
+        // certificate is refused for what it is, before its claims are compared.
+        if let Some(issuer) = evidence.issuer.as_deref()
+            && issuer != GITHUB_ACTIONS_ISSUER
+        {
+            violations.push(PolicyViolation::Signer {
+                issuer: issuer.to_owned(),
+            });
+        }
         let repository = evidence
             .repository
             .as_deref()
@@ -272,6 +282,26 @@ pub enum PolicyViolation {
     ReusableWorkflow {
         actual: String,
     },
+    /// The certificate was issued on another identity provider's word than GitHub
+    /// Actions'.
+    Signer {
+        issuer: String,
+    },
+}
+
+/// The OpenID Connect issuer of GitHub Actions' workflow identities.
+pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// What an identity provider's issuer URL is, in words (the ones seen signing packages).
+fn issuer_in_words(issuer: &str) -> &'static str {
+    match issuer.trim_end_matches('/') {
+        "https://gitlab.com" => "GitLab CI",
+        "https://accounts.google.com" => "a Google account or service account",
+        "https://github.com/login/oauth" => "a person's GitHub sign-in",
+        "https://oauth2.sigstore.dev/auth" => "a person's sign-in at Sigstore",
+        "https://token.actions.githubusercontent.com" => "GitHub Actions",
+        _ => "another identity provider",
+    }
 }
 
 impl PolicyViolation {
@@ -288,6 +318,7 @@ impl PolicyViolation {
             Self::Runner { .. } => Reason::RunnerNotGithubHosted,
             Self::Environment { .. } => Reason::EnvironmentMismatch,
             Self::ReusableWorkflow { .. } => Reason::ReusableWorkflowNotAllowed,
+            Self::Signer { .. } => Reason::SignerNotGithubActions,
         }
     }
 }
@@ -361,6 +392,12 @@ impl fmt::Display for PolicyViolation {
                     "signed by reusable workflow {actual}, which the policy does not allow"
                 )
             }
+            Self::Signer { issuer } => write!(
+                f,
+                "signed on the word of {} ({}), not a GitHub Actions workflow",
+                issuer_in_words(issuer),
+                crate::domain::printable(issuer)
+            ),
         }
     }
 }
@@ -642,5 +679,31 @@ mod tests {
             Some("sigstore/sigstore-js/.github/workflows/hotfix.yml@refs/tags/v2.3.1".into());
         evidence.build_signer = None;
         assert!(policy.evaluate(&evidence).is_empty());
+    }
+
+    #[test]
+    fn only_github_actions_vouches_for_a_github_policy() {
+        let policy = strict_policy();
+        let mut evidence = compliant_evidence();
+        evidence.issuer = Some(GITHUB_ACTIONS_ISSUER.into());
+        assert!(policy.evaluate(&evidence).is_empty());
+        for (issuer, words) in [
+            ("https://gitlab.com", "GitLab CI"),
+            ("https://accounts.google.com", "a Google account"),
+            (
+                "https://github.com/login/oauth",
+                "a person's GitHub sign-in",
+            ),
+            ("https://issuer.example", "another identity provider"),
+        ] {
+            evidence.issuer = Some(issuer.into());
+            let violations = policy.evaluate(&evidence);
+            assert_eq!(
+                violations[0].code(),
+                super::super::Reason::SignerNotGithubActions
+            );
+            let said = violations[0].to_string();
+            assert!(said.contains(words) && said.contains(issuer), "{said}");
+        }
     }
 }

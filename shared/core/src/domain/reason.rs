@@ -82,6 +82,7 @@ reasons! {
     WorkflowChanged => "workflow_changed",
     WorkflowChangeNotChecked => "workflow_change_not_checked",
     FileAddedLater => "file_added_later",
+    SignerNotGithubActions => "signer_not_github_actions",
 }
 
 impl Reason {
@@ -181,6 +182,9 @@ impl Reason {
             }
             Self::FileAddedLater => {
                 "A file was added to this release long after its first files were uploaded."
+            }
+            Self::SignerNotGithubActions => {
+                "It was signed by another CI system or a person, not a GitHub Actions workflow."
             }
         }
     }
