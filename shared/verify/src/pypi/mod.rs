@@ -356,3 +356,36 @@ fn sri_sha256(integrity: &str) -> Option<[u8; 32]> {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rewrap_carries_every_timestamp_and_log_entry() {
+        let json = r#"{"version":1,"verification_material":{"certificate":"Q0VSVA==",
+            "transparency_entries":[{"logIndex":"1","kindVersion":{"kind":"dsse","version":"0.0.2"}}],
+            "timestamps":["VFNBMQ==","VFNBMg=="]},
+            "envelope":{"statement":"U1RNVA==","signature":"U0lH"}}"#;
+        let attestation: Attestation<'_> = serde_json::from_str(json).unwrap();
+        let bundle: serde_json::Value =
+            serde_json::from_str(&to_bundle(&attestation).unwrap()).unwrap();
+        assert_eq!(bundle["mediaType"], BUNDLE_V03);
+        let material = &bundle["verificationMaterial"];
+        assert_eq!(material["certificate"]["rawBytes"], "Q0VSVA==");
+        assert_eq!(
+            material["tlogEntries"][0]["kindVersion"]["version"],
+            "0.0.2"
+        );
+        let stamps = &material["timestampVerificationData"]["rfc3161Timestamps"];
+        assert_eq!(stamps[0]["signedTimestamp"], "VFNBMQ==");
+        assert_eq!(stamps[1]["signedTimestamp"], "VFNBMg==");
+        let envelope = &bundle["dsseEnvelope"];
+        assert_eq!(envelope["payload"], "U1RNVA==");
+        assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
+        assert_eq!(envelope["signatures"][0]["sig"], "U0lH");
+        // Unknown fields are refused, not dropped: the rewrap must lose nothing.
+        let extra = json.replace(r#""version":1,"#, r#""version":1,"extra":true,"#);
+        assert!(serde_json::from_str::<Attestation<'_>>(&extra).is_err());
+    }
+}
