@@ -118,7 +118,7 @@ struct World {
 impl World {
     async fn new() -> Self {
         let store = MemoryStore::default();
-        let clock = FixedClock::at("2024-11-08T00:00:00Z");
+        let clock = FixedClock::at("2024-11-10T00:00:00Z");
         let artifact = Artifact::new(
             RegistryType::Pypi,
             "SampleProject",
@@ -376,4 +376,55 @@ async fn each_artifact_goes_to_its_types_adapter() {
         "{refused}"
     );
     assert_eq!(npm_only.requests_sent(), sent);
+}
+
+#[tokio::test]
+async fn a_fresh_uploads_missing_provenance_is_not_decided_until_the_grace_period_ends() {
+    let world = World::new().await;
+    world.clock.set("2024-11-06T22:40:00Z");
+    // Uploaded three minutes ago; the page lists no provenance for it (yet).
+    world.uploads.upload(
+        "sampleproject-4.0.0.tar.gz",
+        SDIST_SHA,
+        "2024-11-06T22:37:00Z",
+        None,
+    );
+    let detector = Detector {
+        registry: world.index.clone(),
+        store: world.store.clone(),
+        clock: world.clock.clone(),
+        config: MonitorConfig::default(),
+    };
+    let judge = Judge {
+        registry: world.index.clone(),
+        runs: None::<GithubRuns>,
+        store: world.store.clone(),
+        clock: world.clock.clone(),
+        verifier: Arc::new(ProvenanceVerifier::embedded().unwrap()),
+        config: MonitorConfig::default(),
+    };
+    let events = detector.read_all(&world.watched).await.unwrap().unwrap();
+    // The Integrity API is asked anyway; its 404 leaves the release undecided (due again).
+    let error = judge.judge(&events[0]).await.unwrap_err();
+    assert!(error.retryable(), "{error}");
+    assert!(error.to_string().contains("or not yet"), "{error}");
+    assert!(
+        world
+            .server
+            .requests()
+            .iter()
+            .any(|(r, status)| r.path().starts_with("/integrity/") && *status == 404)
+    );
+    assert!(
+        world
+            .store
+            .version("pypi/sampleproject", "4.0.0")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Ten minutes after the upload, still nothing: the file has no provenance.
+    world.clock.set("2024-11-06T22:47:30Z");
+    let judged = judge.judge(&events[0]).await.unwrap().unwrap();
+    assert!(judged.reasons.contains(&Reason::NoProvenance), "{judged:?}");
 }

@@ -40,6 +40,10 @@ struct Target<'a> {
     has_attestations: bool,
 }
 
+/// How long after its upload a file of a release (PyPI) whose evidence the registry does
+/// not serve yet is "not decided" rather than "no provenance".
+pub const FILE_EVIDENCE_GRACE_SECS: i64 = 10 * 60;
+
 /// Versions read, newest first, to find the last compliant release before a new one.
 pub const LAST_RELEASE_LOOKBACK: usize = 50;
 
@@ -296,7 +300,14 @@ where
             file: target.file,
             integrity: target.integrity,
         };
-        let provenance = if target.has_attestations {
+        // A file of a release uploaded moments ago may not show its provenance yet (the index
+        // attaches it after the upload): its evidence is asked for anyway, and its absence
+        // is "not decided yet", not "no provenance", until the grace period has passed.
+        let fresh_upload = target.file.is_some()
+            && target
+                .published_at
+                .is_some_and(|at| self.clock.now() - at < FILE_EVIDENCE_GRACE_SECS);
+        let provenance = if target.has_attestations || fresh_upload {
             match self.registry.attestations(&subject).await? {
                 Some(document) => self.verify(&subject, &document, policy),
                 // Advertised but not served: the registry is inconsistent right now (or has
@@ -305,7 +316,7 @@ where
                     return Err(MonitorError::Remote(RemoteError::Invalid(
                         "registry",
                         format!(
-                            "{} lists attestations that the registry does not serve",
+                            "{} lists attestations that the registry does not serve (or not yet)",
                             subject.describe()
                         ),
                     )));
