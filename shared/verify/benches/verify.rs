@@ -1,9 +1,12 @@
 //! Verification throughput over the real npm attestations responses in tests/fixtures
-//! (each response: one keyless SLSA provenance bundle and one keyed publish attestation).
+//! (each response: one keyless SLSA provenance bundle and one keyed publish attestation),
+//! and beside them the real PyPI Integrity API provenance objects (PEP 740: one keyless
+//! publish attestation each, rewrapped as a bundle, bound to the file's sha256).
 //!
 //! Run: `cargo bench -p artifact-monitor-verify --bench verify`. Criterion reports the time per
 //! response; responses/s per core = 1 / that time (the loop is single-threaded).
 
+use artifact_monitor_verify::pypi::PypiFile;
 use artifact_monitor_verify::{Expectation, ProvenanceVerifier};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -18,11 +21,40 @@ const RESPONSES: &[&str] = &[
     "@playwright__cli@0.1.1.json",
 ];
 
+/// The PyPI provenance objects from GitHub Actions, with the file each is for.
+const PROVENANCE: &[(&str, &str, &str, &str)] = &[
+    (
+        "sampleproject-4.0.0.tar.gz.provenance",
+        "sampleproject",
+        "sampleproject-4.0.0.tar.gz",
+        "0ace7980f82c5815ede4cd7bf9f6693684cec2ae47b9b7ade9add533b8627c6b",
+    ),
+    (
+        "pypi_attestations-0.0.19.tar.gz.provenance",
+        "pypi-attestations",
+        "pypi_attestations-0.0.19.tar.gz",
+        "9bb1add04b1b4e182be6b0b80931593f7a291eb49d69b4fd728a5d4cbcdc4bd3",
+    ),
+];
+
 fn load(name: &str) -> Vec<u8> {
+    load_from("npm/attestations", name)
+}
+
+fn load_from(folder: &str, name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/npm/attestations")
+        .join("../../tests/fixtures")
+        .join(folder)
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn sha256(hex: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex");
+    }
+    out
 }
 
 fn bench(c: &mut Criterion) {
@@ -54,6 +86,31 @@ fn bench(c: &mut Criterion) {
         })
     });
     all.finish();
+
+    let provenance: Vec<(&str, Vec<u8>, PypiFile<'_>)> = PROVENANCE
+        .iter()
+        .map(|(name, project, filename, digest)| {
+            let file = PypiFile {
+                project,
+                filename,
+                sha256: sha256(digest),
+            };
+            (*name, load_from("pypi/provenance", name), file)
+        })
+        .collect();
+    for (name, document, file) in &provenance {
+        verifier
+            .verify_pypi_provenance(document, file)
+            .unwrap_or_else(|e| panic!("{name} verifies: {e}"));
+    }
+    let mut pypi = c.benchmark_group("pypi_provenance");
+    pypi.throughput(Throughput::Elements(1));
+    for (name, document, file) in &provenance {
+        pypi.bench_function(*name, |b| {
+            b.iter(|| verifier.verify_pypi_provenance(black_box(document), file))
+        });
+    }
+    pypi.finish();
 
     // The cryptographic floor: one ECDSA P-256 verification by a registry key (what the
     // SET, checkpoint, SCT and DSSE checks each cost; a keyless and a keyed bundle need
