@@ -140,8 +140,12 @@ impl Provider {
             callback_url: properties.callback_url,
             sign_out_url: properties.sign_out_url,
         }
-        .checked()?;
-        cognito::register(&self.cognito, &sign_in).await?;
+        .checked()
+        .map_err(|e| e.to_string())?;
+        // CloudFormation's answer carries the reason as text: the typed error ends here.
+        cognito::register(&self.cognito, &sign_in)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(format!("dashboard-sign-in/{}", sign_in.client_id))
     }
 

@@ -22,7 +22,7 @@ pub struct DashboardSignIn {
 
 impl DashboardSignIn {
     /// Checks the URLs: HTTPS (Cognito refuses anything else but localhost), no fragment.
-    pub fn checked(self) -> Result<Self, String> {
+    pub fn checked(self) -> Result<Self, SignInError> {
         for (field, url) in [
             ("CallbackUrl", &self.callback_url),
             ("SignOutUrl", &self.sign_out_url),
@@ -31,9 +31,10 @@ impl DashboardSignIn {
                 || url.contains('#')
                 || url.chars().any(char::is_whitespace)
             {
-                return Err(format!(
-                    "{field}: {url:?} is not an https URL without a fragment"
-                ));
+                return Err(SignInError::Url {
+                    field,
+                    url: url.clone(),
+                });
             }
         }
         for (field, value) in [
@@ -41,23 +42,38 @@ impl DashboardSignIn {
             ("ClientId", &self.client_id),
         ] {
             if value.trim().is_empty() {
-                return Err(format!("{field} is empty"));
+                return Err(SignInError::Empty(field));
             }
         }
         Ok(self)
     }
 }
 
-/// What an operation's failure says, with the service's own error context.
-fn failed(operation: &str, error: impl std::error::Error) -> String {
-    format!(
-        "{operation}: {}",
-        aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(error)
-    )
+/// Why the dashboard's sign-in could not be registered. The property names are the
+/// custom resource's, as the stack spells them.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("{field}: {url:?} is not an https URL without a fragment")]
+    Url { field: &'static str, url: String },
+    #[error("{0} is empty")]
+    Empty(&'static str),
+    /// A Cognito call failed, with the service's own error context.
+    #[error("{operation}: {message}")]
+    Call {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+fn failed(operation: &'static str, error: impl std::error::Error) -> SignInError {
+    SignInError::Call {
+        operation,
+        message: aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(error).to_string(),
+    }
 }
 
 /// Turns the managed login on for the dashboard's client, keeping all its other settings.
-pub async fn register(client: &Client, sign_in: &DashboardSignIn) -> Result<(), String> {
+pub async fn register(client: &Client, sign_in: &DashboardSignIn) -> Result<(), SignInError> {
     let described = client
         .describe_user_pool_client()
         .user_pool_id(&sign_in.user_pool_id)
@@ -67,7 +83,10 @@ pub async fn register(client: &Client, sign_in: &DashboardSignIn) -> Result<(), 
         .map_err(|e| failed("DescribeUserPoolClient", e))?;
     let current = described
         .user_pool_client()
-        .ok_or_else(|| "DescribeUserPoolClient answered no client".to_owned())?;
+        .ok_or_else(|| SignInError::Call {
+            operation: "DescribeUserPoolClient",
+            message: "answered no client".to_owned(),
+        })?;
     let list = |items: &[String]| (!items.is_empty()).then(|| items.to_vec());
     client
         .update_user_pool_client()
@@ -123,11 +142,22 @@ mod tests {
             callback_url: "http://a/login/callback".into(),
             ..good.clone()
         };
-        assert!(http.checked().unwrap_err().contains("CallbackUrl"));
+        assert!(
+            http.checked()
+                .unwrap_err()
+                .to_string()
+                .contains("CallbackUrl")
+        );
         let empty = DashboardSignIn {
             client_id: " ".into(),
             ..good
         };
-        assert!(empty.checked().unwrap_err().contains("ClientId"));
+        assert!(
+            empty
+                .checked()
+                .unwrap_err()
+                .to_string()
+                .contains("ClientId")
+        );
     }
 }

@@ -25,7 +25,7 @@ pub use error::{ErrorKind, VerificationError};
 pub use expect::{ArtifactInput, Expectation, PublishAttestation, VerifiedDocument};
 pub use generic::{ExpectedSigner, SignedArtifact};
 pub use npm::NPM_PUBLISH_V01;
-pub use npm::keys::{NpmKey, NpmKeys, ssh_fingerprint, verify_registry_signature};
+pub use npm::keys::{KeyFormatError, NpmKey, NpmKeys, ssh_fingerprint, verify_registry_signature};
 
 use sigstore_verify::trust_root::TrustedRoot;
 

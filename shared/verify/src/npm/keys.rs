@@ -153,32 +153,48 @@ impl NpmKey {
     }
 }
 
+/// Why bytes are not a P-256 public key in SubjectPublicKeyInfo DER form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyFormatError {
+    #[error("not a DER SubjectPublicKeyInfo: {0}")]
+    NotDer(String),
+    #[error("not an elliptic-curve key")]
+    NotEllipticCurve,
+    #[error("no named curve")]
+    NoNamedCurve,
+    #[error("not on the P-256 curve")]
+    NotP256,
+    #[error("not an uncompressed P-256 point")]
+    BadPoint,
+}
+
 /// `SHA256:` + unpadded base64 of the SHA-256 of the key in SSH wire format
 /// (`string "ecdsa-sha2-nistp256" || string "nistp256" || string Q`), which is how
 /// `ssh-keygen -lf` and the registry name a key. It is not a hash of the DER.
-pub fn ssh_fingerprint(spki_der: &[u8]) -> Result<String, String> {
+pub fn ssh_fingerprint(spki_der: &[u8]) -> Result<String, KeyFormatError> {
     use spki::der::Decode as _;
-    let info = spki::SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|e| e.to_string())?;
+    let info = spki::SubjectPublicKeyInfoRef::from_der(spki_der)
+        .map_err(|e| KeyFormatError::NotDer(e.to_string()))?;
     if info.algorithm.oid != ID_EC_PUBLIC_KEY {
-        return Err("not an elliptic-curve key".into());
+        return Err(KeyFormatError::NotEllipticCurve);
     }
     let curve = info
         .algorithm
         .parameters_oid()
-        .map_err(|_| "no named curve".to_string())?;
+        .map_err(|_| KeyFormatError::NoNamedCurve)?;
     if curve != SECP256R1 {
-        return Err("not on the P-256 curve".into());
+        return Err(KeyFormatError::NotP256);
     }
     let point = info
         .subject_public_key
         .as_bytes()
-        .ok_or("public key is not a whole number of bytes")?;
+        .ok_or(KeyFormatError::BadPoint)?;
     if point.len() != 65 || point[0] != 0x04 {
-        return Err("not an uncompressed P-256 point".into());
+        return Err(KeyFormatError::BadPoint);
     }
     let mut wire = Vec::with_capacity(4 + 19 + 4 + 8 + 4 + 65);
     for field in [b"ecdsa-sha2-nistp256".as_slice(), b"nistp256", point] {
-        let len = u32::try_from(field.len()).map_err(|e| e.to_string())?;
+        let len = u32::try_from(field.len()).map_err(|_| KeyFormatError::BadPoint)?;
         wire.extend_from_slice(&len.to_be_bytes());
         wire.extend_from_slice(field);
     }
