@@ -106,6 +106,9 @@ fn fast() -> HttpConfig {
     }
 }
 
+type Detection = Detector<PypiIndex, MemoryStore, FixedClock>;
+type Judging = Judge<PypiIndex, GithubRuns, MemoryStore, FixedClock>;
+
 struct World {
     uploads: Uploads,
     server: FakeServer,
@@ -145,9 +148,8 @@ impl World {
         }
     }
 
-    /// Every release read in full and judged (as detection's events would be); the stored
-    /// record of 4.0.0. A release judged before is judged again only for a new file.
-    async fn judge_all(&self) -> artifact_monitor_core::domain::VersionRecord {
+    /// The production detection and judging over the local index, GitHub not asked.
+    fn use_cases(&self) -> (Detection, Judging) {
         let detector = Detector {
             registry: self.index.clone(),
             store: self.store.clone(),
@@ -156,12 +158,19 @@ impl World {
         };
         let judge = Judge {
             registry: self.index.clone(),
-            runs: None::<GithubRuns>,
+            runs: None,
             store: self.store.clone(),
             clock: self.clock.clone(),
             verifier: Arc::new(ProvenanceVerifier::embedded().unwrap()),
             config: MonitorConfig::default(),
         };
+        (detector, judge)
+    }
+
+    /// Every release read in full and judged (as detection's events would be); the stored
+    /// record of 4.0.0. A release judged before is judged again only for a new file.
+    async fn judge_all(&self) -> artifact_monitor_core::domain::VersionRecord {
+        let (detector, judge) = self.use_cases();
         for event in detector.read_all(&self.watched).await.unwrap().unwrap() {
             judge.judge(&event).await.unwrap();
         }
@@ -389,20 +398,7 @@ async fn a_fresh_uploads_missing_provenance_is_not_decided_until_the_grace_perio
         "2024-11-06T22:37:00Z",
         None,
     );
-    let detector = Detector {
-        registry: world.index.clone(),
-        store: world.store.clone(),
-        clock: world.clock.clone(),
-        config: MonitorConfig::default(),
-    };
-    let judge = Judge {
-        registry: world.index.clone(),
-        runs: None::<GithubRuns>,
-        store: world.store.clone(),
-        clock: world.clock.clone(),
-        verifier: Arc::new(ProvenanceVerifier::embedded().unwrap()),
-        config: MonitorConfig::default(),
-    };
+    let (detector, judge) = world.use_cases();
     let events = detector.read_all(&world.watched).await.unwrap().unwrap();
     // The Integrity API is asked anyway; its 404 leaves the release undecided (due again).
     let error = judge.judge(&events[0]).await.unwrap_err();

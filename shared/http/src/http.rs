@@ -5,6 +5,7 @@
 
 use super::bytes::{ByteBudget, INITIAL, Reservation};
 use artifact_monitor_core::ports::{Body, RemoteError};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -145,6 +146,19 @@ pub struct HttpResponse {
     pub body: Body,
 }
 
+/// Characters left as they are in a URL path segment (RFC 3986 unreserved).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `text` percent-encoded as one URL path segment: a name or version from a registry or a
+/// user never adds a path segment or a query.
+pub fn segment(text: &str) -> String {
+    utf8_percent_encode(text, SEGMENT).to_string()
+}
+
 /// A shared HTTP client for one remote service.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
@@ -265,6 +279,22 @@ impl HttpClient {
     ) -> Result<HttpResponse, RemoteError> {
         self.send(reqwest::Method::GET, url, headers, None, max_body)
             .await
+    }
+
+    /// A document that may not exist: its body on 200, `None` on 404, any other status an
+    /// error (a registry's attestations, an index's provenance).
+    pub async fn get_if_found(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        max_body: u64,
+    ) -> Result<Option<Body>, RemoteError> {
+        let response = self.get(url, headers, max_body).await?;
+        match response.status {
+            200 => Ok(Some(response.body)),
+            404 => Ok(None),
+            status => Err(RemoteError::Status(self.service, status)),
+        }
     }
 
     /// POST a JSON body, with the same retry rules.

@@ -2,8 +2,8 @@
 //!
 //! Idempotent: a version already decided under the artifact's current policy costs one read
 //! and changes nothing, so a redelivered, duplicated or replayed event is harmless; the event
-//! carries every fact of the registry's document the verdict needs, so events judged out of order give the
-//! same verdicts. A registry failure is an error (the event stays due and comes back); GitHub
+//! carries every fact of the registry's document the verdict needs, so events judged out of
+//! order give the same verdicts. A registry failure is an error (the event stays due and comes back); GitHub
 //! trouble is part of the verdict (`pending`, due again later).
 
 use super::config::MonitorConfig;

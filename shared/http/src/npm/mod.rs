@@ -13,26 +13,18 @@ pub mod changes;
 
 pub use changes::{DEFAULT_CHANGES_FEED, NpmChanges};
 
-use crate::http::{HttpClient, HttpConfig};
+use crate::http::{HttpClient, HttpConfig, segment};
 use artifact_monitor_core::domain::{ArtifactRef, Validators};
 use artifact_monitor_core::ports::{
     Body, DocumentFetch, MAX_ATTESTATIONS_BYTES, Registry, RemoteError, Subject,
 };
 use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_core::registry::npm::PackageName;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// The public npm registry.
 pub const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org";
 /// Default cap on a packument: the largest real ones are tens of megabytes.
 pub const DEFAULT_MAX_PACKUMENT_BYTES: u64 = 128 * 1024 * 1024;
-
-/// Characters left as they are in a path segment (RFC 3986 unreserved).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The npm registry adapter.
 #[derive(Debug, Clone)]
@@ -91,10 +83,6 @@ impl NpmRegistry {
             segment(version)
         )
     }
-}
-
-fn segment(text: &str) -> String {
-    utf8_percent_encode(text, SEGMENT).to_string()
 }
 
 /// The package an artifact names; an artifact of another registry type is not npm's to
@@ -175,19 +163,13 @@ impl Registry for NpmRegistry {
             ));
         }
         let url = self.attestations_url(&package(subject.artifact)?, subject.version);
-        let response = self
-            .http
-            .get(
+        self.http
+            .get_if_found(
                 &url,
                 &[("accept", "application/json")],
                 MAX_ATTESTATIONS_BYTES as u64,
             )
-            .await?;
-        match response.status {
-            200 => Ok(Some(response.body)),
-            404 => Ok(None),
-            status => Err(RemoteError::Status("registry", status)),
-        }
+            .await
     }
 }
 

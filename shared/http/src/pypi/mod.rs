@@ -8,14 +8,13 @@
 //!   must not be able to point the monitor at another host.
 //! - Every body is capped; project, version and filename are percent-encoded into paths.
 
-use crate::http::{HttpClient, HttpConfig};
+use crate::http::{HttpClient, HttpConfig, segment};
 use artifact_monitor_core::domain::{ArtifactRef, Validators};
 use artifact_monitor_core::ports::{
     Body, DocumentFetch, MAX_ATTESTATIONS_BYTES, Registry, RemoteError, Subject,
 };
 use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_core::registry::pypi::ProjectName;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// The public Python Package Index.
 pub const DEFAULT_INDEX: &str = "https://pypi.org";
@@ -26,13 +25,6 @@ pub const DEFAULT_MAX_PAGE_BYTES: u64 = 64 * 1024 * 1024;
 pub const SIMPLE_JSON: &str = "application/vnd.pypi.simple.v1+json";
 /// The Integrity API's provenance form (PEP 740).
 pub const INTEGRITY_JSON: &str = "application/vnd.pypi.integrity.v1+json";
-
-/// Characters left as they are in a path segment (RFC 3986 unreserved).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The package index adapter.
 #[derive(Debug, Clone)]
@@ -101,10 +93,6 @@ impl PypiIndex {
     }
 }
 
-fn segment(text: &str) -> String {
-    utf8_percent_encode(text, SEGMENT).to_string()
-}
-
 /// The project an artifact names; an artifact of another registry type is not the index's
 /// to read.
 fn project(artifact: &ArtifactRef) -> Result<ProjectName, RemoteError> {
@@ -151,19 +139,13 @@ impl Registry for PypiIndex {
             ));
         };
         let url = self.provenance_url(&project(subject.artifact)?, subject.version, file);
-        let response = self
-            .http
-            .get(
+        self.http
+            .get_if_found(
                 &url,
                 &[("accept", INTEGRITY_JSON)],
                 MAX_ATTESTATIONS_BYTES as u64,
             )
-            .await?;
-        match response.status {
-            200 => Ok(Some(response.body)),
-            404 => Ok(None),
-            status => Err(RemoteError::Status("index", status)),
-        }
+            .await
     }
 }
 
