@@ -425,6 +425,24 @@ async fn adding_an_artifact_validates_every_field_and_starts_its_backfill() {
     let again = api.send(Method::POST, "/artifacts", good).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 
+    // A PyPI project: held under its PEP 503 normal form, found by any spelling of it.
+    let project = json!({
+        "type": "pypi", "name": "Sample.Project", "repository": "pypa/sampleproject",
+        "workflows": [".github/workflows/release.yml"]
+    });
+    let created = api.send(Method::POST, "/artifacts", project.clone()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let created = created.json();
+    check_schema(&document, "ArtifactView", &created);
+    assert_eq!(
+        (created["type"].as_str(), created["name"].as_str()),
+        (Some("pypi"), Some("sample-project"))
+    );
+    let found = api.get("/artifacts/pypi/Sample_Project").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text());
+    let again = api.send(Method::POST, "/artifacts", project).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
     let cases = [
         (
             json!({"name": "Bad Name", "repository": "o/r", "workflows": [".github/workflows/r.yml"]}),
@@ -447,8 +465,12 @@ async fn adding_an_artifact_validates_every_field_and_starts_its_backfill() {
             "unknown field `colour`",
         ),
         (
-            json!({"type": "pypi", "name": "ok-pkg", "repository": "o/r", "workflows": [".github/workflows/r.yml"]}),
+            json!({"type": "maven", "name": "ok-pkg", "repository": "o/r", "workflows": [".github/workflows/r.yml"]}),
             "type:",
+        ),
+        (
+            json!({"type": "pypi", "name": "-not-a-project-", "repository": "o/r", "workflows": [".github/workflows/r.yml"]}),
+            "name:",
         ),
         (
             json!({"name": "ok-pkg", "repository": "o/r", "workflows": [".github/workflows/r.yml"], "repository_id": "abc"}),

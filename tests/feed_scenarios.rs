@@ -7,9 +7,10 @@
 // Test helpers: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use artifact_monitor_core::domain::{Artifact, ArtifactSource, Compliance};
+use artifact_monitor_core::domain::{Artifact, ArtifactSource, Compliance, FeedPosition};
 use artifact_monitor_core::monitor::{Monitor, PollOutcome, WatchConfig, watchlist};
 use artifact_monitor_core::ports::{Clock, Store, VerdictStore as _, WatchStore as _};
+use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_core::store::MemoryStore;
 use artifact_monitor_embedded::RedbStore;
 use artifact_monitor_http::{GithubRuns, NpmChanges, NpmRegistry};
@@ -180,7 +181,13 @@ async fn a_feed_outage_falls_back_to_the_sweep_with_nothing_missed() {
     let monitor = w.monitor(MemoryStore::new());
     let artifacts = [octo("octo-pkg")];
     baseline(&w, &monitor, &artifacts).await;
-    let since = monitor.store.feed_state().await.unwrap().since;
+    let since = monitor
+        .store
+        .feed_state()
+        .await
+        .unwrap()
+        .position(RegistryType::Npm)
+        .since;
     for _ in 0..4 {
         w.npm.fail_next("/registry/_changes", Reply::status(503));
     }
@@ -192,7 +199,13 @@ async fn a_feed_outage_falls_back_to_the_sweep_with_nothing_missed() {
             .is_err()
     );
     assert_eq!(
-        monitor.store.feed_state().await.unwrap().since,
+        monitor
+            .store
+            .feed_state()
+            .await
+            .unwrap()
+            .position(RegistryType::Npm)
+            .since,
         since,
         "nothing skipped"
     );
@@ -238,7 +251,10 @@ async fn a_feed_that_starts_over_is_noticed_and_answered_with_a_full_sweep() {
         "the change came before the new sequence"
     );
     let state = monitor.store.feed_state().await.unwrap();
-    assert_eq!(state.since, Some(w.npm.feed_seq().to_string()));
+    assert_eq!(
+        state.position(RegistryType::Npm).since,
+        Some(w.npm.feed_seq().to_string())
+    );
     assert_eq!(state.sweep_cursor, None, "the sweep starts over");
     let sweep = monitor.sweep(3).await.unwrap();
     assert_eq!(sweep.polled.len(), 3);
@@ -334,7 +350,13 @@ async fn a_broken_sequence_never_wedges_the_feed() {
     let monitor = w.monitor(MemoryStore::new());
     let artifacts = [octo("octo-pkg")];
     baseline(&w, &monitor, &artifacts).await;
-    let since = monitor.store.feed_state().await.unwrap().since;
+    let since = monitor
+        .store
+        .feed_state()
+        .await
+        .unwrap()
+        .position(RegistryType::Npm)
+        .since;
     // The feed answers with a sequence that would break every later request.
     w.npm.fail_next(
         "/registry/_changes",
@@ -346,7 +368,13 @@ async fn a_broken_sequence_never_wedges_the_feed() {
         .unwrap_err();
     assert!(error.to_string().contains("unusable sequence"), "{error}");
     assert_eq!(
-        monitor.store.feed_state().await.unwrap().since,
+        monitor
+            .store
+            .feed_state()
+            .await
+            .unwrap()
+            .position(RegistryType::Npm)
+            .since,
         since,
         "not stored"
     );
@@ -360,7 +388,13 @@ async fn a_broken_sequence_never_wedges_the_feed() {
     // A sequence stored by anything else that cannot be sent: following starts at the end
     // again, and the sweep starts over to cover the gap.
     let mut state = monitor.store.feed_state().await.unwrap();
-    state.since = Some("9".repeat(100_000));
+    state.set_position(
+        RegistryType::Npm,
+        FeedPosition {
+            since: Some("9".repeat(100_000)),
+            feed_read_at: None,
+        },
+    );
     state.sweep_cursor = Some("npm/octo-pkg".into());
     monitor.store.put_feed_state(&state).await.unwrap();
     let report = monitor
@@ -370,6 +404,9 @@ async fn a_broken_sequence_never_wedges_the_feed() {
     assert!(report.unusable_since.is_some());
     assert!(report.started_at_end && report.reset);
     let state = monitor.store.feed_state().await.unwrap();
-    assert_eq!(state.since, Some(w.npm.feed_seq().to_string()));
+    assert_eq!(
+        state.position(RegistryType::Npm).since,
+        Some(w.npm.feed_seq().to_string())
+    );
     assert_eq!(state.sweep_cursor, None);
 }

@@ -388,29 +388,31 @@ async fn each_artifact_goes_to_its_types_adapter() {
 }
 
 #[tokio::test]
-async fn a_fresh_uploads_missing_provenance_is_not_decided_until_the_grace_period_ends() {
+async fn provenance_the_page_lists_but_the_integrity_api_does_not_serve_yet_is_waited_for() {
     let world = World::new().await;
     world.clock.set("2024-11-06T22:40:00Z");
-    // Uploaded three minutes ago; the page lists no provenance for it (yet).
+    // Uploaded three minutes ago with its provenance; the Integrity API does not serve it
+    // yet (a replica behind).
+    let genuine = read("pypi/provenance/sampleproject-4.0.0.tar.gz.provenance");
     world.uploads.upload(
         "sampleproject-4.0.0.tar.gz",
         SDIST_SHA,
         "2024-11-06T22:37:00Z",
-        None,
+        Some(genuine.clone()),
     );
+    let served = world
+        .uploads
+        .provenance
+        .lock()
+        .unwrap()
+        .remove("sampleproject-4.0.0.tar.gz");
+    assert!(served.is_some());
     let (detector, judge) = world.use_cases();
     let events = detector.read_all(&world.watched).await.unwrap().unwrap();
-    // The Integrity API is asked anyway; its 404 leaves the release undecided (due again).
+    // Its 404 leaves the release undecided (due again), never "no provenance".
     let error = judge.judge(&events[0]).await.unwrap_err();
     assert!(error.retryable(), "{error}");
     assert!(error.to_string().contains("or not yet"), "{error}");
-    assert!(
-        world
-            .server
-            .requests()
-            .iter()
-            .any(|(r, status)| r.path().starts_with("/integrity/") && *status == 404)
-    );
     assert!(
         world
             .store
@@ -419,8 +421,41 @@ async fn a_fresh_uploads_missing_provenance_is_not_decided_until_the_grace_perio
             .unwrap()
             .is_none()
     );
-    // Ten minutes after the upload, still nothing: the file has no provenance.
-    world.clock.set("2024-11-06T22:47:30Z");
+    // Served a minute later: judged on it.
+    world
+        .uploads
+        .provenance
+        .lock()
+        .unwrap()
+        .insert("sampleproject-4.0.0.tar.gz".into(), genuine);
+    world.clock.set("2024-11-06T22:41:00Z");
     let judged = judge.judge(&events[0]).await.unwrap().unwrap();
+    assert_eq!(judged.compliance, Compliance::Compliant, "{judged:?}");
+}
+
+#[tokio::test]
+async fn a_fresh_upload_the_page_lists_without_provenance_is_judged_at_once() {
+    let world = World::new().await;
+    world.clock.set("2024-11-06T22:37:30Z");
+    // The index takes a file's attestations with the upload itself (PEP 740): a page that
+    // lists the file lists its provenance, so "none" seconds after the upload is final.
+    world.uploads.upload(
+        "sampleproject-4.0.0.tar.gz",
+        SDIST_SHA,
+        "2024-11-06T22:37:00Z",
+        None,
+    );
+    let (detector, judge) = world.use_cases();
+    let events = detector.read_all(&world.watched).await.unwrap().unwrap();
+    let judged = judge.judge(&events[0]).await.unwrap().unwrap();
+    assert_eq!(judged.compliance, Compliance::NonCompliant, "{judged:?}");
     assert!(judged.reasons.contains(&Reason::NoProvenance), "{judged:?}");
+    assert!(
+        !world
+            .server
+            .requests()
+            .iter()
+            .any(|(r, _)| r.path().starts_with("/integrity/")),
+        "nothing asked of the Integrity API"
+    );
 }

@@ -137,7 +137,9 @@ async fn tick(
         sink: None,
         limit: 1000,
     };
-    let report = monitor.tick(Some(&w.feed), delivery, &print, plan).await;
+    let report = monitor
+        .tick(std::slice::from_ref(&w.feed), delivery, &print, plan)
+        .await;
     (report, printed.into_inner().unwrap())
 }
 
@@ -161,7 +163,7 @@ async fn onboarding_a_thousand_artifacts_never_stops_the_feed() {
     }
     // The first tick reads the watched package and starts following the feed at its end.
     let (first, _) = tick(&w, &monitor, None, LONG).await;
-    assert!(first.feed.unwrap().unwrap().started_at_end);
+    assert!(first.feeds[0].1.as_ref().unwrap().started_at_end);
 
     // A thousand existing packages are added at once ...
     for name in &bulk {
@@ -222,8 +224,14 @@ async fn a_package_is_read_at_most_once_a_tick() {
     let w = world().await;
     let monitor = w.monitor(4);
     w.npm.create("octo-pkg", &["octocat"]);
+    // Nothing of npm is watched: its feed is not read.
+    let (idle, _) = tick(&w, &monitor, None, LONG).await;
+    assert!(idle.feeds[0].1.as_ref().unwrap().idle);
+    assert_eq!(w.npm.server.count(|r| r.path().starts_with("/registry")), 0);
+    w.npm.create("other-pkg", &["octocat"]);
+    w.watch(&octo("other-pkg")).await;
     let (first, _) = tick(&w, &monitor, None, LONG).await;
-    assert!(first.feed.unwrap().unwrap().started_at_end);
+    assert!(first.feeds[0].1.as_ref().unwrap().started_at_end);
     // Added (a due first read), named by the feed (a hit) and next in the sweep, all at once.
     w.watch(&octo("octo-pkg")).await;
     w.publish("octo-pkg", "1.0.0");
@@ -386,14 +394,13 @@ fn lost_a_race(report: &TickReport) -> bool {
     use artifact_monitor_core::monitor::MonitorError;
     use artifact_monitor_core::ports::StoreError;
     let conflict = |e: &MonitorError| matches!(e, MonitorError::Store(StoreError::Conflict(_)));
-    let in_feed = match &report.feed {
-        Some(Err(e)) => conflict(e),
-        Some(Ok(feed)) => feed
+    let in_feed = report.feeds.iter().any(|(_, feed)| match feed {
+        Err(e) => conflict(e),
+        Ok(feed) => feed
             .hits
             .iter()
             .any(|(_, r)| r.as_ref().is_err_and(conflict)),
-        None => false,
-    };
+    });
     let in_sweep = match &report.sweep {
         Some(Err(e)) => conflict(e),
         Some(Ok(sweep)) => sweep

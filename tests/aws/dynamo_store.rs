@@ -187,7 +187,9 @@ async fn tick_on(monitor: &AwsMonitor, feed: &NpmChanges) -> Vec<String> {
         sink: None,
         limit: 100,
     };
-    monitor.tick(Some(feed), delivery, &print, plan).await;
+    monitor
+        .tick(std::slice::from_ref(feed), delivery, &print, plan)
+        .await;
     printed.into_inner().unwrap()
 }
 

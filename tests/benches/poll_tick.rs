@@ -164,6 +164,6 @@ async fn tick(monitor: &BenchMonitor, concurrency: usize) -> TickReport {
     };
     let print = |_: &Alert| {};
     monitor
-        .tick(None::<&NpmChanges>, delivery, &print, plan)
+        .tick(&[] as &[NpmChanges], delivery, &print, plan)
         .await
 }

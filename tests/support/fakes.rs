@@ -63,7 +63,7 @@ pub type FakeNpm = Fake<NpmState>;
 pub type FakeGithub = Fake<GithubState>;
 
 impl<S: Default + Send + 'static> Fake<S> {
-    async fn serve(reply: fn(&S, &Request) -> Reply) -> Self {
+    pub(crate) async fn serve(reply: fn(&S, &Request) -> Reply) -> Self {
         let state: Arc<Mutex<S>> = Arc::default();
         let faults: Faults = Arc::default();
         let (s, f) = (Arc::clone(&state), Arc::clone(&faults));
@@ -83,6 +83,11 @@ impl<S: Default + Send + 'static> Fake<S> {
 
     pub fn url(&self) -> &str {
         &self.server.url
+    }
+
+    /// What the fake serves.
+    pub(crate) fn state(&self) -> &Mutex<S> {
+        &self.state
     }
 
     /// The next request whose target contains `matching` gets `reply` instead.

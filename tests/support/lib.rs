@@ -44,6 +44,7 @@ pub fn package_of_response_file(file_name: &str) -> (String, String) {
 
 pub mod counting;
 pub mod fake_http;
+pub mod fake_pypi;
 pub mod fakes;
 pub mod local_api;
 pub mod poll;

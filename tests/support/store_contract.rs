@@ -6,12 +6,12 @@
 
 use artifact_monitor_core::domain::{
     Alert, AlertArtifact, Artifact, ArtifactRef, ArtifactSource, Compliance, Confidence, DueCounts,
-    DueItem, DueWork, EmitReason, FeedState, PolicySpec, PollState, Recorded,
+    DueItem, DueWork, EmitReason, FeedPosition, FeedState, PolicySpec, PollState, Recorded,
     VERSION_PUBLISHED_SCHEMA, Validators, Verdict, VerdictEvidence, VersionPublished,
     VersionRecord, WatchedArtifact,
 };
 use artifact_monitor_core::ports::{PollCommit, Store, StoreError, VerdictWrite};
-use artifact_monitor_core::registry::Snapshot;
+use artifact_monitor_core::registry::{RegistryType, Snapshot};
 
 pub fn artifact(name: &str) -> Artifact {
     Artifact::npm(
@@ -725,13 +725,25 @@ pub async fn the_outbox_delivers_in_order_and_never_twice(store: &impl Store) {
 
 pub async fn feed_state_round_trips(store: &impl Store) {
     assert_eq!(store.feed_state().await.unwrap(), FeedState::default());
-    let state = FeedState {
+    let mut state = FeedState {
         rev: 0,
-        since: Some("42".to_owned()),
         sweep_cursor: Some("npm/alpha".to_owned()),
-        feed_read_at: Some(7),
         sweep_started_at: Some(3),
+        ..FeedState::default()
     };
+    // One position per registry type's feed, in the same record.
+    for (registry, since) in [
+        (RegistryType::Npm, "42"),
+        (RegistryType::Pypi, "1796637600"),
+    ] {
+        state.set_position(
+            registry,
+            FeedPosition {
+                since: Some(since.to_owned()),
+                feed_read_at: Some(7),
+            },
+        );
+    }
     store.put_feed_state(&state).await.unwrap();
     let stored = store.feed_state().await.unwrap();
     assert_eq!(

@@ -7,6 +7,8 @@
 //! github_api = "https://api.github.com"   # or github = false
 //! webhook_url_env = "ARTIFACT_MONITOR_WEBHOOK_URL"   # the URL itself stays out of the file
 //! changes_feed_url = "https://replicate.npmjs.com/registry"   # or changes_feed = false
+//! index = "https://pypi.org"   # the Python package index (PyPI artifacts)
+//! index_feed = true             # follow the index's RSS of new releases
 //! registry_requests_per_sec = 1.0   # the request budget shared by all registry traffic
 //!
 //! [[artifacts]]
@@ -14,6 +16,12 @@
 //! repository = "sigstore/sigstore-js"
 //! workflows = [".github/workflows/release.yml"]
 //! allowed_refs = ["refs/heads/main"]
+//!
+//! [[artifacts]]
+//! type = "pypi"
+//! name = "sampleproject"
+//! repository = "pypa/sampleproject"
+//! workflows = [".github/workflows/release.yml"]
 //! ```
 //!
 //! Every artifact entry takes the release-policy fields of [`PolicySpec`]; unknown keys are
@@ -58,6 +66,8 @@ struct RawConfig {
     concurrency: Option<usize>,
     changes_feed_url: Option<String>,
     changes_feed: Option<bool>,
+    index: Option<String>,
+    index_feed: Option<bool>,
     registry_requests_per_sec: Option<f64>,
     timeout_secs: Option<u64>,
     max_packument_bytes: Option<u64>,
@@ -80,6 +90,8 @@ pub struct Config {
     pub concurrency: Option<usize>,
     pub changes_feed_url: Option<String>,
     pub changes_feed: Option<bool>,
+    pub index: Option<String>,
+    pub index_feed: Option<bool>,
     pub registry_requests_per_sec: Option<f64>,
     pub timeout_secs: Option<u64>,
     pub max_packument_bytes: Option<u64>,
@@ -142,6 +154,8 @@ pub fn parse(text: &str) -> Result<Config, String> {
         concurrency: raw.concurrency,
         changes_feed_url: raw.changes_feed_url,
         changes_feed: raw.changes_feed,
+        index: raw.index,
+        index_feed: raw.index_feed,
         registry_requests_per_sec: raw.registry_requests_per_sec,
         timeout_secs: raw.timeout_secs,
         max_packument_bytes: raw.max_packument_bytes,
@@ -191,7 +205,11 @@ mod tests {
         );
         assert!(parse("[[artifacts]]\nname = \"P Q\"\nrepository = \"o/r\"\nworkflows = [\".github/workflows/r.yml\"]\n").is_err());
         assert!(parse("intervall_secs = 5\n").is_err());
-        assert!(parse(&format!("[[artifacts]]\ntype = \"pypi\"\n{artifact}")).is_err());
+        assert!(parse(&format!("[[artifacts]]\ntype = \"maven\"\n{artifact}")).is_err());
+        // A PyPI project's name is held PEP 503-normalised; a name no index allows is refused.
+        let pypi = parse("[[artifacts]]\ntype = \"pypi\"\nname = \"Sample_Project\"\nrepository = \"o/r\"\nworkflows = [\".github/workflows/r.yml\"]\n").unwrap();
+        assert_eq!(pypi.artifacts[0].key(), "pypi/sample-project");
+        assert!(parse("[[artifacts]]\ntype = \"pypi\"\nname = \"-bad-\"\nrepository = \"o/r\"\nworkflows = [\".github/workflows/r.yml\"]\n").is_err());
     }
 
     #[test]

@@ -9,6 +9,8 @@ use artifact_monitor_core::monitor::watchlist::SyncReport;
 use artifact_monitor_core::monitor::{
     DeliveryReport, DetectReport, MonitorError, PollOutcome, TickReport,
 };
+use artifact_monitor_core::ports::Changes as _;
+use artifact_monitor_http::Feed;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::time::Duration;
@@ -49,7 +51,16 @@ pub fn synced(file: &str, report: &SyncReport) {
     }
 }
 
-pub fn started(settings: &Settings, feed: bool, github: bool, webhook: bool) {
+pub fn started(settings: &Settings, feeds: &[Feed], github: bool, webhook: bool) {
+    let feeds = if feeds.is_empty() {
+        "off (sweep only)".to_owned()
+    } else {
+        feeds
+            .iter()
+            .map(|f| f.registry().as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let budget = match &settings.remotes.budget {
         Some(budget) => format!("{} registry request(s)/s", budget.per_sec()),
         None => "no registry budget".to_owned(),
@@ -57,10 +68,9 @@ pub fn started(settings: &Settings, feed: bool, github: bool, webhook: bool) {
     info!(
         interval_secs = settings.interval.as_secs(),
         data_dir = %settings.data_dir.display(),
-        "artifact-monitor: watching the artifacts of {} every {} s; changes feed {}; {budget}; store in {}; GitHub lookups {}; webhook {}",
+        "artifact-monitor: watching the artifacts of {} every {} s; feeds {feeds}; {budget}; store in {}; GitHub lookups {}; webhook {}",
         settings.config_file,
         settings.interval.as_secs(),
-        if feed { "on" } else { "off (sweep only)" },
         settings.data_dir.display(),
         if github { "on" } else { "off" },
         if webhook { "on" } else { "off" },
@@ -110,28 +120,44 @@ pub fn print_alert(alert: &Alert) {
 }
 
 pub fn tick(report: &TickReport) {
-    let mut feed_note = "off".to_owned();
-    match &report.feed {
-        None => {}
-        Some(Ok(feed)) => {
-            if feed.started_at_end {
-                info!("artifact-monitor: following the changes feed from its end");
+    let mut notes = Vec::new();
+    for (registry, result) in &report.feeds {
+        match result {
+            Ok(feed) if feed.idle => {}
+            Ok(feed) => {
+                if feed.started_at_end {
+                    info!(registry = %registry, "artifact-monitor: following the {registry} feed from its end");
+                }
+                if let Some(why) = &feed.unusable_since {
+                    warn!(registry = %registry, "artifact-monitor: {why}; following the {registry} feed from its end again");
+                }
+                if feed.reset {
+                    info!(registry = %registry,
+                        "artifact-monitor: the {registry} feed started over; sweeping every artifact again"
+                    );
+                }
+                if feed.missed {
+                    warn!(registry = %registry,
+                        "artifact-monitor: the {registry} feed no longer holds every release since its last read; the sweep finds the ones missed"
+                    );
+                }
+                notes.push(format!(
+                    "{registry} {} change(s), {} hit(s)",
+                    feed.changes,
+                    feed.hits.len()
+                ));
             }
-            if let Some(why) = &feed.unusable_since {
-                warn!("artifact-monitor: {why}; following the changes feed from its end again");
+            Err(e) => {
+                notes.push(format!("{registry} unavailable"));
+                warn!(registry = %registry, error = %e, "artifact-monitor: the {registry} feed is unavailable, the sweep carries on: {e}");
             }
-            if feed.reset {
-                info!(
-                    "artifact-monitor: the changes feed started over; sweeping every artifact again"
-                );
-            }
-            feed_note = format!("{} change(s), {} hit(s)", feed.changes, feed.hits.len());
-        }
-        Some(Err(e)) => {
-            feed_note = "unavailable".to_owned();
-            warn!(error = %e, "artifact-monitor: changes feed unavailable, the sweep carries on: {e}");
         }
     }
+    let feed_note = if notes.is_empty() {
+        "idle".to_owned()
+    } else {
+        notes.join(", ")
+    };
     // Every package read (feed hits, due reads, the sweep), and what its read handed to the
     // in-process bus; then what the due queue's own judgements gave.
     let mut judged = Vec::new();
@@ -205,7 +231,7 @@ pub fn tick(report: &TickReport) {
         due_reads = left.reads,
         due_judgements = left.judgements,
         cut_short = report.cut_short,
-        "artifact-monitor: tick done in {} ms: feed {feed_note}; {} version(s) judged; sweep {swept} package(s); still due: {} first read(s) or re-read(s), {} judgement(s){}",
+        "artifact-monitor: tick done in {} ms: feeds {feed_note}; {} version(s) judged; sweep {swept} package(s); still due: {} first read(s) or re-read(s), {} judgement(s){}",
         report.duration_ms,
         judged.len(),
         left.reads,

@@ -2,8 +2,8 @@
 
 use artifact_monitor_http::{
     ByteBudget, DEFAULT_BYTES_IN_FLIGHT, DEFAULT_CHANGES_FEED, DEFAULT_GITHUB_API, DEFAULT_INDEX,
-    DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_MAX_PAGE_BYTES, DEFAULT_REGISTRY, GithubRuns, HttpConfig,
-    NpmChanges, NpmRegistry, PypiIndex, Registries, RequestBudget,
+    DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_MAX_PAGE_BYTES, DEFAULT_REGISTRY, Feed, GithubRuns,
+    HttpConfig, NpmChanges, NpmRegistry, PypiIndex, PypiUpdates, Registries, RequestBudget,
 };
 use clap::Args;
 use std::sync::Arc;
@@ -59,8 +59,11 @@ pub struct Remotes {
     pub timeout: Duration,
     pub concurrency: usize,
     pub max_packument_bytes: u64,
-    /// The registry's changes feed; `None`: the sweep alone finds new versions.
+    /// npm's changes feed; `None`: the sweep alone finds new npm versions.
     pub changes_feed: Option<String>,
+    /// Whether the index's RSS of new releases is followed (else the sweep alone finds
+    /// new PyPI releases).
+    pub index_feed: bool,
     /// The request budget every registry request (feed included) spends from.
     pub budget: Option<Arc<RequestBudget>>,
     /// Response bytes in flight at once, over every client of the process.
@@ -78,6 +81,7 @@ impl Remotes {
             concurrency: 16,
             max_packument_bytes: DEFAULT_MAX_PACKUMENT_BYTES,
             changes_feed: None,
+            index_feed: false,
             budget: None,
             bytes_in_flight: DEFAULT_BYTES_IN_FLIGHT,
             bytes: None,
@@ -153,14 +157,21 @@ impl Remotes {
         })
     }
 
-    /// The changes feed adapter, when a feed is configured (it spends the registry's budget).
-    pub fn changes(&self) -> Result<Option<NpmChanges>, String> {
-        let Some(feed) = &self.changes_feed else {
-            return Ok(None);
-        };
-        NpmChanges::new(feed, self.registry_http())
-            .map(Some)
-            .map_err(|e| e.to_string())
+    /// The feeds to follow each tick, one per registry type that has one configured
+    /// (they spend the registry's budget; a type's feed is read only while an artifact of
+    /// that type is watched).
+    pub fn feeds(&self) -> Result<Vec<Feed>, String> {
+        let mut feeds = Vec::new();
+        if let Some(feed) = &self.changes_feed {
+            let npm = NpmChanges::new(feed, self.registry_http()).map_err(|e| e.to_string())?;
+            feeds.push(Feed::Npm(npm));
+        }
+        if self.index_feed {
+            let pypi =
+                PypiUpdates::new(&self.index, self.registry_http()).map_err(|e| e.to_string())?;
+            feeds.push(Feed::Pypi(pypi));
+        }
+        Ok(feeds)
     }
 
     /// The public registry's feed when the registry is the public one.

@@ -60,9 +60,8 @@ async fn serve(settings: Settings) -> ExitCode {
         Err(e) => return usage(e),
     };
     let remotes = &settings.remotes;
-    let (registry, runs, changes) = match (remotes.registry(), remotes.github(), remotes.changes())
-    {
-        (Ok(registry), Ok(runs), Ok(changes)) => (registry, runs, changes),
+    let (registry, runs, feeds) = match (remotes.registries(), remotes.github(), remotes.feeds()) {
+        (Ok(registry), Ok(runs), Ok(feeds)) => (registry, runs, feeds),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage(e),
     };
     let webhook = match settings
@@ -93,7 +92,7 @@ async fn serve(settings: Settings) -> ExitCode {
         Ok(report) => logging::synced(&settings.config_file, &report),
         Err(e) => return usage(format!("cannot load the artifacts into the store: {e}")),
     }
-    logging::started(&settings, changes.is_some(), github, webhook.is_some());
+    logging::started(&settings, &feeds, github, webhook.is_some());
 
     // The API and the dashboard, on the same store (not for a single tick).
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -136,7 +135,7 @@ async fn serve(settings: Settings) -> ExitCode {
         let deadline = tokio::time::Instant::now() + settings.interval;
         let plan = TickShape::LOCAL.plan(deadline, allowance, remotes.concurrency);
         let delivery = TickShape::LOCAL.delivery(webhook.as_ref());
-        let mut work = pin!(monitor.tick(changes.as_ref(), delivery, &logging::print_alert, plan));
+        let mut work = pin!(monitor.tick(&feeds, delivery, &logging::print_alert, plan));
         let mut stopping = false;
         tokio::select! {
             report = &mut work => logging::tick(&report),

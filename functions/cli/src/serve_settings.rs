@@ -35,9 +35,14 @@ pub struct ServeArgs {
     /// Changes feed base URL [default: the public npm feed when the registry is the public one].
     #[arg(long, value_name = "URL", conflicts_with = "no_changes_feed")]
     changes_feed: Option<String>,
-    /// Do not follow a changes feed: the paced sweep alone finds new versions.
+    /// Do not follow any feed (npm's changes feed, the index's RSS): the paced sweep alone
+    /// finds new versions.
     #[arg(long)]
     no_changes_feed: bool,
+    /// The Python package index's base URL, for PyPI artifacts [default: https://pypi.org,
+    /// or index in the config].
+    #[arg(long, value_name = "URL")]
+    index: Option<String>,
     /// Registry requests per second, sustained, shared by the feed, the sweep and every
     /// other registry read [default: 1]; 0 for no budget.
     #[arg(long, value_name = "N")]
@@ -131,6 +136,10 @@ pub fn settings(args: &ServeArgs, config: Config) -> Result<Settings, String> {
             .or(config.changes_feed_url)
             .or_else(|| remotes.default_changes_feed())
     };
+    if let Some(index) = args.index.clone().or(config.index) {
+        remotes.index = index;
+    }
+    remotes.index_feed = !args.no_changes_feed && config.index_feed != Some(false);
     let interval = Duration::from_secs(within(
         "interval_secs",
         args.interval.or(config.interval_secs).unwrap_or(60),

@@ -310,7 +310,7 @@ async fn serve_finds_a_publish_through_the_changes_feed_past_a_stale_cache() {
     let output = run(first).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("following the changes feed from its end"),
+        stderr.contains("following the npm feed from its end"),
         "{stderr}"
     );
 

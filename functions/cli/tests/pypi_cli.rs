@@ -155,3 +155,108 @@ async fn check_refuses_an_unknown_type_a_bad_name_and_a_missing_project() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("npm, pypi"));
 }
+
+/// `serve` watching a PyPI project from its config file, over the local index (its RSS,
+/// simple pages and Integrity API): the backfill of a genuine release is quiet, a rogue
+/// upload the RSS names is printed once, and a restart alerts nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_watches_a_pypi_project_through_the_index_rss() {
+    use artifact_monitor_tests::fake_pypi::FakePypi;
+    let index = FakePypi::start().await;
+    index.create("sampleproject");
+    index.upload(
+        "sampleproject",
+        "4.0.0",
+        "sampleproject-4.0.0.tar.gz",
+        SDIST_SHA,
+        "2024-11-06T22:37:10.868088Z",
+        Some(read(
+            "pypi/provenance/sampleproject-4.0.0.tar.gz.provenance",
+        )),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("monitor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+index = "{}"
+changes_feed = false
+github = false
+interval_secs = 3600
+
+[[artifacts]]
+type = "pypi"
+name = "SampleProject"
+repository = "pypa/sampleproject"
+workflows = [".github/workflows/release.yml"]
+"#,
+            index.url()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let (config2, data2) = (config.clone(), data.clone());
+    let serve_once = move || {
+        Command::new(env!("CARGO_BIN_EXE_artifact-monitor"))
+            .env_remove("GITHUB_TOKEN")
+            .args([
+                "serve",
+                "--once",
+                "--config",
+                config2.to_str().unwrap(),
+                "--data-dir",
+                data2.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let alerts = |output: &Output| -> Vec<Value> {
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    };
+
+    let output = tokio::task::spawn_blocking(serve_once.clone())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("feeds pypi;"), "{stderr}");
+    assert!(
+        stderr.contains("following the pypi feed from its end"),
+        "{stderr}"
+    );
+    assert!(alerts(&output).is_empty(), "the genuine backfill is quiet");
+    assert_eq!(index.feed_requests(), 1);
+
+    // A stolen token uploads 4.0.1 with no provenance.
+    let now = jiff::Timestamp::now().to_string();
+    index.upload(
+        "sampleproject",
+        "4.0.1",
+        "sampleproject-4.0.1.tar.gz",
+        "5f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0",
+        &now,
+        None,
+    );
+    let output = tokio::task::spawn_blocking(serve_once.clone())
+        .await
+        .unwrap();
+    let printed = alerts(&output);
+    assert_eq!(
+        printed.len(),
+        1,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(printed[0]["id"], "pypi/sampleproject@4.0.1#non_compliant");
+    assert_eq!(printed[0]["artifact"]["type"], "pypi");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("pypi 2 change(s), 1 hit(s)"), "{stderr}");
+
+    // Restarted: nothing new, nothing printed again.
+    let output = tokio::task::spawn_blocking(serve_once).await.unwrap();
+    assert!(alerts(&output).is_empty());
+}

@@ -14,7 +14,8 @@ pub use settings::{FunctionSettings, SettingError};
 use artifact_monitor_aws::{DynamoStore, EventBridgeEvents, SnsAlerts, sdk_config};
 use artifact_monitor_core::monitor::TickShape;
 use artifact_monitor_http::{
-    ByteBudget, GithubRuns, HttpConfig, NpmChanges, NpmRegistry, RequestBudget,
+    ByteBudget, DEFAULT_MAX_PAGE_BYTES, Feed, GithubRuns, HttpConfig, NpmChanges, NpmRegistry,
+    PypiIndex, PypiUpdates, Registries, RequestBudget,
 };
 use std::sync::Arc;
 
@@ -27,8 +28,10 @@ const BUDGET_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
 pub struct Services {
     pub settings: FunctionSettings,
     pub store: DynamoStore,
-    pub registry: NpmRegistry,
-    pub changes: Option<NpmChanges>,
+    /// Every registry type's adapter.
+    pub registry: Registries,
+    /// The feeds each tick follows, one per registry type that has one.
+    pub feeds: Vec<Feed>,
     pub runs: Option<GithubRuns>,
     /// `None`: the function was given no bus (`EVENT_BUS_NAME` unset).
     pub events: Option<EventBridgeEvents>,
@@ -75,24 +78,36 @@ impl Services {
             budget: Some(Arc::clone(&budget)),
             ..http.clone()
         };
-        let registry = NpmRegistry::new(
+        let setting = |setting: &'static str| {
+            move |e: artifact_monitor_core::ports::RemoteError| FunctionError::Settings {
+                setting,
+                message: e.to_string(),
+            }
+        };
+        let npm = NpmRegistry::new(
             &settings.registry,
             registry_http.clone(),
             settings.max_packument_bytes,
         )
-        .map_err(|e| FunctionError::Settings {
-            setting: "REGISTRY_URL",
-            message: e.to_string(),
-        })?;
-        let changes = settings
-            .changes_feed
+        .map_err(setting("REGISTRY_URL"))?;
+        let pypi = settings
+            .index
             .as_deref()
-            .map(|feed| NpmChanges::new(feed, registry_http.clone()))
+            .map(|index| PypiIndex::new(index, registry_http.clone(), DEFAULT_MAX_PAGE_BYTES))
             .transpose()
-            .map_err(|e| FunctionError::Settings {
-                setting: "CHANGES_FEED_URL",
-                message: e.to_string(),
-            })?;
+            .map_err(setting("INDEX_URL"))?;
+        let mut feeds = Vec::new();
+        if let Some(feed) = settings.changes_feed.as_deref() {
+            let npm = NpmChanges::new(feed, registry_http.clone())
+                .map_err(setting("CHANGES_FEED_URL"))?;
+            feeds.push(Feed::Npm(npm));
+        }
+        if let Some(index) = settings.index.as_deref().filter(|_| settings.index_feed) {
+            let rss =
+                PypiUpdates::new(index, registry_http.clone()).map_err(setting("INDEX_URL"))?;
+            feeds.push(Feed::Pypi(rss));
+        }
+        let registry = Registries { npm, pypi };
         let token = match &settings.github_token_secret {
             Some(arn) => Some(github_token(&config, arn).await?),
             None => None,
@@ -126,7 +141,7 @@ impl Services {
             settings,
             store,
             registry,
-            changes,
+            feeds,
             runs,
             events,
             alerts,

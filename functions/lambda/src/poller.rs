@@ -132,7 +132,7 @@ pub async fn run(services: &Services, request_id: &str, deadline: Instant) -> Po
 async fn tick(
     services: &Services,
     detector: &Detector<
-        artifact_monitor_http::NpmRegistry,
+        artifact_monitor_http::Registries,
         artifact_monitor_aws::DynamoStore,
         SystemClock,
     >,
@@ -147,12 +147,12 @@ async fn tick(
     match &services.events {
         Some(bus) => {
             detector
-                .tick(services.changes.as_ref(), bus, delivery, &print, plan)
+                .tick(&services.feeds, bus, delivery, &print, plan)
                 .await
         }
         None => {
             detector
-                .tick(services.changes.as_ref(), &NoBus, delivery, &print, plan)
+                .tick(&services.feeds, &NoBus, delivery, &print, plan)
                 .await
         }
     }

@@ -3,8 +3,8 @@
 
 use artifact_monitor_aws::AwsSettings;
 use artifact_monitor_http::{
-    ByteBudget, DEFAULT_BYTES_IN_FLIGHT, DEFAULT_GITHUB_API, DEFAULT_MAX_PACKUMENT_BYTES,
-    DEFAULT_REGISTRY,
+    ByteBudget, DEFAULT_BYTES_IN_FLIGHT, DEFAULT_GITHUB_API, DEFAULT_INDEX,
+    DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY,
 };
 use std::time::Duration;
 
@@ -20,6 +20,12 @@ pub struct FunctionSettings {
     /// `CHANGES_FEED_URL`: the registry's changes feed; empty or unset: none, the sweep
     /// alone finds new versions.
     pub changes_feed: Option<String>,
+    /// `INDEX_URL`: the Python package index (a private one, or the public default);
+    /// `none` turns PyPI off (its artifacts are then refused when read).
+    pub index: Option<String>,
+    /// `INDEX_FEED`: `true` (the default) follows the index's RSS of new releases each
+    /// tick while a PyPI artifact is watched; `false` leaves it to the sweep.
+    pub index_feed: bool,
     /// `GITHUB_API_URL`: GitHub's API (GitHub Enterprise Server's `https://host/api/v3`);
     /// `none` turns GitHub lookups off (verdicts say so).
     pub github_api: Option<String>,
@@ -118,6 +124,24 @@ impl FunctionSettings {
         let changes_feed = get("CHANGES_FEED_URL")
             .map(|v| url("CHANGES_FEED_URL", v))
             .transpose()?;
+        let index = match get("INDEX_URL") {
+            Some(v) if v.trim().eq_ignore_ascii_case("none") => None,
+            Some(v) => Some(url("INDEX_URL", v)?),
+            None => Some(DEFAULT_INDEX.to_owned()),
+        };
+        let index_feed = match get("INDEX_FEED").as_deref().map(str::trim) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(invalid(
+                    "INDEX_FEED",
+                    format!(
+                        "{:?} must be true or false",
+                        artifact_monitor_core::domain::printable(other)
+                    ),
+                ));
+            }
+        };
         let github_api = match get("GITHUB_API_URL") {
             Some(v) if v.trim().eq_ignore_ascii_case("none") => None,
             Some(v) => Some(url("GITHUB_API_URL", v)?),
@@ -204,6 +228,8 @@ impl FunctionSettings {
             aws,
             registry,
             changes_feed,
+            index,
+            index_feed,
             github_api,
             github_token_secret,
             registry_requests_per_second,

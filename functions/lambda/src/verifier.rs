@@ -61,16 +61,13 @@ pub fn event_of(body: &str) -> Result<VersionPublished, MessageError> {
 pub struct Verifier {
     pub services: Services,
     judge: Judge<
-        artifact_monitor_http::NpmRegistry,
+        artifact_monitor_http::Registries,
         artifact_monitor_http::GithubRuns,
         artifact_monitor_aws::DynamoStore,
         SystemClock,
     >,
-    detector: Detector<
-        artifact_monitor_http::NpmRegistry,
-        artifact_monitor_aws::DynamoStore,
-        SystemClock,
-    >,
+    detector:
+        Detector<artifact_monitor_http::Registries, artifact_monitor_aws::DynamoStore, SystemClock>,
 }
 
 impl Verifier {

@@ -10,6 +10,7 @@ use super::{ApiAuth, ApiError, ApiState, Visitor};
 use artifact_monitor_core::domain::{Compliance, Declarations, Reason, WatchedArtifact};
 use artifact_monitor_core::monitor::watchlist;
 use artifact_monitor_core::ports::Store;
+use artifact_monitor_core::registry::RegistryType;
 use axum::extract::{Form, OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -240,11 +241,13 @@ fn add_form(csrf: &str, form: &AddForm, errors: &FormErrors) -> Markup {
             form method="post" action="/view/add" novalidate {
                 input type="hidden" name="csrf" value=(csrf);
                 div.grid {
-                    (field_row("name", "Package name", &form.name, "@scope/name", errors.name.as_ref()))
+                    (field_row("name", "Package or project name", &form.name, "@scope/name or project", errors.name.as_ref()))
                     div.field {
                         label for="type" { "Type" }
                         select id="type" name="type" {
-                            option value="npm" selected { "npm" }
+                            @for registry in RegistryType::ALL {
+                                option value=(registry.as_str()) selected[registry.as_str() == form.registry || (form.registry.is_empty() && registry == RegistryType::Npm)] { (registry.as_str()) }
+                            }
                         }
                         @if let Some(error) = &errors.registry { p.error role="alert" { (error) } }
                     }
@@ -598,6 +601,25 @@ async fn detail_page<S: Store + 'static>(
                                                 li {
                                                     code { (code) } " "
                                                     @if let Ok(reason) = code.parse::<Reason>() { (reason.plain()) }
+                                                }
+                                            }
+                                        }
+                                        @if !detail.files.is_empty() {
+                                            h3 { "Files" }
+                                            table.files {
+                                                thead { tr { th { "File" } th { "Uploaded" } th { "Status" } th { "Reasons" } } }
+                                                tbody {
+                                                    @for file in &detail.files {
+                                                        tr data-file=(file.filename) data-compliance=(file.compliance.as_str()) {
+                                                            td.mono {
+                                                                (file.filename)
+                                                                @if let Some(sha256) = &file.sha256 { br; span.muted.hash { "sha256 " (sha256) } }
+                                                            }
+                                                            td { (shown_time(file.uploaded_at.as_deref())) }
+                                                            td { (badge(file.compliance)) }
+                                                            td { @for (i, code) in file.reasons.iter().enumerate() { @if i > 0 { ", " } code { (code) } } }
+                                                        }
+                                                    }
                                                 }
                                             }
                                         }

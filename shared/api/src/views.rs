@@ -4,9 +4,10 @@
 
 use super::error::ApiError;
 use artifact_monitor_core::domain::{
-    Artifact, ArtifactSource, Compliance, Confidence, Declarations, FieldError, PolicySpec,
-    VersionRecord, WatchedArtifact, format_time,
+    Artifact, ArtifactSource, Compliance, Confidence, Declarations, FieldError, FileVerdict,
+    PolicySpec, VersionRecord, WatchedArtifact, format_time,
 };
+use artifact_monitor_core::registry::pypi::sha256_hex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -258,6 +259,34 @@ pub struct VersionDetail {
     pub history: Vec<TransitionView>,
     /// The reasons as sentences.
     pub explanations: Vec<String>,
+    /// For a version that is a set of files (a PyPI release): each file's own verdict; the
+    /// version's is the worst of them. Empty for a version that is one file (npm).
+    pub files: Vec<FileView>,
+}
+
+/// One file of a version that is a set of files, judged on its own evidence.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FileView {
+    pub filename: String,
+    /// The file's sha256 as the registry lists it, 64 hex digits.
+    pub sha256: Option<String>,
+    /// When the registry says it was uploaded, RFC 3339.
+    pub uploaded_at: Option<String>,
+    pub compliance: ComplianceView,
+    /// Stable reason codes of this file's verdict.
+    pub reasons: Vec<String>,
+}
+
+impl From<&FileVerdict> for FileView {
+    fn from(file: &FileVerdict) -> Self {
+        Self {
+            filename: file.name.clone(),
+            sha256: file.integrity.as_deref().and_then(sha256_hex),
+            uploaded_at: file.uploaded_at.map(format_time),
+            compliance: file.compliance.into(),
+            reasons: file.reasons.iter().map(|r| r.as_str().to_owned()).collect(),
+        }
+    }
 }
 
 impl From<&VersionRecord> for VersionDetail {
@@ -287,6 +316,7 @@ impl From<&VersionRecord> for VersionDetail {
                 })
                 .collect(),
             explanations: record.verdict.details.clone(),
+            files: record.verdict.files.iter().map(FileView::from).collect(),
         }
     }
 }

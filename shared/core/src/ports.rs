@@ -186,6 +186,9 @@ pub struct ChangesPage {
     pub results: usize,
     /// The sequence to ask from next (opaque).
     pub last_seq: String,
+    /// The feed no longer holds every change after the sequence asked from (a feed that
+    /// keeps only its newest entries): some were missed, and the sweep finds them.
+    pub missed: bool,
 }
 
 /// A registry's changes feed: which artifacts of its type changed since a sequence.

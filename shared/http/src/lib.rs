@@ -24,6 +24,6 @@ pub use http::{HttpClient, HttpConfig, RequestBudget};
 pub use npm::{
     DEFAULT_CHANGES_FEED, DEFAULT_MAX_PACKUMENT_BYTES, DEFAULT_REGISTRY, NpmChanges, NpmRegistry,
 };
-pub use pypi::{DEFAULT_INDEX, DEFAULT_MAX_PAGE_BYTES, PypiIndex};
-pub use registries::Registries;
+pub use pypi::{DEFAULT_INDEX, DEFAULT_MAX_PAGE_BYTES, PypiIndex, PypiUpdates};
+pub use registries::{Feed, Registries};
 pub use webhook::Webhook;

@@ -1,11 +1,14 @@
 //! `Registries`: every registry type's adapter behind one [`Registry`] port, each artifact
-//! sent to its type's adapter. The `match` is exhaustive: a new registry type does not
-//! compile until it has its adapter here.
+//! sent to its type's adapter; [`Feed`]: each registry type's feed of changes behind one
+//! [`Changes`] port, so an entry point follows a list of them. The `match`es are
+//! exhaustive: a new registry type does not compile until it has its adapters here.
 
-use crate::npm::NpmRegistry;
-use crate::pypi::PypiIndex;
+use crate::npm::{NpmChanges, NpmRegistry};
+use crate::pypi::{PypiIndex, PypiUpdates};
 use artifact_monitor_core::domain::{ArtifactRef, Validators};
-use artifact_monitor_core::ports::{Body, DocumentFetch, Registry, RemoteError, Subject};
+use artifact_monitor_core::ports::{
+    Body, Changes, ChangesPage, DocumentFetch, Registry, RemoteError, Subject,
+};
 use artifact_monitor_core::registry::RegistryType;
 
 /// The adapters of every registry type an entry point reads.
@@ -60,6 +63,49 @@ impl Registry for Registries {
         match self.adapter(subject.artifact.registry)? {
             Adapter::Npm(npm) => npm.attestations(subject).await,
             Adapter::Pypi(index) => index.attestations(subject).await,
+        }
+    }
+}
+
+/// One registry type's feed of changes: what an entry point follows each tick, one per
+/// type it watches.
+#[derive(Debug, Clone)]
+pub enum Feed {
+    /// npm's replication changes feed.
+    Npm(NpmChanges),
+    /// The package index's RSS of its newest releases.
+    Pypi(PypiUpdates),
+}
+
+impl Feed {
+    /// Requests sent so far.
+    pub fn requests_sent(&self) -> u64 {
+        match self {
+            Feed::Npm(feed) => feed.requests_sent(),
+            Feed::Pypi(feed) => feed.requests_sent(),
+        }
+    }
+}
+
+impl Changes for Feed {
+    fn registry(&self) -> RegistryType {
+        match self {
+            Feed::Npm(feed) => feed.registry(),
+            Feed::Pypi(feed) => feed.registry(),
+        }
+    }
+
+    async fn current_seq(&self) -> Result<String, RemoteError> {
+        match self {
+            Feed::Npm(feed) => feed.current_seq().await,
+            Feed::Pypi(feed) => feed.current_seq().await,
+        }
+    }
+
+    async fn changes_since(&self, since: &str, limit: usize) -> Result<ChangesPage, RemoteError> {
+        match self {
+            Feed::Npm(feed) => feed.changes_since(since, limit).await,
+            Feed::Pypi(feed) => feed.changes_since(since, limit).await,
         }
     }
 }

@@ -311,11 +311,11 @@ async fn run() {
         watch: WatchConfig::default(),
     };
     detector
-        .tick(Some(&feed), &NoBus, deliver(), &print, plan)
+        .tick(std::slice::from_ref(&feed), &NoBus, deliver(), &print, plan)
         .await;
     counter.take();
     let report = detector
-        .tick(Some(&feed), &NoBus, deliver(), &print, plan)
+        .tick(std::slice::from_ref(&feed), &NoBus, deliver(), &print, plan)
         .await;
     assert_eq!(report.sweep.unwrap().unwrap().polled.len(), 55);
     let tick_cost = show("one quiet tick (feed, due, 55 swept)", &counter.take());

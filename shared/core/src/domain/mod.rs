@@ -37,8 +37,8 @@ pub use policy::{PolicyError, PolicyViolation, ReleasePolicy, ReusableWorkflowPa
 pub use publisher::Publisher;
 pub use reason::{Reason, Severity, UnknownReason};
 pub use records::{
-    FeedState, JudgedVersion, MAX_SEQUENCE_LEN, OutboxEntry, PollState, Recorded, Transition,
-    Validators, VersionRecord, usable_sequence,
+    FeedPosition, FeedState, JudgedVersion, MAX_SEQUENCE_LEN, OutboxEntry, PollState, Recorded,
+    Transition, Validators, VersionRecord, usable_sequence,
 };
 pub use run::{
     DeploymentFacts, HOSTED_RUNNER_GROUP_ID, HOSTED_RUNNER_GROUP_NAME, JobFacts, RunFacts, RunRef,

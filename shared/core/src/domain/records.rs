@@ -3,8 +3,9 @@
 
 use super::Publisher;
 use super::{Alert, Compliance, Confidence, Reason, Verdict};
-use crate::registry::Snapshot;
+use crate::registry::{RegistryType, Snapshot};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// HTTP validators of the last full read, for a conditional request next time.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,25 +175,99 @@ pub fn usable_sequence(sequence: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Where following the registry's changes feed and the safety-net sweep stand.
+/// Where following one registry type's feed stands.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FeedState {
-    /// The revision this state was read at (0: never written).
-    #[serde(default)]
-    pub rev: u64,
+pub struct FeedPosition {
     /// The feed sequence processed up to (opaque; compared as a number only to notice a
     /// feed that started over). `None` until the feed was first read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
-    /// The key of the artifact the sweep visited last; it resumes after it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sweep_cursor: Option<String>,
     /// Seconds since the epoch of the last successful feed read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed_read_at: Option<i64>,
+}
+
+/// Where following each registry's feed and the safety-net sweep stand: one record, so a
+/// feed that starts over and the sweep that covers it are written together.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredFeedState", into = "StoredFeedState")]
+pub struct FeedState {
+    /// The revision this state was read at (0: never written).
+    pub rev: u64,
+    /// Each registry type's feed, by type.
+    pub feeds: BTreeMap<RegistryType, FeedPosition>,
+    /// The key of the artifact the sweep visited last; it resumes after it.
+    pub sweep_cursor: Option<String>,
     /// Seconds since the epoch when the sweep last started over from the first artifact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep_started_at: Option<i64>,
+}
+
+impl FeedState {
+    /// Where `registry`'s feed stands (nothing read yet: the default).
+    pub fn position(&self, registry: RegistryType) -> FeedPosition {
+        self.feeds.get(&registry).cloned().unwrap_or_default()
+    }
+
+    /// Records where `registry`'s feed stands.
+    pub fn set_position(&mut self, registry: RegistryType, position: FeedPosition) {
+        self.feeds.insert(registry, position);
+    }
+}
+
+/// The stored form of [`FeedState`]: npm's position in the record's own fields, where it
+/// has been since the first release (so a stored record reads back unchanged), every other
+/// type's under `feeds`.
+#[derive(Serialize, Deserialize)]
+struct StoredFeedState {
+    #[serde(default)]
+    rev: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    since: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sweep_cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    feed_read_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sweep_started_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    feeds: BTreeMap<RegistryType, FeedPosition>,
+}
+
+impl From<StoredFeedState> for FeedState {
+    fn from(stored: StoredFeedState) -> Self {
+        let mut feeds = stored.feeds;
+        feeds.remove(&RegistryType::Npm);
+        if stored.since.is_some() || stored.feed_read_at.is_some() {
+            feeds.insert(
+                RegistryType::Npm,
+                FeedPosition {
+                    since: stored.since,
+                    feed_read_at: stored.feed_read_at,
+                },
+            );
+        }
+        Self {
+            rev: stored.rev,
+            feeds,
+            sweep_cursor: stored.sweep_cursor,
+            sweep_started_at: stored.sweep_started_at,
+        }
+    }
+}
+
+impl From<FeedState> for StoredFeedState {
+    fn from(state: FeedState) -> Self {
+        let mut feeds = state.feeds;
+        let npm = feeds.remove(&RegistryType::Npm).unwrap_or_default();
+        Self {
+            rev: state.rev,
+            since: npm.since,
+            sweep_cursor: state.sweep_cursor,
+            feed_read_at: npm.feed_read_at,
+            sweep_started_at: state.sweep_started_at,
+            feeds,
+        }
+    }
 }
 
 /// One verdict reached, as reports and logs show it.
@@ -223,6 +298,30 @@ pub struct JudgedVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feed_state_stored_before_there_were_two_feeds_reads_as_npm_s() {
+        let stored = r#"{"rev":0,"since":"42","sweep_cursor":"npm/a","feed_read_at":7}"#;
+        let state: FeedState = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            state.position(RegistryType::Npm).since.as_deref(),
+            Some("42")
+        );
+        assert_eq!(state.position(RegistryType::Npm).feed_read_at, Some(7));
+        assert_eq!(state.position(RegistryType::Pypi), FeedPosition::default());
+        assert_eq!(serde_json::to_string(&state).unwrap(), stored);
+        let mut both = state.clone();
+        both.set_position(
+            RegistryType::Pypi,
+            FeedPosition {
+                since: Some("1765152000".into()),
+                feed_read_at: Some(9),
+            },
+        );
+        let text = serde_json::to_string(&both).unwrap();
+        assert!(text.contains(r#""feeds":{"pypi":{"since":"1765152000","feed_read_at":9}}"#));
+        assert_eq!(serde_json::from_str::<FeedState>(&text).unwrap(), both);
+    }
 
     #[test]
     fn only_sequences_a_feed_issues_are_usable() {

@@ -40,10 +40,6 @@ struct Target<'a> {
     has_attestations: bool,
 }
 
-/// How long after its upload a file of a release (PyPI) whose evidence the registry does
-/// not serve yet is "not decided" rather than "no provenance".
-pub const FILE_EVIDENCE_GRACE_SECS: i64 = 10 * 60;
-
 /// Versions read, newest first, to find the last compliant release before a new one.
 pub const LAST_RELEASE_LOOKBACK: usize = 50;
 
@@ -300,14 +296,12 @@ where
             file: target.file,
             integrity: target.integrity,
         };
-        // A file of a release uploaded moments ago may not show its provenance yet (the index
-        // attaches it after the upload): its evidence is asked for anyway, and its absence
-        // is "not decided yet", not "no provenance", until the grace period has passed.
-        let fresh_upload = target.file.is_some()
-            && target
-                .published_at
-                .is_some_and(|at| self.clock.now() - at < FILE_EVIDENCE_GRACE_SECS);
-        let provenance = if target.has_attestations || fresh_upload {
+        // What the registry lists is what it has: npm lists `dist.attestations` with the
+        // version, the package index a file's provenance with the file (PEP 740 takes the
+        // attestations in the upload request itself). Listed evidence that is not served
+        // (yet: a replica behind) leaves the version undecided and asked again, never "no
+        // provenance".
+        let provenance = if target.has_attestations {
             match self.registry.attestations(&subject).await? {
                 Some(document) => self.verify(&subject, &document, policy),
                 // Advertised but not served: the registry is inconsistent right now (or has

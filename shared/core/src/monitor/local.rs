@@ -167,13 +167,13 @@ where
     /// One tick on the in-process bus.
     pub async fn tick<F: Changes, A: Alerts>(
         &self,
-        feed: Option<&F>,
+        feeds: &[F],
         delivery: Delivery<'_, A>,
         print: &(dyn Fn(&Alert) + Sync),
         plan: TickPlan<'_>,
     ) -> TickReport {
         self.detector
-            .tick(feed, &self.bus(), delivery, print, plan)
+            .tick(feeds, &self.bus(), delivery, print, plan)
             .await
     }
 }

@@ -13,6 +13,7 @@ use super::error::MonitorError;
 use super::watch::{FeedReport, SweepReport, WatchConfig};
 use crate::domain::{Alert, DueCounts};
 use crate::ports::{Alerts, Allowance, Changes, Clock, Events, Registry, Store};
+use crate::registry::RegistryType;
 use std::collections::HashSet;
 use tokio::time::Instant;
 
@@ -49,8 +50,8 @@ impl std::fmt::Debug for TickPlan<'_> {
 /// What one tick did.
 #[derive(Debug, Default)]
 pub struct TickReport {
-    /// `None`: no feed configured.
-    pub feed: Option<Result<FeedReport, MonitorError>>,
+    /// Each configured feed's read, in the order given (none: the sweep alone).
+    pub feeds: Vec<(RegistryType, Result<FeedReport, MonitorError>)>,
     pub due: Option<Result<DueReport, MonitorError>>,
     pub sweep: Option<Result<SweepReport, MonitorError>>,
     pub delivery: Option<Result<DeliveryReport, MonitorError>>,
@@ -65,7 +66,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
     /// Runs one tick.
     pub async fn tick<F: Changes, E: Events, A: Alerts>(
         &self,
-        feed: Option<&F>,
+        feeds: &[F],
         bus: &E,
         delivery: Delivery<'_, A>,
         print: &(dyn Fn(&Alert) + Sync),
@@ -76,7 +77,9 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         // A package is read at most once a tick: a feed hit, a due read, or the sweep.
         let mut read = HashSet::new();
         let deadline = plan.deadline;
-        if let Some(feed) = feed {
+        // One feed per registry type, each from its own position; one that is down does
+        // not hold back the others (nor the sweep).
+        for feed in feeds {
             let result = tokio::time::timeout_at(
                 deadline,
                 self.follow_feed(feed, bus, plan.watch, plan.concurrency),
@@ -87,9 +90,12 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
                     if let Ok(feed) = &result {
                         read.extend(feed.hits.iter().map(|(key, _)| key.clone()));
                     }
-                    report.feed = Some(result);
+                    report.feeds.push((feed.registry(), result));
                 }
-                Err(_) => report.cut_short = true,
+                Err(_) => {
+                    report.cut_short = true;
+                    break;
+                }
             }
         }
         if !report.cut_short {
@@ -228,10 +234,10 @@ impl TickReport {
     /// Every package read this tick, in the order the steps ran: feed hits, due reads,
     /// the sweep.
     pub fn reads(&self) -> impl Iterator<Item = TickRead<'_>> {
-        let feed = match &self.feed {
-            Some(Ok(feed)) => feed.hits.as_slice(),
-            _ => &[],
-        };
+        let feed = self.feeds.iter().flat_map(|(_, feed)| match feed {
+            Ok(feed) => feed.hits.as_slice(),
+            Err(_) => &[],
+        });
         let due = match &self.due {
             Some(Ok(due)) => due.reads.as_slice(),
             _ => &[],
@@ -240,8 +246,7 @@ impl TickReport {
             Some(Ok(sweep)) => sweep.polled.as_slice(),
             _ => &[],
         };
-        feed.iter()
-            .chain(due)
+        feed.chain(due)
             .chain(sweep)
             .map(|(key, result)| (key.as_str(), result))
     }

@@ -16,6 +16,7 @@ use super::detect::{DetectReport, Read};
 use super::error::MonitorError;
 use crate::domain::{DueItem, DueWork, WatchedArtifact, artifact_key, usable_sequence};
 use crate::ports::{Changes, Clock, Events, Registry, Store, StoreError};
+use crate::registry::RegistryType;
 use futures_util::StreamExt as _;
 use std::collections::{BTreeSet, HashSet};
 
@@ -40,6 +41,9 @@ impl Default for WatchConfig {
 /// What one read of the feed did.
 #[derive(Debug, Default)]
 pub struct FeedReport {
+    /// No artifact of the feed's type is watched: the feed was not read (and following
+    /// starts at its end once one is).
+    pub idle: bool,
     /// No sequence was stored: following starts at the current end of the feed.
     pub started_at_end: bool,
     pub pages: usize,
@@ -48,6 +52,9 @@ pub struct FeedReport {
     pub reset: bool,
     /// Watched packages the feed named, each read fresh.
     pub hits: Vec<(String, Result<DetectReport, MonitorError>)>,
+    /// The feed no longer held every change since the stored sequence: the ones missed
+    /// are found by the sweep.
+    pub missed: bool,
     /// The sequence now stored.
     pub since: Option<String>,
     /// The stored sequence could not be used (and why): following started at the end.
@@ -83,9 +90,21 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         config: WatchConfig,
         concurrency: usize,
     ) -> Result<FeedReport, MonitorError> {
+        let registry = feed.registry();
         let mut state = self.store.feed_state().await?;
+        let mut position = state.position(registry);
         let mut report = FeedReport::default();
-        if let Some(stored) = &state.since
+        if !self.watches_any(registry).await? {
+            // Nothing to find in this feed: no request spent on it. A position kept from
+            // before is dropped, so following starts at the end again, not with a gap.
+            report.idle = true;
+            if position.since.is_some() {
+                state.set_position(registry, Default::default());
+                self.store.put_feed_state(&state).await?;
+            }
+            return Ok(report);
+        }
+        if let Some(stored) = &position.since
             && !usable_sequence(stored)
         {
             // Stored by an older version, or damaged: following starts again at the end,
@@ -94,15 +113,16 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
                 "the stored sequence ({} bytes) cannot be sent to the feed",
                 stored.len()
             ));
-            state.since = None;
+            position.since = None;
             state.sweep_cursor = None;
             state.sweep_started_at = None;
             report.reset = true;
         }
-        let Some(mut since) = state.since.clone() else {
+        let Some(mut since) = position.since.clone() else {
             let end = feed.current_seq().await?;
-            state.since = Some(end.clone());
-            state.feed_read_at = Some(self.clock.now());
+            position.since = Some(end.clone());
+            position.feed_read_at = Some(self.clock.now());
+            state.set_position(registry, position);
             self.store.put_feed_state(&state).await?;
             report.started_at_end = true;
             report.since = Some(end);
@@ -116,15 +136,22 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             if went_backwards(&since, &page.last_seq) {
                 report.reset = true;
             }
+            report.missed |= page.missed;
             names.extend(page.names);
             since = page.last_seq;
             if page.results < config.page_limit {
                 break;
             }
         }
-        // The names a feed gives are artifacts of its registry type.
-        let registry = feed.registry();
-        let keys: Vec<String> = names.iter().map(|n| artifact_key(registry, n)).collect();
+        // The names a feed gives are artifacts of its registry type, spelled as the
+        // registry shows them: looked up as keys hold them (PyPI: normalised). A name the
+        // type's rules refuse is no watched artifact.
+        let keys: BTreeSet<String> = names
+            .iter()
+            .filter_map(|n| registry.check_name(n).ok())
+            .map(|n| artifact_key(registry, &n))
+            .collect();
+        let keys: Vec<String> = keys.into_iter().collect();
         let mut hits: Vec<WatchedArtifact> = Vec::new();
         for chunk in keys.chunks(LOOKUP_BATCH) {
             // An artifact not read yet waits for its first read in the due queue, paced
@@ -149,17 +176,25 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             )));
         }
         if report.hits.iter().all(|(_, r)| r.is_ok()) {
-            state.since = Some(since);
+            position.since = Some(since);
         }
         if report.reset {
             // Whatever changed while the feed started over is found by a full sweep.
             state.sweep_cursor = None;
             state.sweep_started_at = None;
         }
-        state.feed_read_at = Some(self.clock.now());
+        position.feed_read_at = Some(self.clock.now());
+        report.since = position.since.clone();
+        state.set_position(registry, position);
         self.store.put_feed_state(&state).await?;
-        report.since = state.since.clone();
         Ok(report)
+    }
+
+    /// Whether any artifact of `registry` is watched (keys are ordered, `<type>/<name>`).
+    async fn watches_any(&self, registry: RegistryType) -> Result<bool, MonitorError> {
+        let prefix = artifact_key(registry, "");
+        let first = self.store.artifacts_after(Some(&prefix), 1).await?;
+        Ok(first.first().is_some_and(|a| a.key().starts_with(&prefix)))
     }
 
     /// Reads (conditionally) the next `max_packages` watched artifacts after the stored

@@ -11,7 +11,7 @@
 //! [`Snapshot`] and package-level signals. Each `match` below is exhaustive, so a new type
 //! is not done until every one of them has its arm.
 //!
-//! Today: [`npm`]. ARCHITECTURE.md ("Adding a registry") lists what a new type must
+//! Today: [`npm`] and [`pypi`]. ARCHITECTURE.md ("Adding a registry") lists what a new type must
 //! implement and where.
 
 mod listing;
@@ -36,10 +36,9 @@ pub enum RegistryType {
 }
 
 impl RegistryType {
-    /// The registry types a declaration may name, in the order they are documented. PyPI
-    /// is read, judged and verified by the core and the verifier already, and joins this
-    /// list when the entry points wire its index (until then nothing could detect it).
-    pub const ALL: [RegistryType; 1] = [RegistryType::Npm];
+    /// The registry types a declaration may name, in the order they are documented: each
+    /// is detected (its feed, the sweep), read, judged and verified by every entry point.
+    pub const ALL: [RegistryType; 2] = [RegistryType::Npm, RegistryType::Pypi];
 
     /// How keys, routes and events spell it.
     pub fn as_str(self) -> &'static str {
@@ -168,8 +167,6 @@ mod tests {
             );
         }
         assert_eq!(RegistryType::parse("NPM"), None);
-        // Not accepted until the entry points wire its index.
-        assert_eq!(RegistryType::parse("pypi"), None);
-        assert_eq!(RegistryType::Pypi.as_str(), "pypi");
+        assert_eq!(RegistryType::parse("pypi"), Some(RegistryType::Pypi));
     }
 }

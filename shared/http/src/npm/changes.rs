@@ -140,5 +140,6 @@ pub fn parse_page(body: &[u8]) -> Result<ChangesPage, RemoteError> {
         results: page.results.len(),
         names: page.results.into_iter().map(|c| c.id).collect(),
         last_seq: usable(page.last_seq.into_string())?,
+        missed: false,
     })
 }

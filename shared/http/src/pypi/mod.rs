@@ -6,7 +6,12 @@
 //! - A file's provenance is read from `<base>/integrity/<project>/<version>/<file>/provenance`,
 //!   built from the configured base, never from the page's `provenance` link: a hostile page
 //!   must not be able to point the monitor at another host.
+//! - New releases index-wide are read from the index's RSS ([`PypiUpdates`]).
 //! - Every body is capped; project, version and filename are percent-encoded into paths.
+
+mod updates;
+
+pub use updates::{PypiUpdates, Update, page_since, parse_updates};
 
 use crate::http::{HttpClient, HttpConfig, segment};
 use artifact_monitor_core::domain::{ArtifactRef, Validators};
