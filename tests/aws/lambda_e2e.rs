@@ -1,7 +1,7 @@
 //! The Lambda functions end to end on emulated AWS: the real `poller`, `verifier` and `api`
 //! binaries run as child processes against a Runtime API this test serves, over the SAM
 //! template's own table, topic, bus, rule and queues created on moto, with the local fake
-//! npm registry and GitHub API. The
+//! npm registry, package index and GitHub API. The
 //! test plays EventBridge Scheduler (it invokes the poller with the scheduled event) and the
 //! SQS event source mapping (it receives from the rule's queue, hands batches to the
 //! verifier and deletes what the verifier did not report failed).
@@ -14,7 +14,9 @@ use artifact_monitor_aws_tests::runtime_api::{Answer, RuntimeApi, binary};
 use artifact_monitor_core::domain::{Artifact, ArtifactSource, Compliance, Confidence, PolicySpec};
 use artifact_monitor_core::monitor::watchlist;
 use artifact_monitor_core::ports::VerdictStore as _;
+use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_tests::fake_http::Reply;
+use artifact_monitor_tests::fake_pypi::FakePypi;
 use artifact_monitor_tests::fakes::{FakeGithub, FakeNpm, manifest};
 use artifact_monitor_tests::read;
 use artifact_monitor_tests::world::{SIGSTORE_2_3_1, add_sigstore_2_3_1_run};
@@ -193,6 +195,7 @@ fn environment(cloud: &Cloud, npm: &FakeNpm, github: &FakeGithub) -> Vec<(&'stat
         ("REGISTRY_URL", npm.url().to_owned()),
         ("GITHUB_API_URL", github.url().to_owned()),
         ("REGISTRY_REQUESTS_PER_SECOND", "100".to_owned()),
+        ("INDEX_URL", "none".to_owned()),
     ]
 }
 
@@ -521,6 +524,101 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
         .await
         .response();
     assert_eq!(added["statusCode"], 201, "{added}");
+}
+
+/// A PyPI project on the same functions: its first tick follows the index's RSS from its end
+/// and backfills the genuine release quietly; a rogue upload (no provenance, no run) named
+/// by the next RSS read is judged by the verifier and raises exactly one SNS alert, with the
+/// `registry: pypi` attribute subscribers filter on; replays change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rogue_pypi_upload_raises_exactly_one_alert_on_emulated_aws() {
+    let cloud = cloud().await;
+    let npm = FakeNpm::start().await;
+    let github = FakeGithub::start().await;
+    let index = FakePypi::start().await;
+    index.create("sampleproject");
+    index.upload(
+        "sampleproject",
+        "4.0.0",
+        "sampleproject-4.0.0.tar.gz",
+        "0ace7980f82c5815ede4cd7bf9f6693684cec2ae47b9b7ade9add533b8627c6b",
+        "2024-11-06T22:37:10.868088Z",
+        Some(read(
+            "pypi/provenance/sampleproject-4.0.0.tar.gz.provenance",
+        )),
+    );
+    let artifact = Artifact::new(
+        RegistryType::Pypi,
+        "SampleProject",
+        PolicySpec::new("pypa/sampleproject", &[".github/workflows/release.yml"]),
+    )
+    .unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    watchlist::watch(&cloud.store, artifact.clone(), ArtifactSource::Api, now)
+        .await
+        .unwrap();
+    let functions =
+        Functions::start_with(&cloud, &npm, &github, &[("INDEX_URL", index.url())]).await;
+
+    let outcome = functions.tick().await;
+    assert_eq!(outcome["ticks"][0]["reads"], 1, "{outcome}");
+    assert_eq!(index.feed_requests(), 1, "the RSS is followed from its end");
+    assert_eq!(npm.server.requests().len(), 0, "nothing of npm is watched");
+    functions.deliver(&cloud).await;
+    assert_ne!(
+        cloud.verdict(&artifact.key(), "4.0.0").await.0,
+        Compliance::NonCompliant
+    );
+    cloud.drain(&cloud.alerts).await;
+    cloud.drain(&cloud.verified).await;
+
+    index.upload(
+        "sampleproject",
+        "4.0.1",
+        "sampleproject-4.0.1.tar.gz",
+        "5f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0",
+        &jiff::Timestamp::now().to_string(),
+        None,
+    );
+    let outcome = functions.tick().await;
+    assert_eq!(outcome["ticks"][0]["emitted"], 1, "{outcome}");
+    let (handed, failed) = functions.deliver(&cloud).await;
+    assert_eq!((handed.len(), failed), (1, 0));
+    assert_eq!(detail_of(&handed[0])["artifact"]["type"], "pypi");
+    assert_eq!(
+        detail_of(&handed[0])["files"][0]["name"],
+        "sampleproject-4.0.1.tar.gz"
+    );
+    assert_eq!(
+        cloud.verdict(&artifact.key(), "4.0.1").await.0,
+        Compliance::NonCompliant
+    );
+    let alerts = cloud.drain(&cloud.alerts).await;
+    assert_eq!(alerts.len(), 1, "exactly one alert");
+    let envelope: Value = serde_json::from_str(alerts[0].body().unwrap()).unwrap();
+    let alert: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(alert["id"], "pypi/sampleproject@4.0.1#non_compliant");
+    let attributes = &envelope["MessageAttributes"];
+    assert_eq!(attributes["registry"]["Value"], "pypi", "{envelope}");
+    assert_eq!(attributes["artifact"]["Value"], "pypi/sampleproject");
+    let verified = cloud.drain(&cloud.verified).await;
+    assert_eq!(verified.len(), 1);
+    assert_eq!(detail_of(&verified[0])["artifact"]["type"], "pypi");
+
+    // Replays: the same event again, and another tick.
+    let answer = functions
+        .verifier
+        .invoke(sqs_event(&handed), TIMEOUT)
+        .await
+        .response();
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let outcome = functions.tick().await;
+    assert_eq!(outcome["ticks"][0]["emitted"], 0, "{outcome}");
+    functions.deliver(&cloud).await;
+    assert!(
+        cloud.drain(&cloud.alerts).await.is_empty(),
+        "no alert twice"
+    );
 }
 
 /// A tick that fails (here: its table does not exist) makes the invocation an error whose

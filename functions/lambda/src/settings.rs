@@ -267,6 +267,8 @@ mod tests {
         assert_eq!(s.registry, DEFAULT_REGISTRY);
         assert_eq!(s.github_api.as_deref(), Some(DEFAULT_GITHUB_API));
         assert_eq!(s.changes_feed, None);
+        assert_eq!(s.index.as_deref(), Some(DEFAULT_INDEX));
+        assert!(s.index_feed);
         assert_eq!(s.tick_seconds, 60);
         assert_eq!(s.metrics, None);
         let s = read(&[
@@ -295,6 +297,24 @@ mod tests {
             (s.changes_feed, s.github_api, s.tick_seconds),
             (None, None, 20)
         );
+    }
+
+    #[test]
+    fn the_package_index_can_be_another_one_or_none_and_its_feed_turned_off() {
+        let s = read(&[
+            ("TABLE_NAME", "t"),
+            ("INDEX_URL", "https://pypi.example.internal/"),
+            ("INDEX_FEED", "false"),
+        ])
+        .unwrap();
+        assert_eq!(s.index.as_deref(), Some("https://pypi.example.internal"));
+        assert!(!s.index_feed);
+        let s = read(&[("TABLE_NAME", "t"), ("INDEX_URL", "none")]).unwrap();
+        assert_eq!(s.index, None);
+        for (name, value) in [("INDEX_URL", "ftp://x"), ("INDEX_FEED", "yes")] {
+            let refused = read(&[("TABLE_NAME", "t"), (name, value)]).unwrap_err();
+            assert_eq!(refused.name, name, "{refused}");
+        }
     }
 
     #[test]

@@ -288,6 +288,15 @@ mod tests {
             "name"
         );
         assert_eq!(d.key("npm", "@acme/lib").unwrap(), "npm/@acme/lib");
+        // A PyPI project, declared in any spelling, is held under its normal form.
+        let project = Declarations::PASCAL
+            .artifact(Some("pypi"), "Sample_Project", spec())
+            .unwrap();
+        assert_eq!(project.key(), "pypi/sample-project");
+        assert_eq!(
+            d.key("pypi", "Sample.Project").unwrap(),
+            "pypi/sample-project"
+        );
         let forged = d.registry(Some("npm\u{1b}[2J")).unwrap_err();
         assert!(!forged.message.contains('\u{1b}'), "{forged}");
     }
