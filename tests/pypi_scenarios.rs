@@ -11,7 +11,7 @@ use artifact_monitor_core::domain::{
     Alert, AlertKind, Artifact, ArtifactSource, Compliance, PolicySpec, Reason,
 };
 use artifact_monitor_core::monitor::{
-    Delivery, Monitor, TickPlan, TickReport, WatchConfig, watchlist,
+    Delivery, Monitor, SWEEP_ROUND_SECS, TickPlan, TickReport, WatchConfig, watchlist,
 };
 use artifact_monitor_core::ports::{Clock, VerdictStore as _};
 use artifact_monitor_core::registry::RegistryType;
@@ -35,8 +35,7 @@ type TestMonitor = Monitor<Registries, GithubRuns, MemoryStore, FixedClock>;
 
 struct World {
     index: FakePypi,
-    // Kept alive: the npm adapter of `Registries` points at it.
-    _npm: FakeNpm,
+    npm: FakeNpm,
     _github: FakeGithub,
     feeds: Vec<Feed>,
     clock: FixedClock,
@@ -68,7 +67,7 @@ async fn world() -> World {
     )];
     World {
         index,
-        _npm: npm,
+        npm,
         _github: github,
         feeds,
         clock,
@@ -112,6 +111,7 @@ impl World {
             reserve: 5.0,
             max_due: usize::MAX,
             max_sweep: 1000,
+            sweep_round_secs: SWEEP_ROUND_SECS,
             concurrency: 4,
             watch: WatchConfig::default(),
         };
@@ -286,9 +286,52 @@ async fn a_wheel_added_to_an_old_release_is_found_by_the_sweep_and_raised() {
     let statuses = w.index.page_requests("sampleproject");
     assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
 
-    // Unchanged since: the sweep's conditional read is answered 304.
+    // The round is done: a minute later the sweep rests (no request); an hour after the
+    // round began, the next one reads the page conditionally and is answered 304.
+    let pages = w.index.page_requests("sampleproject").len();
     w.clock.advance(60);
+    let (report, alerts) = w.tick().await;
+    assert!(alerts.is_empty());
+    assert!(report.sweep.unwrap().unwrap().resting);
+    assert_eq!(w.index.page_requests("sampleproject").len(), pages);
+    w.clock.advance(SWEEP_ROUND_SECS);
     let (_, alerts) = w.tick().await;
     assert!(alerts.is_empty());
     assert_eq!(w.index.page_requests("sampleproject").last(), Some(&304));
+}
+
+#[tokio::test]
+async fn the_sweep_rests_between_rounds_only_while_every_watched_type_has_its_feed() {
+    let w = world().await;
+    w.index.create("sampleproject");
+    w.index.upload(
+        "sampleproject",
+        "4.0.0",
+        "sampleproject-4.0.0.tar.gz",
+        SDIST_4_0_0,
+        "2024-11-06T22:37:10.868088Z",
+        Some(read(
+            "pypi/provenance/sampleproject-4.0.0.tar.gz.provenance",
+        )),
+    );
+    w.watch(&sampleproject()).await;
+    w.tick().await;
+    w.clock.advance(60);
+    let (report, _) = w.tick().await;
+    assert!(
+        report.sweep.unwrap().unwrap().resting,
+        "the RSS covers PyPI"
+    );
+
+    // An npm package joins, and no npm feed is configured: the sweep is its only
+    // detector, so it goes round every tick again.
+    w.npm.create("octo-pkg", &["octocat"]);
+    w.watch(&artifact_monitor_tests::world::octo("octo-pkg"))
+        .await;
+    for _ in 0..3 {
+        w.clock.advance(60);
+        let (report, _) = w.tick().await;
+        assert!(!report.sweep.unwrap().unwrap().resting);
+    }
+    assert!(w.npm.packument_requests("octo-pkg").len() >= 3);
 }

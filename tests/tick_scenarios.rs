@@ -128,6 +128,7 @@ async fn tick(
         reserve: 5.0,
         max_due: usize::MAX,
         max_sweep: 1000,
+        sweep_round_secs: 0,
         concurrency: monitor.concurrency,
         watch: WatchConfig::default(),
     };

@@ -178,6 +178,7 @@ async fn tick_on(monitor: &AwsMonitor, feed: &NpmChanges) -> Vec<String> {
         reserve: 0.0,
         max_due: usize::MAX,
         max_sweep: 100,
+        sweep_round_secs: 0,
         concurrency: 4,
         watch: WatchConfig::default(),
     };

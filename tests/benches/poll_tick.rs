@@ -155,6 +155,7 @@ async fn tick(monitor: &BenchMonitor, concurrency: usize) -> TickReport {
         reserve: 0.0,
         max_due: usize::MAX,
         max_sweep: usize::MAX,
+        sweep_round_secs: 0,
         concurrency,
         watch: WatchConfig::default(),
     };

@@ -3,8 +3,8 @@
 //! links; only for its media type; an ETag per project page, 304 to a matching
 //! `If-None-Match`), the Integrity API (the real provenance objects in
 //! `tests/fixtures/pypi/provenance`, served by filename) and the RSS of the newest
-//! releases (`/rss/updates.xml`, the newest 40 as the index keeps them; a file added to an
-//! existing release does not appear in it).
+//! releases (`/rss/updates.xml`: the newest 40, or up to 200 with `?limit=`, as the index
+//! answers; a file added to an existing release does not appear in it).
 
 #![allow(clippy::unwrap_used)]
 
@@ -16,8 +16,9 @@ use std::collections::BTreeMap;
 /// The fake index.
 pub type FakePypi = Fake<PypiState>;
 
-/// How many releases the index's RSS holds.
+/// How many releases the index's RSS holds by default, and at most with `?limit=`.
 pub const RSS_ITEMS: usize = 40;
+pub const RSS_MAX_ITEMS: usize = 200;
 
 /// One file of a project.
 #[derive(Debug, Clone)]
@@ -126,13 +127,13 @@ impl Fake<PypiState> {
     }
 }
 
-fn rss(state: &PypiState) -> Vec<u8> {
+fn rss(state: &PypiState, limit: usize) -> Vec<u8> {
     let mut newest: Vec<&(String, String, i64)> = state.releases.iter().collect();
     newest.sort_by_key(|(_, _, at)| std::cmp::Reverse(*at));
     let printer = jiff::fmt::rfc2822::DateTimePrinter::new();
     let items: String = newest
         .into_iter()
-        .take(RSS_ITEMS)
+        .take(limit)
         .map(|(name, version, at)| {
             let date = printer
                 .timestamp_to_rfc9110_string(&jiff::Timestamp::from_second(*at).unwrap())
@@ -154,7 +155,13 @@ fn pypi_reply(state: &PypiState, request: &Request) -> Reply {
         return Reply::Full {
             status: 200,
             headers: vec![("content-type".into(), "text/xml; charset=utf-8".into())],
-            body: rss(state),
+            body: rss(
+                state,
+                request
+                    .query("limit")
+                    .and_then(|l| l.parse().ok())
+                    .map_or(RSS_ITEMS, |l: usize| l.min(RSS_MAX_ITEMS)),
+            ),
         };
     }
     if let Some(project) = path

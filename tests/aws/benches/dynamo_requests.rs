@@ -307,6 +307,7 @@ async fn run() {
         reserve: 0.0,
         max_due: 10_000,
         max_sweep: 55,
+        sweep_round_secs: 0,
         concurrency: 1,
         watch: WatchConfig::default(),
     };

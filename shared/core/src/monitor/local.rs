@@ -148,10 +148,17 @@ where
             .await
     }
 
-    /// Sweeps the next `max_packages` watched packages, judging new versions at once.
+    /// Sweeps the next `max_packages` watched packages, judging new versions at once (a
+    /// new round as soon as one ends).
     pub async fn sweep(&self, max_packages: usize) -> Result<SweepReport, MonitorError> {
         self.detector
-            .sweep(&self.bus(), max_packages, self.concurrency, &HashSet::new())
+            .sweep(
+                &self.bus(),
+                max_packages,
+                0,
+                self.concurrency,
+                &HashSet::new(),
+            )
             .await
     }
 

@@ -37,5 +37,5 @@ pub use due::{DuePlan, DueReport};
 pub use error::MonitorError;
 pub use judge::Judge;
 pub use local::{Monitor, PollReport};
-pub use tick::{TickPlan, TickRead, TickReport, TickShape, TickSummary};
+pub use tick::{SWEEP_ROUND_SECS, TickPlan, TickRead, TickReport, TickShape, TickSummary};
 pub use watch::{FeedReport, SweepReport, WatchConfig};

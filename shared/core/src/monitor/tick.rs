@@ -31,6 +31,11 @@ pub struct TickPlan<'a> {
     pub max_due: usize,
     /// Packages swept at most per tick (without an allowance, every watched package).
     pub max_sweep: usize,
+    /// Seconds at least from the start of one sweep round (every watched artifact once) to
+    /// the start of the next, while every watched registry type's feed is followed: a small
+    /// watched set is not re-read every tick, so the request rate stays with what the feeds
+    /// bring (0: a new round at once, as when a type has no feed or its feed is down).
+    pub sweep_round_secs: i64,
     /// Requests in flight at most (reads, judgements).
     pub concurrency: usize,
     pub watch: WatchConfig,
@@ -117,9 +122,14 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
                 None => plan.max_sweep,
             };
             let count = budgeted.min(plan.max_sweep);
-            match tokio::time::timeout_at(deadline, self.sweep(bus, count, plan.concurrency, &read))
-                .await
-            {
+            let round_secs = match self.feeds_cover_the_watched_set(&report).await {
+                Ok(true) => plan.sweep_round_secs,
+                // A watched type without a feed (or with its feed down) is found by the
+                // sweep alone: it goes round as fast as the budget allows.
+                Ok(false) | Err(_) => 0,
+            };
+            let sweep = self.sweep(bus, count, round_secs, plan.concurrency, &read);
+            match tokio::time::timeout_at(deadline, sweep).await {
                 Ok(result) => report.sweep = Some(result),
                 Err(_) => report.cut_short = true,
             }
@@ -129,6 +139,22 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         report.left = self.store.due_counts().await.unwrap_or_default();
         report.duration_ms = started.elapsed().as_millis();
         report
+    }
+}
+
+impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
+    /// Whether every registry type with a watched artifact had its feed read this tick.
+    async fn feeds_cover_the_watched_set(&self, report: &TickReport) -> Result<bool, MonitorError> {
+        for registry in RegistryType::ALL {
+            let followed = report
+                .feeds
+                .iter()
+                .any(|(t, feed)| *t == registry && feed.as_ref().is_ok_and(|f| !f.idle));
+            if !followed && self.watches_any(registry).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -146,7 +172,13 @@ pub struct TickShape {
     pub drain_limit: usize,
     /// The smallest bucket, whatever the rate (a slow budget still allows a burst).
     pub min_burst: f64,
+    /// A sweep round starts at most this often (the feeds do the detecting; the sweep is
+    /// the safety net, and the only reader of a file added to an old PyPI release).
+    pub sweep_round_secs: i64,
 }
+
+/// One sweep round an hour at most.
+pub const SWEEP_ROUND_SECS: i64 = 3600;
 
 impl TickShape {
     /// `artifact-monitor serve`.
@@ -155,6 +187,7 @@ impl TickShape {
         max_due: 100_000,
         drain_limit: 1000,
         min_burst: 10.0,
+        sweep_round_secs: SWEEP_ROUND_SECS,
     };
     /// The scheduled poller (and the verifier's drain).
     pub const LAMBDA: Self = Self {
@@ -162,6 +195,7 @@ impl TickShape {
         max_due: 10_000,
         drain_limit: 100,
         min_burst: 0.0,
+        sweep_round_secs: SWEEP_ROUND_SECS,
     };
 
     /// The request budget's bucket for ticks `period` apart at `per_sec` requests a
@@ -184,6 +218,7 @@ impl TickShape {
             reserve: self.reserve,
             max_due: self.max_due,
             max_sweep: usize::MAX,
+            sweep_round_secs: self.sweep_round_secs,
             concurrency,
             watch: WatchConfig::default(),
         }

@@ -67,6 +67,8 @@ pub struct SweepReport {
     pub polled: Vec<(String, Result<DetectReport, MonitorError>)>,
     /// The sweep went past the last artifact and started over.
     pub wrapped: bool,
+    /// The round was done and the next may not start yet: nothing was read.
+    pub resting: bool,
 }
 
 /// `next` is below `since` when both are numbers: the feed started over.
@@ -191,18 +193,20 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
     }
 
     /// Whether any artifact of `registry` is watched (keys are ordered, `<type>/<name>`).
-    async fn watches_any(&self, registry: RegistryType) -> Result<bool, MonitorError> {
+    pub(super) async fn watches_any(&self, registry: RegistryType) -> Result<bool, MonitorError> {
         let prefix = artifact_key(registry, "");
         let first = self.store.artifacts_after(Some(&prefix), 1).await?;
         Ok(first.first().is_some_and(|a| a.key().starts_with(&prefix)))
     }
 
     /// Reads (conditionally) the next `max_packages` watched artifacts after the stored
-    /// cursor, wrapping around; artifacts in `skip` (read this tick already) are passed over.
+    /// cursor, wrapping around, but starting a new round no sooner than `round_secs` after
+    /// the last one started; artifacts in `skip` (read this tick already) are passed over.
     pub async fn sweep<E: Events>(
         &self,
         bus: &E,
         max_packages: usize,
+        round_secs: i64,
         concurrency: usize,
         skip: &HashSet<String>,
     ) -> Result<SweepReport, MonitorError> {
@@ -211,27 +215,46 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
             return Ok(report);
         }
         let mut state = self.store.feed_state().await?;
+        let now = self.clock.now();
+        let may_start_round = state
+            .sweep_started_at
+            .is_none_or(|started| now - started >= round_secs);
         let cursor = state.sweep_cursor.clone();
+        if cursor.is_none() && !may_start_round {
+            report.resting = true;
+            return Ok(report);
+        }
         let mut batch = self
             .store
             .artifacts_after(cursor.as_deref(), max_packages)
             .await?;
         if cursor.is_none() {
-            state.sweep_started_at = Some(self.clock.now());
+            state.sweep_started_at = Some(now);
         } else if batch.len() < max_packages {
-            // Past the last artifact: a new round starts from the first.
-            report.wrapped = true;
-            state.sweep_started_at = Some(self.clock.now());
-            let seen: HashSet<String> = batch.iter().map(WatchedArtifact::key).collect();
-            let more = self
-                .store
-                .artifacts_after(None, max_packages - batch.len())
-                .await?;
-            batch.extend(more.into_iter().filter(|a| !seen.contains(&a.key())));
+            if may_start_round {
+                // Past the last artifact: a new round starts from the first.
+                report.wrapped = true;
+                state.sweep_started_at = Some(now);
+                let seen: HashSet<String> = batch.iter().map(WatchedArtifact::key).collect();
+                let more = self
+                    .store
+                    .artifacts_after(None, max_packages - batch.len())
+                    .await?;
+                batch.extend(more.into_iter().filter(|a| !seen.contains(&a.key())));
+            } else if batch.is_empty() {
+                // The round is done: the next starts from the first artifact, in time.
+                report.resting = true;
+                state.sweep_cursor = None;
+                self.store.put_feed_state(&state).await?;
+                return Ok(report);
+            }
         }
         let Some(last) = batch.last().map(WatchedArtifact::key) else {
             return Ok(report);
         };
+        // The round ends with this batch when the next may not start yet: the cursor
+        // goes back to the start, where the next round begins.
+        let round_done = batch.len() < max_packages && !report.wrapped;
         let round_started = state.sweep_started_at;
         let todo: Vec<WatchedArtifact> = batch
             .into_iter()
@@ -240,7 +263,7 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
         report.polled = self
             .detect_all(&todo, Read::Sweep { round_started }, bus, concurrency)
             .await;
-        state.sweep_cursor = Some(last);
+        state.sweep_cursor = if round_done { None } else { Some(last) };
         self.store.put_feed_state(&state).await?;
         Ok(report)
     }

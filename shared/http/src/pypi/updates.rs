@@ -1,5 +1,7 @@
 //! `PypiUpdates`: the [`Changes`] port over a package index's RSS of its newest releases
-//! (`<base>/rss/updates.xml`), read once a tick.
+//! (`<base>/rss/updates.xml?limit=200`), read once a tick. The public index answers 40
+//! items by default and up to 200 when asked (`limit`); an index that ignores the parameter
+//! answers what it keeps.
 //!
 //! The RSS carries no sequence, only the newest releases index-wide (each item names the
 //! project and version in its `link`, `/project/<name>/<version>/`, and its `title`,
@@ -19,7 +21,9 @@ use artifact_monitor_core::ports::{Changes, ChangesPage, RemoteError};
 use artifact_monitor_core::registry::RegistryType;
 use quick_xml::events::Event;
 
-/// The feed's body at most: the public feed is some 10 KB for its 40 items.
+/// Items asked for: the public index's largest page.
+const ASK_ITEMS: usize = 200;
+/// The feed's body at most: the public feed is some 10 KB for 40 items.
 const MAX_FEED_BYTES: u64 = 4 * 1024 * 1024;
 /// Items read at most from one body.
 const MAX_ITEMS: usize = 10_000;
@@ -45,7 +49,7 @@ impl PypiUpdates {
             return Err(invalid(format!("index URL {base:?} must be http(s)")));
         }
         Ok(Self {
-            url: format!("{base}/rss/updates.xml"),
+            url: format!("{base}/rss/updates.xml?limit={ASK_ITEMS}"),
             http: HttpClient::new("index feed", config)?,
         })
     }
