@@ -83,6 +83,7 @@ reasons! {
     WorkflowChangeNotChecked => "workflow_change_not_checked",
     FileAddedLater => "file_added_later",
     SignerNotGithubActions => "signer_not_github_actions",
+    TooManyFiles => "too_many_files",
 }
 
 impl Reason {
@@ -185,6 +186,9 @@ impl Reason {
             }
             Self::SignerNotGithubActions => {
                 "It was signed by another CI system or a person, not a GitHub Actions workflow."
+            }
+            Self::TooManyFiles => {
+                "This release has more files than are judged one by one; only its newest were judged."
             }
         }
     }

@@ -143,6 +143,11 @@ pub enum Signal {
         file: String,
         hours: i64,
     },
+    /// A release with more files than are judged one by one: only the newest were.
+    TooManyFiles {
+        files: usize,
+        judged: usize,
+    },
 }
 
 impl Signal {
@@ -159,6 +164,7 @@ impl Signal {
             Self::WorkflowChanged { .. } => Reason::WorkflowChanged,
             Self::WorkflowChangeNotChecked(_) => Reason::WorkflowChangeNotChecked,
             Self::FileAddedLater { .. } => Reason::FileAddedLater,
+            Self::TooManyFiles { .. } => Reason::TooManyFiles,
         }
     }
 
@@ -208,6 +214,9 @@ impl Signal {
             Self::FileAddedLater { file, hours } => {
                 format!("{file} was uploaded {hours} hours after the release's first file")
             }
+            Self::TooManyFiles { files, judged } => format!(
+                "the release has {files} files; only the {judged} uploaded last were judged"
+            ),
         }
     }
 }
@@ -225,6 +234,7 @@ pub const ALERTING_REASONS: &[Reason] = &[
     Reason::NonRegistryDependency,
     Reason::WorkflowChanged,
     Reason::FileAddedLater,
+    Reason::TooManyFiles,
 ];
 
 fn short(sha: &str) -> &str {

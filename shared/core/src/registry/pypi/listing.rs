@@ -9,6 +9,14 @@ use crate::registry::{ListedFile, ListedVersion, Snapshot, VersionContext};
 /// `file_added_later`: a release's files come from one CI run, minutes apart.
 pub const FILE_ADDED_LATER_SECS: i64 = 3600;
 
+/// Files of one release judged at most (the largest real releases have a few hundred
+/// wheels): the newest, since a file added to a release is the one to judge; more raise
+/// `too_many_files`, so a release cannot be made too large to watch quietly. The bound also
+/// keeps a release's event within EventBridge's 256 KB.
+pub const MAX_FILES_PER_RELEASE: usize = 500;
+/// `file_added_later` signals at most per release (each file's verdict names the rest).
+pub const MAX_LATE_FILE_SIGNALS: usize = 10;
+
 /// The releases of `page` that have files, oldest first (releases without an upload time
 /// last, by version), each with its files in upload order.
 pub fn listing(page: &SimplePage) -> Vec<ListedVersion<'_>> {
@@ -27,9 +35,17 @@ pub fn listing(page: &SimplePage) -> Vec<ListedVersion<'_>> {
     for (version, release) in ordered {
         let first = release.published_at();
         let mut signals = Vec::new();
-        for file in &release.files {
+        let judged = &release.files[release.files.len().saturating_sub(MAX_FILES_PER_RELEASE)..];
+        if judged.len() < release.files.len() {
+            signals.push(Signal::TooManyFiles {
+                files: release.files.len(),
+                judged: judged.len(),
+            });
+        }
+        for file in judged {
             if let (Some(first), Some(at)) = (first, file.uploaded_at)
                 && at - first > FILE_ADDED_LATER_SECS
+                && signals.len() < MAX_LATE_FILE_SIGNALS
             {
                 signals.push(Signal::FileAddedLater {
                     file: file.filename.to_owned(),
@@ -38,8 +54,7 @@ pub fn listing(page: &SimplePage) -> Vec<ListedVersion<'_>> {
             }
         }
         let has_provenance = release.files.iter().any(|f| f.has_provenance);
-        let files = release
-            .files
+        let files = judged
             .iter()
             .map(|f| ListedFile {
                 name: f.filename,
@@ -69,14 +84,23 @@ pub fn listing(page: &SimplePage) -> Vec<ListedVersion<'_>> {
     out
 }
 
-/// What to remember of the page: the releases with files, and each one's files.
+/// What to remember of the page: the releases with files, and each one's files (all of
+/// them, judged or not, so a release over the bound is not new again at every read).
 pub fn snapshot(page: &SimplePage) -> Snapshot {
     let mut snapshot = Snapshot::default();
-    for listed in listing(page) {
-        snapshot.versions.insert(listed.version.to_owned());
+    let (releases, _) = page.releases();
+    for (version, release) in releases {
+        if release.files.is_empty() {
+            continue;
+        }
+        snapshot.versions.insert(version.to_owned());
         snapshot.files.insert(
-            listed.version.to_owned(),
-            listed.files.iter().map(|f| f.name.to_owned()).collect(),
+            version.to_owned(),
+            release
+                .files
+                .iter()
+                .map(|f| f.filename.to_owned())
+                .collect(),
         );
     }
     snapshot
@@ -142,6 +166,49 @@ mod tests {
         format!(
             r#"{{"filename":"{name}","hashes":{{"sha256":"{SHA}"}},"upload-time":"{at}","provenance":{provenance}}}"#
         )
+    }
+
+    #[test]
+    fn a_release_over_the_bound_is_judged_on_its_newest_files_and_says_so() {
+        // 600 wheels the same minute, then one more two days later.
+        let mut files: Vec<String> = (0..600)
+            .map(|i| {
+                file(
+                    &format!("sampleproject-1.0-cp3{i}-none-any.whl"),
+                    "2024-01-01T00:00:00Z",
+                    true,
+                )
+            })
+            .collect();
+        files.push(file(
+            "sampleproject-1.0-py2-none-any.whl",
+            "2024-01-03T00:00:00Z",
+            false,
+        ));
+        let document = page(&files.join(","));
+        let versions = document.versions();
+        let release = &versions[0];
+        assert_eq!(release.files.len(), MAX_FILES_PER_RELEASE);
+        assert_eq!(
+            release.files.last().unwrap().name,
+            "sampleproject-1.0-py2-none-any.whl",
+            "the newest file is judged"
+        );
+        assert_eq!(
+            release.context.signals[0],
+            Signal::TooManyFiles {
+                files: 601,
+                judged: MAX_FILES_PER_RELEASE
+            }
+        );
+        assert!(matches!(
+            release.context.signals[1],
+            Signal::FileAddedLater { hours: 48, .. }
+        ));
+        // Remembered whole: the same page read again has nothing new.
+        let snapshot = document.snapshot();
+        assert_eq!(snapshot.files["1.0"].len(), 601);
+        assert!(!snapshot.is_new(release));
     }
 
     #[test]

@@ -17,7 +17,8 @@ mod name;
 mod simple;
 
 pub use listing::{
-    FILE_ADDED_LATER_SECS, listing, package_signals, sha256_hex, snapshot, sri_sha256,
+    FILE_ADDED_LATER_SECS, MAX_FILES_PER_RELEASE, MAX_LATE_FILE_SIGNALS, listing, package_signals,
+    sha256_hex, snapshot, sri_sha256,
 };
 
 pub use filename::{DistFilename, DistKind, FilenameError, MAX_FILENAME_LEN, normal_version};
