@@ -355,6 +355,63 @@ async fn summary_lists_and_details_match_the_store_and_the_document() {
     check_schema(&document, "ErrorEnvelope", &missing.json());
     let unwatched = api.get("/artifacts/npm/nobody").await;
     assert_eq!(unwatched.status, StatusCode::NOT_FOUND);
+
+    // A PyPI release: the detail lists each file's own verdict.
+    let project = artifact_monitor_core::domain::Artifact::new(
+        artifact_monitor_core::registry::RegistryType::Pypi,
+        "SampleProject",
+        artifact_monitor_core::domain::PolicySpec::new(
+            "pypa/sampleproject",
+            &[".github/workflows/release.yml"],
+        ),
+    )
+    .unwrap();
+    api.store
+        .put_artifact(&WatchedArtifact::new(project, ArtifactSource::Api, 1))
+        .await
+        .unwrap();
+    let mut release = verdict(Compliance::NonCompliant, &["no_provenance"]);
+    release.files = vec![artifact_monitor_core::domain::FileVerdict {
+        name: "sampleproject-4.0.1.tar.gz".into(),
+        integrity: Some("sha256-Cs55gPgsWBXt5M17+fZpNoTOwq5Hubet6a3VM7hifGs=".into()),
+        uploaded_at: Some(1_796_637_600),
+        compliance: Compliance::NonCompliant,
+        reasons: vec!["no_provenance".parse().unwrap()],
+    }];
+    record_with(
+        &api.store,
+        "pypi/sampleproject",
+        &record("4.0.1", release, 600),
+        None,
+        600,
+    )
+    .await;
+    let detail = api
+        .get("/artifacts/pypi/SampleProject/versions/4.0.1")
+        .await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text());
+    let detail = detail.json();
+    check_schema(&document, "VersionDetail", &detail);
+    assert_eq!(
+        detail["files"],
+        json!([{
+            "filename": "sampleproject-4.0.1.tar.gz",
+            "sha256": "0ace7980f82c5815ede4cd7bf9f6693684cec2ae47b9b7ade9add533b8627c6b",
+            "uploaded_at": "2026-12-07T10:00:00Z",
+            "compliance": "non_compliant",
+            "reasons": ["no_provenance"],
+        }])
+    );
+    assert_eq!(one["files"], json!([]), "an npm version is one file");
+    // Its page lists the files, each with its verdict.
+    let page = api.get("/view/pypi/sampleproject").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("data-file=\"sampleproject-4.0.1.tar.gz\" data-compliance=\"non_compliant\""),
+        "{html}"
+    );
+    assert!(html.contains("sha256 0ace7980f82c"));
 }
 
 #[tokio::test]
@@ -730,6 +787,22 @@ async fn a_browser_signs_in_with_the_token_and_its_writes_need_the_csrf_token() 
     assert_eq!(added.status, StatusCode::SEE_OTHER);
     assert_eq!(added.headers["location"], "/view/npm/form-pkg");
     assert!(api.store.artifact("npm/form-pkg").await.unwrap().is_some());
+    // The form offers every type; a PyPI project is held under its normal form.
+    let dashboard = api
+        .call(with_cookie(Method::GET, "/").body(Body::empty()).unwrap())
+        .await
+        .text();
+    assert!(
+        dashboard.contains("<option value=\"pypi\">pypi</option>"),
+        "{dashboard}"
+    );
+    let project = api
+        .call(form(&format!(
+            "name=Form_Project&type=pypi&repository=o%2Fr&workflow=.github%2Fworkflows%2Fr.yml&csrf={csrf}"
+        )))
+        .await;
+    assert_eq!(project.status, StatusCode::SEE_OTHER, "{}", project.text());
+    assert_eq!(project.headers["location"], "/view/pypi/form-project");
 }
 
 #[tokio::test]
