@@ -96,15 +96,27 @@ impl Row {
         );
     }
 
-    /// Every release read and judged; the verdict of `version`.
+    /// Every release of sampleproject read and judged; the verdict of `version`.
     async fn verdict(
         &self,
         policy: PolicySpec,
         github: Github,
         version: &str,
     ) -> (Compliance, Confidence, Vec<Reason>) {
+        self.verdict_of("sampleproject", policy, github, version)
+            .await
+    }
+
+    /// Every release of `project` read and judged; the verdict of `version`.
+    async fn verdict_of(
+        &self,
+        project: &str,
+        policy: PolicySpec,
+        github: Github,
+        version: &str,
+    ) -> (Compliance, Confidence, Vec<Reason>) {
         let store = MemoryStore::new();
-        let artifact = Artifact::new(RegistryType::Pypi, "sampleproject", policy).unwrap();
+        let artifact = Artifact::new(RegistryType::Pypi, project, policy).unwrap();
         let watched = WatchedArtifact::new(artifact, ArtifactSource::Api, 0);
         store.put_artifact(&watched).await.unwrap();
         let registry = Registries {
@@ -303,44 +315,17 @@ async fn provenance_that_does_not_verify_or_another_ci_signed() {
             "pypi/provenance/pep740-sampleproject-1.0.0.tar.gz.provenance",
         )),
     );
-    let store = MemoryStore::new();
-    let artifact = Artifact::new(RegistryType::Pypi, "pep740-sampleproject", policy()).unwrap();
-    let watched = WatchedArtifact::new(artifact, ArtifactSource::Api, 0);
-    store.put_artifact(&watched).await.unwrap();
-    let registry = Registries {
-        npm: NpmRegistry::new(r._npm.url(), fast_http(), 1 << 20).unwrap(),
-        pypi: Some(PypiIndex::new(r.index.url(), fast_http(), 1 << 24).unwrap()),
-    };
-    let detector = Detector {
-        registry: registry.clone(),
-        store: store.clone(),
-        clock: r.clock.clone(),
-        config: MonitorConfig::default(),
-    };
-    let judge = Judge {
-        registry,
-        runs: Some(GithubRuns::new(r.github.url(), None, fast_http()).unwrap()),
-        store,
-        clock: r.clock.clone(),
-        verifier: Arc::new(ProvenanceVerifier::embedded().unwrap()),
-        config: MonitorConfig::default(),
-    };
-    let event = detector
-        .read_all(&watched)
-        .await
-        .unwrap()
-        .unwrap()
-        .remove(0);
-    let judged = judge.judge(&event).await.unwrap().unwrap();
+    let (compliance, confidence, reasons) = r
+        .verdict_of("pep740-sampleproject", policy(), Github::Asked, "1.0.0")
+        .await;
     assert_eq!(
-        (judged.compliance, judged.confidence),
+        (compliance, confidence),
         (NonCompliant, High),
-        "{judged:?}"
+        "{reasons:?}"
     );
     assert!(
-        judged.reasons.contains(&Reason::SignerNotGithubActions),
-        "{:?}",
-        judged.reasons
+        reasons.contains(&Reason::SignerNotGithubActions),
+        "{reasons:?}"
     );
 }
 

@@ -86,6 +86,20 @@ fn sampleproject() -> Artifact {
 }
 
 impl World {
+    /// The real 4.0.0 sdist of sampleproject with its real provenance, from before.
+    fn genuine(&self) {
+        self.index.upload(
+            "sampleproject",
+            "4.0.0",
+            "sampleproject-4.0.0.tar.gz",
+            SDIST_4_0_0,
+            "2024-11-06T22:37:10.868088Z",
+            Some(read(
+                "pypi/provenance/sampleproject-4.0.0.tar.gz.provenance",
+            )),
+        );
+    }
+
     async fn watch(&self, artifact: &Artifact) {
         watchlist::watch(
             &self.store,
@@ -140,16 +154,7 @@ async fn a_rogue_upload_the_rss_names_is_alerted_within_one_tick_and_once() {
         "2024-10-01T10:00:00Z",
         None,
     );
-    w.index.upload(
-        "sampleproject",
-        "4.0.0",
-        "sampleproject-4.0.0.tar.gz",
-        SDIST_4_0_0,
-        "2024-11-06T22:37:10.868088Z",
-        Some(read(
-            "pypi/provenance/sampleproject-4.0.0.tar.gz.provenance",
-        )),
-    );
+    w.genuine();
 
     // Nothing of PyPI watched yet: the RSS is not read.
     let (idle, _) = w.tick().await;
@@ -229,16 +234,7 @@ async fn a_rogue_upload_the_rss_names_is_alerted_within_one_tick_and_once() {
 async fn a_wheel_added_to_an_old_release_is_found_by_the_sweep_and_raised() {
     let w = world().await;
     w.index.create("sampleproject");
-    w.index.upload(
-        "sampleproject",
-        "4.0.0",
-        "sampleproject-4.0.0.tar.gz",
-        SDIST_4_0_0,
-        "2024-11-06T22:37:10.868088Z",
-        Some(read(
-            "pypi/provenance/sampleproject-4.0.0.tar.gz.provenance",
-        )),
-    );
+    w.genuine();
     w.watch(&sampleproject()).await;
     w.tick().await;
     // Releases of other projects move the RSS on.
@@ -304,16 +300,7 @@ async fn a_wheel_added_to_an_old_release_is_found_by_the_sweep_and_raised() {
 async fn the_sweep_rests_between_rounds_only_while_every_watched_type_has_its_feed() {
     let w = world().await;
     w.index.create("sampleproject");
-    w.index.upload(
-        "sampleproject",
-        "4.0.0",
-        "sampleproject-4.0.0.tar.gz",
-        SDIST_4_0_0,
-        "2024-11-06T22:37:10.868088Z",
-        Some(read(
-            "pypi/provenance/sampleproject-4.0.0.tar.gz.provenance",
-        )),
-    );
+    w.genuine();
     w.watch(&sampleproject()).await;
     w.tick().await;
     w.clock.advance(60);
