@@ -314,13 +314,37 @@ async fn events_reach_a_queue_through_the_bus_and_match_their_schemas() {
     let verified_queue = bus_to_queue(&client, &sqs, &bus, VERSION_VERIFIED).await;
     let events = EventBridgeEvents::new(client, &bus);
 
-    // Twelve events: two PutEvents calls of at most ten.
+    // Twelve events: two PutEvents calls of at most ten; the last two of a PyPI release
+    // (a set of files, PyPI's signals).
     let sent: Vec<_> = (0..12)
         .map(|i| {
             let mut e = event("chalk", &format!("5.6.{i}"), EmitReason::New);
             e.signals = vec![artifact_monitor_core::domain::Signal::InstallScriptsAdded(
                 vec!["postinstall".into()],
             )];
+            if i >= 10 {
+                use artifact_monitor_core::domain::{FileFacts, Signal};
+                e.artifact.registry = artifact_monitor_core::registry::RegistryType::Pypi;
+                e.artifact.name = "sampleproject".into();
+                e.integrity = None;
+                e.files = vec![FileFacts {
+                    name: format!("sampleproject-5.6.{i}.tar.gz"),
+                    integrity: Some("sha256-Cs55gPgsWBXt5M17+fZpNoTOwq5Hubet6a3VM7hifGs=".into()),
+                    uploaded_at: Some(1_796_637_600),
+                    has_attestations: false,
+                    yanked: false,
+                }];
+                e.signals = vec![
+                    Signal::TooManyFiles {
+                        files: 501,
+                        judged: 500,
+                    },
+                    Signal::FileAddedLater {
+                        file: format!("sampleproject-5.6.{i}.tar.gz"),
+                        hours: 49,
+                    },
+                ];
+            }
             e
         })
         .collect();
@@ -369,9 +393,23 @@ async fn events_reach_a_queue_through_the_bus_and_match_their_schemas() {
         received[0]["detail"]["alert_id"],
         "npm/chalk@5.6.1#non_compliant"
     );
+    let pypi = ArtifactRef {
+        registry: artifact_monitor_core::registry::RegistryType::Pypi,
+        name: "sampleproject".into(),
+    };
+    let emitted = events
+        .verified(vec![VersionVerified::of(pypi, &judged)])
+        .await;
+    assert_eq!(emitted.accepted, 1);
+    let received = drain(&sqs, &verified_queue).await;
+    assert!(verified.is_valid(&received[0]["detail"]), "{}", received[0]);
+    assert_eq!(received[0]["detail"]["artifact"]["type"], "pypi");
     // The schemas refuse what the code must never emit.
     let mut wrong = received[0]["detail"].clone();
     wrong["compliance"] = "fine".into();
+    assert!(!verified.is_valid(&wrong));
+    let mut wrong = received[0]["detail"].clone();
+    wrong["artifact"]["type"] = "maven".into();
     assert!(!verified.is_valid(&wrong));
 }
 
