@@ -127,6 +127,8 @@ pub fn parse(text: &str) -> Result<Config, String> {
             Some(toml::Value::String(name)) => name,
             _ => return Err(entry("needs a name".to_owned())),
         };
+        // Shown escaped: a newline in a name must not forge a line of the error output.
+        let shown = artifact_monitor_core::domain::printable(&name).into_owned();
         let registry = match table.remove("type") {
             None => None,
             Some(toml::Value::String(t)) => Some(t),
@@ -134,13 +136,13 @@ pub fn parse(text: &str) -> Result<Config, String> {
         };
         let policy: PolicySpec = toml::Value::Table(table)
             .try_into()
-            .map_err(|e: toml::de::Error| entry(format!("{name}: {e}")))?;
+            .map_err(|e: toml::de::Error| entry(format!("{shown}: {e}")))?;
         // The same checks as `POST /artifacts` and a stack's artifact (the core's rule).
         let artifact = Declarations::SNAKE
             .artifact(registry.as_deref(), &name, policy)
-            .map_err(|e| entry(format!("{name}: {e}")))?;
+            .map_err(|e| entry(format!("{shown}: {e}")))?;
         if !keys.insert(artifact.key()) {
-            return Err(entry(format!("{name} is listed twice")));
+            return Err(entry(format!("{shown} is listed twice")));
         }
         artifacts.push(artifact);
     }
@@ -210,6 +212,16 @@ mod tests {
         let pypi = parse("[[artifacts]]\ntype = \"pypi\"\nname = \"Sample_Project\"\nrepository = \"o/r\"\nworkflows = [\".github/workflows/r.yml\"]\n").unwrap();
         assert_eq!(pypi.artifacts[0].key(), "pypi/sample-project");
         assert!(parse("[[artifacts]]\ntype = \"pypi\"\nname = \"-bad-\"\nrepository = \"o/r\"\nworkflows = [\".github/workflows/r.yml\"]\n").is_err());
+    }
+
+    #[test]
+    fn a_name_cannot_forge_a_line_of_the_error() {
+        let error = parse(
+            "[[artifacts]]\nname = \"evil\\nartifact-monitor: tick done\"\nrepository = \"o/r\"\nworkflows = [\".github/workflows/r.yml\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(error.lines().count(), 1, "{error}");
+        assert!(error.contains("evil\\u{a}artifact-monitor"), "{error}");
     }
 
     #[test]

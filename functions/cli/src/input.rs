@@ -12,6 +12,12 @@ pub const MAX_ARTIFACT_BYTES: u64 = 512 * 1024 * 1024;
 /// block, a device never end), and one whose size already says it is too large is refused
 /// before a byte is read.
 pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    // Looked at before it is opened: opening a FIFO with no writer blocks in `open` itself.
+    let kind =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !kind.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let metadata = file
@@ -73,6 +79,16 @@ mod tests {
                 .unwrap_err()
                 .contains("not a regular file")
         );
+        // A FIFO nobody writes to is refused at once (opening it would wait for a writer).
+        let fifo = dir.path().join("fifo");
+        if std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            let error = read_bounded(&fifo, 5).unwrap_err();
+            assert!(error.contains("not a regular file"), "{error}");
+        }
         if std::path::Path::new("/dev/zero").exists() {
             let error = read_bounded(std::path::Path::new("/dev/zero"), 5).unwrap_err();
             assert!(error.contains("not a regular file"), "{error}");
