@@ -43,7 +43,9 @@ pub struct CognitoConfig {
 #[derive(Debug, Default)]
 struct Keys {
     set: Option<JwkSet>,
-    fetched_at: i64,
+    /// When the set was last asked for, whether the answer came or not: a flood of tokens
+    /// naming unknown keys (or a provider that is down) costs one request a minute.
+    asked_at: Option<i64>,
 }
 
 /// Cognito's managed login for the dashboard.
@@ -145,14 +147,22 @@ impl CognitoSignIn {
         let jwk = match known(&keys) {
             Some(jwk) => jwk,
             None => {
-                if keys.set.is_some() && now - keys.fetched_at < REFETCH_SECS {
-                    return Err(SignInError::Refused(format!(
-                        "the token names a key the provider does not publish ({})",
-                        shown(kid)
-                    )));
+                if keys.asked_at.is_some_and(|at| now - at < REFETCH_SECS) {
+                    return Err(match keys.set {
+                        Some(_) => SignInError::Refused(format!(
+                            "the token names a key the provider does not publish ({})",
+                            shown(kid)
+                        )),
+                        None => RemoteError::Unreachable(
+                            "the sign-in provider",
+                            "its key set could not be read moments ago; asked again within a minute"
+                                .into(),
+                        )
+                        .into(),
+                    });
                 }
+                keys.asked_at = Some(now);
                 keys.set = Some(self.fetch_keys().await?);
-                keys.fetched_at = now;
                 known(&keys).ok_or_else(|| {
                     SignInError::Refused(format!(
                         "the token names a key the provider does not publish ({})",
@@ -325,6 +335,56 @@ mod tests {
             provider().logout_url("https://api.example/"),
             "https://am-1.auth.eu-west-1.amazoncognito.com/logout?client_id=client123&logout_uri=https%3A%2F%2Fapi.example%2F"
         );
+    }
+
+    #[tokio::test]
+    async fn the_key_set_is_asked_for_once_a_minute_even_while_the_provider_fails() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let asked = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = std::sync::Arc::clone(&asked);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut buffer = [0u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        let p = CognitoSignIn::new(
+            CognitoConfig {
+                issuer: format!("http://{address}/pool"),
+                client_id: "client123".into(),
+                domain_url: format!("http://{address}"),
+            },
+            HttpConfig {
+                max_retries: 0,
+                // The client's own pause after a failure is not what is tested here.
+                unreachable_cooldown: std::time::Duration::ZERO,
+                ..HttpConfig::default()
+            },
+        )
+        .unwrap();
+        // {"alg":"RS256","kid":"k1"}
+        let token = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.c2ln";
+        assert!(p.verify(token, None, 100).await.is_err());
+        let first = asked.load(Ordering::SeqCst);
+        assert!(first > 0);
+        for now in [110, 159] {
+            let error = p.verify(token, None, now).await.unwrap_err();
+            assert!(error.to_string().contains("within a minute"), "{error}");
+        }
+        assert_eq!(
+            asked.load(Ordering::SeqCst),
+            first,
+            "not asked again within the minute"
+        );
+        assert!(p.verify(token, None, 160).await.is_err());
+        assert!(asked.load(Ordering::SeqCst) > first, "asked again after it");
     }
 
     #[tokio::test]
