@@ -726,3 +726,48 @@ async fn a_version_without_a_publish_time_says_so_when_github_could_be_asked() {
     );
     assert!(!reasons.contains(&artifact_monitor_core::domain::Reason::RunNotChecked));
 }
+
+/// A bus that takes every event and judges none: a process that stopped with its
+/// judgements in flight.
+struct Swallowed;
+
+impl Events for Swallowed {
+    async fn publish(
+        &self,
+        events: Vec<VersionPublished>,
+    ) -> artifact_monitor_core::ports::Emitted {
+        artifact_monitor_core::ports::Emitted {
+            accepted: events.len(),
+            ..Default::default()
+        }
+    }
+}
+
+#[tokio::test]
+async fn judgements_a_stopped_process_left_in_flight_are_due_at_once_on_start() {
+    let w = world().await;
+    let monitor = w.monitor(4);
+    w.npm.create("octo-pkg", &["octocat"]);
+    w.watch(&octo("octo-pkg")).await;
+    tick(&w, &monitor, None, LONG).await;
+    w.clock.advance(60);
+    w.publish("octo-pkg", "1.0.0");
+    let watched = w.store.artifact("npm/octo-pkg").await.unwrap().unwrap();
+    let report = monitor
+        .detector
+        .detect(&watched, Read::Fresh, &Swallowed)
+        .await
+        .unwrap();
+    assert_eq!(report.emitted.accepted, 1);
+    // Handed out: not due again before the redelivery time.
+    let now = w.clock.now();
+    assert!(w.store.due(now, 10).await.unwrap().is_empty());
+
+    // The next process on this store: due at once, judged and alerted in its first tick.
+    let restarted = w.monitor(4);
+    assert_eq!(restarted.resume_in_flight().await.unwrap(), 1);
+    assert_eq!(w.store.due(now, 10).await.unwrap().len(), 1);
+    let (_, alerts) = tick(&w, &restarted, None, LONG).await;
+    assert_eq!(ids(&alerts), ["npm/octo-pkg@1.0.0#non_compliant"]);
+    assert_eq!(restarted.resume_in_flight().await.unwrap(), 0);
+}

@@ -92,6 +92,16 @@ async fn serve(settings: Settings) -> ExitCode {
         Ok(report) => logging::synced(&settings.config_file, &report),
         Err(e) => return usage(format!("cannot load the artifacts into the store: {e}")),
     }
+    // The store is this process's alone: judgements a stopped or crashed one left in
+    // flight run in the first tick, not five minutes later.
+    match monitor.resume_in_flight().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            resumed = n,
+            "artifact-monitor: {n} judgement(s) left in flight by the last run are due now"
+        ),
+        Err(e) => return usage(format!("cannot read the store: {e}")),
+    }
     logging::started(&settings, &feeds, github, webhook.is_some());
 
     // The API and the dashboard, on the same store (not for a single tick).

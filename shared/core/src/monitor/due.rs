@@ -15,6 +15,8 @@ use tokio::time::Instant;
 
 /// Due items taken from the store at a time.
 const ROUND: usize = 100;
+/// Due items looked at, at most, when a process starts (`resume_in_flight`).
+const MAX_RESUMED: usize = 100_000;
 
 /// How much due work a tick may do.
 #[derive(Clone, Copy)]
@@ -187,6 +189,28 @@ impl<R: Registry, S: Store, C: Clock> Detector<R, S, C> {
     }
 
     /// Reports the findings of a completed backfill once, as one alert.
+    /// For a process that alone uses its store (`serve` over the embedded store, which one
+    /// process holds at a time): the judgements an earlier process handed to its bus and
+    /// never finished (it stopped or crashed) are due at once, not when their redelivery
+    /// time comes. Returns how many.
+    pub async fn resume_in_flight(&self) -> Result<usize, MonitorError> {
+        let now = self.clock.now();
+        let handed_until = now + self.config.redeliver_after_secs;
+        let mut resumed = Vec::new();
+        // Items due by the redelivery horizon, a bounded page at a time; only judgements
+        // not due yet can have been handed out.
+        let items = self.store.due(handed_until, MAX_RESUMED).await?;
+        for item in items {
+            if item.due_at > now && matches!(item.work, DueWork::Judge { .. }) {
+                resumed.push(item.id());
+            }
+        }
+        if !resumed.is_empty() {
+            self.store.postpone(&resumed, now).await?;
+        }
+        Ok(resumed.len())
+    }
+
     pub async fn summarise(&self, key: &str) -> Result<bool, MonitorError> {
         let now = self.clock.now();
         let Some(watched) = self.store.artifact(key).await? else {

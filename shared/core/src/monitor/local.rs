@@ -162,6 +162,12 @@ where
             .await
     }
 
+    /// At the start of a process that alone uses the store: what an earlier process left
+    /// in flight is due at once (see [`Detector::resume_in_flight`]).
+    pub async fn resume_in_flight(&self) -> Result<usize, MonitorError> {
+        self.detector.resume_in_flight().await
+    }
+
     /// Drains the outbox.
     pub async fn deliver<A: Alerts>(
         &self,
