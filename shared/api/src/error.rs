@@ -62,21 +62,45 @@ impl ApiError {
             message: message.into(),
         }
     }
+
+    /// A failure behind the API (the store, a remote service): its text may name tables,
+    /// keys or hosts, so it is logged with a request id and the client is told only the
+    /// id, to quote when asking the operator.
+    fn behind(
+        status: StatusCode,
+        code: &'static str,
+        what: &str,
+        error: &dyn std::fmt::Display,
+    ) -> Self {
+        let mut bytes = [0u8; 8];
+        let id = match getrandom::fill(&mut bytes) {
+            Ok(()) => bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            Err(_) => "unknown".to_owned(),
+        };
+        tracing::error!(request_id = %id, status = status.as_u16(), error = %error, "API request failed: {error}");
+        Self::new(
+            status,
+            code,
+            format!("{what} (request {id}; the operator's log has the details)"),
+        )
+    }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         if error.retryable() {
-            Self::new(
+            Self::behind(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
-                error.to_string(),
+                "the store is unavailable; try again shortly",
+                &error,
             )
         } else {
-            Self::new(
+            Self::behind(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
-                error.to_string(),
+                "the store could not complete the request",
+                &error,
             )
         }
     }
@@ -92,12 +116,31 @@ impl From<MonitorError> for ApiError {
             e @ (MonitorError::Owned { .. } | MonitorError::Exists(_)) => {
                 Self::conflict(e.to_string())
             }
-            other => Self::new(
+            other => Self::behind(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
-                other.to_string(),
+                "a service the request needs is unavailable; try again shortly",
+                &other,
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_error_is_logged_not_told() {
+        let error = ApiError::from(StoreError::Unavailable(
+            "table monitor-prod in eu-west-1: throttled".into(),
+        ));
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!error.message.contains("monitor-prod"), "{}", error.message);
+        assert!(error.message.contains("(request "), "{}", error.message);
+        let other = ApiError::from(StoreError::Corrupt("npm/x: bad bytes".into()));
+        assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!other.message.contains("npm/x"), "{}", other.message);
     }
 }
 
