@@ -126,6 +126,18 @@ impl From<MonitorError> for ApiError {
     }
 }
 
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorEnvelope {
+            error: ErrorBody {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,17 +153,5 @@ mod tests {
         let other = ApiError::from(StoreError::Corrupt("npm/x: bad bytes".into()));
         assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!other.message.contains("npm/x"), "{}", other.message);
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorEnvelope {
-            error: ErrorBody {
-                code: self.code.to_owned(),
-                message: self.message,
-            },
-        };
-        (self.status, axum::Json(body)).into_response()
     }
 }
