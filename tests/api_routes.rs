@@ -1301,3 +1301,112 @@ async fn behind_a_gateway_people_sign_in_at_the_provider() {
     // The fake refuses an expired token at once, as the real verification does.
     assert_eq!(back.status, StatusCode::UNAUTHORIZED);
 }
+
+/// Whether the document lists `status` for `method` on `path` (a template).
+fn documented(document: &Value, method: &str, path: &str, status: StatusCode) -> bool {
+    document["paths"][path][method]["responses"]
+        .get(status.as_str())
+        .is_some()
+}
+
+#[tokio::test]
+async fn every_status_a_route_answers_is_in_the_document() {
+    let api = seeded().await;
+    let document = api.get("/openapi.json").await.json();
+    let type_routes = [
+        (
+            Method::GET,
+            "/artifacts/maven/x",
+            "/artifacts/{type}/{name}",
+        ),
+        (
+            Method::PATCH,
+            "/artifacts/maven/x",
+            "/artifacts/{type}/{name}",
+        ),
+        (
+            Method::DELETE,
+            "/artifacts/maven/x",
+            "/artifacts/{type}/{name}",
+        ),
+        (
+            Method::GET,
+            "/artifacts/maven/x/versions",
+            "/artifacts/{type}/{name}/versions",
+        ),
+        (
+            Method::GET,
+            "/artifacts/maven/x/versions/1.0",
+            "/artifacts/{type}/{name}/versions/{version}",
+        ),
+        (
+            Method::POST,
+            "/artifacts/maven/x/scan",
+            "/artifacts/{type}/{name}/scan",
+        ),
+    ];
+    for (method, uri, template) in type_routes {
+        let answer = api
+            .call(
+                authed(method.clone(), uri)
+                    .header("content-type", "application/json")
+                    .body(Body::from("{}"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{method} {uri}");
+        let verb = method.as_str().to_lowercase();
+        assert!(
+            documented(&document, &verb, template, answer.status),
+            "{method} {template} answers {} undocumented",
+            answer.status
+        );
+        for status in [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ] {
+            assert!(
+                documented(&document, &verb, template, status),
+                "{method} {template} {status}"
+            );
+        }
+    }
+    for (method, uri, template) in [
+        (Method::POST, "/artifacts", "/artifacts"),
+        (
+            Method::PATCH,
+            "/artifacts/npm/alpha",
+            "/artifacts/{type}/{name}",
+        ),
+    ] {
+        let verb = method.as_str().to_lowercase();
+        let form = api
+            .call(
+                authed(method.clone(), uri)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from("name=x"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            form.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{method} {uri}"
+        );
+        let huge = api
+            .call(
+                authed(method.clone(), uri)
+                    .header("content-type", "application/json")
+                    .body(Body::from(vec![b' '; 100 * 1024]))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE, "{method} {uri}");
+        for status in [form.status, huge.status] {
+            assert!(
+                documented(&document, &verb, template, status),
+                "{method} {template} {status}"
+            );
+        }
+    }
+}

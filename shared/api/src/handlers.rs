@@ -210,7 +210,9 @@ pub async fn healthz() -> Json<Health> {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "Artifact counts", body = SummaryView),
-        (status = 401, description = "No valid credentials", body = ErrorEnvelope)))]
+        (status = 401, description = "No valid credentials", body = ErrorEnvelope),
+        (status = 500, description = "The store could not complete the request (the message carries a request id for the operator's log)", body = ErrorEnvelope),
+        (status = 503, description = "The store is unavailable; try again shortly", body = ErrorEnvelope)))]
 pub async fn summary<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _caller: Caller,
@@ -230,7 +232,9 @@ pub async fn summary<S: Store + 'static>(
     responses(
         (status = 200, description = "A page of watched artifacts, by name", body = ArtifactPage),
         (status = 400, description = "A bad limit, cursor or filter", body = ErrorEnvelope),
-        (status = 401, description = "No valid credentials", body = ErrorEnvelope)))]
+        (status = 401, description = "No valid credentials", body = ErrorEnvelope),
+        (status = 500, description = "The store could not complete the request (the message carries a request id for the operator's log)", body = ErrorEnvelope),
+        (status = 503, description = "The store is unavailable; try again shortly", body = ErrorEnvelope)))]
 pub async fn list_artifacts<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _caller: Caller,
@@ -262,10 +266,14 @@ pub async fn add<S: Store + 'static>(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 201, description = "Watched; its backfill starts at once", body = ArtifactView),
-        (status = 400, description = "An invalid field (named) or an unknown one", body = ErrorEnvelope),
+        (status = 400, description = "An invalid field (named), an unknown one, or an unsupported type", body = ErrorEnvelope),
         (status = 401, description = "No valid credentials", body = ErrorEnvelope),
         (status = 403, description = "A cookie write without its CSRF token", body = ErrorEnvelope),
-        (status = 409, description = "Already watched", body = ErrorEnvelope)))]
+        (status = 409, description = "Already watched", body = ErrorEnvelope),
+        (status = 413, description = "A body over 64 KiB", body = ErrorEnvelope),
+        (status = 415, description = "A body that is not JSON (Content-Type: application/json)", body = ErrorEnvelope),
+        (status = 500, description = "The store could not complete the request (the message carries a request id for the operator's log)", body = ErrorEnvelope),
+        (status = 503, description = "The store is unavailable; try again shortly", body = ErrorEnvelope)))]
 pub async fn add_artifact<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _writer: Writer,
@@ -284,7 +292,10 @@ pub async fn add_artifact<S: Store + 'static>(
     responses(
         (status = 200, description = "The artifact", body = ArtifactView),
         (status = 401, description = "No valid credentials", body = ErrorEnvelope),
-        (status = 404, description = "Not watched", body = ErrorEnvelope)))]
+        (status = 404, description = "Not watched", body = ErrorEnvelope),
+        (status = 400, description = "An unsupported type, or a name its registry refuses", body = ErrorEnvelope),
+        (status = 500, description = "The store could not complete the request (the message carries a request id for the operator's log)", body = ErrorEnvelope),
+        (status = 503, description = "The store is unavailable; try again shortly", body = ErrorEnvelope)))]
 pub async fn get_artifact<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _caller: Caller,
@@ -301,11 +312,15 @@ pub async fn get_artifact<S: Store + 'static>(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The changed artifact; its versions are judged again", body = ArtifactView),
-        (status = 400, description = "An invalid field (named) or an unknown one", body = ErrorEnvelope),
+        (status = 400, description = "An invalid field (named), an unknown one, or an unsupported type", body = ErrorEnvelope),
         (status = 401, description = "No valid credentials", body = ErrorEnvelope),
         (status = 403, description = "A cookie write without its CSRF token", body = ErrorEnvelope),
         (status = 404, description = "Not watched", body = ErrorEnvelope),
-        (status = 409, description = "Declared in a config file or a stack", body = ErrorEnvelope)))]
+        (status = 409, description = "Declared in a config file or a stack", body = ErrorEnvelope),
+        (status = 413, description = "A body over 64 KiB", body = ErrorEnvelope),
+        (status = 415, description = "A body that is not JSON (Content-Type: application/json)", body = ErrorEnvelope),
+        (status = 500, description = "The store could not complete the request (the message carries a request id for the operator's log)", body = ErrorEnvelope),
+        (status = 503, description = "The store is unavailable; try again shortly", body = ErrorEnvelope)))]
 pub async fn patch_artifact<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _writer: Writer,
@@ -344,7 +359,10 @@ pub async fn patch_artifact<S: Store + 'static>(
         (status = 401, description = "No valid credentials", body = ErrorEnvelope),
         (status = 403, description = "A cookie write without its CSRF token", body = ErrorEnvelope),
         (status = 404, description = "Not watched", body = ErrorEnvelope),
-        (status = 409, description = "Declared in a config file or a stack", body = ErrorEnvelope)))]
+        (status = 409, description = "Declared in a config file or a stack", body = ErrorEnvelope),
+        (status = 400, description = "An unsupported type, or a name its registry refuses", body = ErrorEnvelope),
+        (status = 500, description = "The store could not complete the request (the message carries a request id for the operator's log)", body = ErrorEnvelope),
+        (status = 503, description = "The store is unavailable; try again shortly", body = ErrorEnvelope)))]
 pub async fn delete_artifact<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _writer: Writer,
@@ -367,7 +385,9 @@ pub async fn delete_artifact<S: Store + 'static>(
         (status = 200, description = "A page of versions, newest first", body = VersionPage),
         (status = 400, description = "A bad limit, cursor or filter", body = ErrorEnvelope),
         (status = 401, description = "No valid credentials", body = ErrorEnvelope),
-        (status = 404, description = "Not watched", body = ErrorEnvelope)))]
+        (status = 404, description = "Not watched", body = ErrorEnvelope),
+        (status = 500, description = "The store could not complete the request (the message carries a request id for the operator's log)", body = ErrorEnvelope),
+        (status = 503, description = "The store is unavailable; try again shortly", body = ErrorEnvelope)))]
 pub async fn list_versions<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _caller: Caller,
@@ -397,7 +417,10 @@ pub async fn list_versions<S: Store + 'static>(
     responses(
         (status = 200, description = "The version with its evidence, history and explanations", body = VersionDetail),
         (status = 401, description = "No valid credentials", body = ErrorEnvelope),
-        (status = 404, description = "No such version recorded", body = ErrorEnvelope)))]
+        (status = 404, description = "No such version recorded", body = ErrorEnvelope),
+        (status = 400, description = "An unsupported type, or a name its registry refuses", body = ErrorEnvelope),
+        (status = 500, description = "The store could not complete the request (the message carries a request id for the operator's log)", body = ErrorEnvelope),
+        (status = 503, description = "The store is unavailable; try again shortly", body = ErrorEnvelope)))]
 pub async fn get_version<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _caller: Caller,
@@ -424,7 +447,10 @@ pub async fn get_version<S: Store + 'static>(
         (status = 202, description = "Every version will be judged again now", body = ScanAccepted),
         (status = 401, description = "No valid credentials", body = ErrorEnvelope),
         (status = 403, description = "A cookie write without its CSRF token", body = ErrorEnvelope),
-        (status = 404, description = "Not watched", body = ErrorEnvelope)))]
+        (status = 404, description = "Not watched", body = ErrorEnvelope),
+        (status = 400, description = "An unsupported type, or a name its registry refuses", body = ErrorEnvelope),
+        (status = 500, description = "The store could not complete the request (the message carries a request id for the operator's log)", body = ErrorEnvelope),
+        (status = 503, description = "The store is unavailable; try again shortly", body = ErrorEnvelope)))]
 pub async fn scan<S: Store + 'static>(
     State(state): State<Arc<ApiState<S>>>,
     _writer: Writer,
