@@ -441,6 +441,12 @@ async fn bad_limits_and_foreign_or_forged_cursors_are_refused() {
         format!("/artifacts?cursor={cursor}"),
         "/artifacts?cursor=AAAA".to_owned(),
         format!("/artifacts/npm/alpha/versions?cursor={}", "x".repeat(3000)),
+        // One character added to, or changed in, a cursor of this very list.
+        format!("/artifacts/npm/alpha/versions?limit=1&cursor={cursor}A"),
+        format!(
+            "/artifacts/npm/alpha/versions?limit=1&cursor={}",
+            cursor.replacen(|c: char| c.is_ascii_alphabetic(), "9", 1)
+        ),
     ] {
         let answer = api.get(&uri).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{uri}");
