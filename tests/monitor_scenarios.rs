@@ -457,15 +457,19 @@ async fn an_attestation_the_registry_cannot_serve_yet_is_judged_on_a_later_poll(
             .fail_next("/-/npm/v1/attestations/sigstore@2.3.1", Reply::status(503));
     }
     let report = poll(&w.monitor, &artifact, false).await.unwrap();
-    assert_eq!(report.failed.len(), 1);
+    // Recorded pending (visible, not alerted), with what failed.
+    assert_eq!(report.judged.len(), 1);
+    assert_eq!(report.judged[0].compliance, Compliance::Pending);
+    assert_eq!(report.judged[0].reasons, [Reason::RegistryUnavailable]);
     assert!(
-        w.monitor
-            .store
-            .version("npm/sigstore", "2.3.1")
-            .await
-            .unwrap()
-            .is_none()
+        report.judged[0]
+            .pending_because
+            .as_deref()
+            .is_some_and(|why| why.contains("503")),
+        "{:?}",
+        report.judged[0]
     );
+    assert_eq!(w.verdict(&artifact, "2.3.1").await.0, Compliance::Pending);
     // The version stayed due with its facts: the next poll costs a 304 and judges it.
     let report = poll(&w.monitor, &artifact, false).await.unwrap();
     assert_eq!(report.outcome, PollOutcome::NotModified);

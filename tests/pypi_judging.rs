@@ -409,17 +409,28 @@ async fn provenance_the_page_lists_but_the_integrity_api_does_not_serve_yet_is_w
     assert!(served.is_some());
     let (detector, judge) = world.use_cases();
     let events = detector.read_all(&world.watched).await.unwrap().unwrap();
-    // Its 404 leaves the release undecided (due again), never "no provenance".
-    let error = judge.judge(&events[0]).await.unwrap_err();
-    assert!(error.retryable(), "{error}");
-    assert!(error.to_string().contains("or not yet"), "{error}");
+    // Its 404 leaves the release pending (recorded, judged again when due), never "no
+    // provenance".
+    let pending = judge.judge(&events[0]).await.unwrap().unwrap();
+    assert_eq!(pending.compliance, Compliance::Pending, "{pending:?}");
     assert!(
-        world
-            .store
-            .version("pypi/sampleproject", "4.0.0")
-            .await
-            .unwrap()
-            .is_none()
+        pending.reasons.contains(&Reason::RegistryUnavailable),
+        "{pending:?}"
+    );
+    let record = world
+        .store
+        .version("pypi/sampleproject", "4.0.0")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        record
+            .verdict
+            .details
+            .iter()
+            .any(|d| d.contains("or not yet")),
+        "{:?}",
+        record.verdict.details
     );
     // Served a minute later: judged on it.
     world

@@ -376,6 +376,7 @@ async fn events_reach_a_queue_through_the_bus_and_match_their_schemas() {
         published_at: Some(1_757_337_360),
         logs_url: None,
         files: Vec::new(),
+        pending_because: None,
     };
     let artifact = ArtifactRef {
         registry: artifact_monitor_core::registry::RegistryType::Npm,

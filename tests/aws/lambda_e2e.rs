@@ -13,7 +13,7 @@ use artifact_monitor_aws_tests::aws::{self, unique};
 use artifact_monitor_aws_tests::runtime_api::{Answer, RuntimeApi, binary};
 use artifact_monitor_core::domain::{Artifact, ArtifactSource, Compliance, Confidence, PolicySpec};
 use artifact_monitor_core::monitor::watchlist;
-use artifact_monitor_core::ports::VerdictStore as _;
+use artifact_monitor_core::ports::{VerdictStore as _, WatchStore as _};
 use artifact_monitor_core::registry::RegistryType;
 use artifact_monitor_tests::fake_http::Reply;
 use artifact_monitor_tests::fake_pypi::FakePypi;
@@ -371,16 +371,50 @@ async fn the_functions_detect_judge_and_alert_once_on_emulated_aws() {
     assert_eq!(detail_of(&verified[0])["compliance"], "compliant");
     assert!(cloud.drain(&cloud.alerts).await.is_empty(), "no alert");
 
-    // A rogue release (attestations that do not verify), and the registry failing the
-    // first delivery: reported failed, delivered again, judged once, alerted once.
+    // A rogue release (attestations that do not verify), and the registry not serving them
+    // at first: recorded pending and acknowledged (visible at once, nothing for the
+    // dead-letter queue), then judged again by the due queue, alerted once.
     publish_rogue(&npm);
     npm.fail_next("/attestations/sigstore@2.3.2", Reply::status(404));
     let outcome = functions.tick().await;
     assert_eq!(outcome["ticks"][0]["emitted"], 1, "{outcome}");
     let (rogue_handed, failed) = functions.deliver(&cloud).await;
-    assert_eq!(failed, 1, "the first delivery is reported failed");
-    assert_eq!(rogue_handed.len(), 2, "and delivered again");
+    assert_eq!(
+        (rogue_handed.len(), failed),
+        (1, 0),
+        "acknowledged, not redelivered"
+    );
     handed.extend(rogue_handed);
+    assert_eq!(
+        cloud.verdict(&artifact.key(), "2.3.2").await.0,
+        Compliance::Pending
+    );
+    assert!(
+        cloud.drain(&cloud.alerts).await.is_empty(),
+        "pending is not alerted"
+    );
+    let pending = cloud.drain(&cloud.verified).await;
+    assert_eq!(
+        detail_of(&pending[0])["reasons"],
+        json!(["registry_unavailable"])
+    );
+    // Its retry comes due (brought forward from a minute from now).
+    cloud
+        .store
+        .postpone(
+            &[artifact_monitor_core::domain::judge_id(
+                &artifact.key(),
+                "2.3.2",
+            )],
+            jiff::Timestamp::now().as_second(),
+        )
+        .await
+        .unwrap();
+    let outcome = functions.tick().await;
+    assert_eq!(outcome["ticks"][0]["emitted"], 1, "{outcome}");
+    let (again, failed) = functions.deliver(&cloud).await;
+    assert_eq!((again.len(), failed), (1, 0));
+    handed.extend(again);
     assert_eq!(
         cloud.verdict(&artifact.key(), "2.3.2").await,
         (Compliance::NonCompliant, Confidence::High)

@@ -172,7 +172,8 @@ struct Row<'a> {
     confidence: Confidence,
     reasons: &'a [Reason],
     logs_url: Option<&'a str>,
-    /// What failed, for a version that could not be judged (bounded, printable).
+    /// What failed, for a version that is pending or could not be judged (bounded,
+    /// printable).
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     /// For a version that is a set of files (a PyPI release): each file's verdict.
@@ -238,7 +239,7 @@ fn print_json(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollRep
             confidence: v.confidence,
             reasons: &v.reasons,
             logs_url: v.logs_url.as_deref(),
-            error: None,
+            error: v.pending_because.as_deref().map(cause),
             files: v.files.iter().map(FileRow::of).collect(),
         })
         .collect();
@@ -319,7 +320,10 @@ fn print_table(artifact: &Artifact, versions: &[&JudgedVersion], report: &PollRe
             v.published_at.map(rfc3339).unwrap_or_else(|| "-".into()),
             v.compliance.as_str().into(),
             v.confidence.as_str().into(),
-            Reason::join(&v.reasons, ","),
+            match &v.pending_because {
+                Some(why) => format!("{} ({})", Reason::join(&v.reasons, ","), cause(why)),
+                None => Reason::join(&v.reasons, ","),
+            },
             v.logs_url
                 .as_deref()
                 .map_or_else(|| "-".into(), |u| printable(u).into_owned()),

@@ -575,9 +575,7 @@ async fn check_says_what_failed_for_a_version_it_could_not_judge() {
     assert_eq!(output.status.code(), Some(1));
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
-        stdout.contains(
-            "registry_unavailable (registry response is larger than the 4194304-byte limit)"
-        ),
+        stdout.contains("registry_unavailable (the attestations the registry lists could not be read yet: registry response is larger than the 4194304-byte limit"),
         "{stdout}"
     );
     let mut json = check_offline(&npm, "big-pkg");
@@ -587,8 +585,11 @@ async fn check_says_what_failed_for_a_version_it_could_not_judge() {
     let row = &value["versions"][0];
     assert_eq!(row["compliance"], "pending");
     assert_eq!(row["reasons"], json!(["registry_unavailable"]));
-    assert_eq!(
-        row["error"],
-        "registry response is larger than the 4194304-byte limit"
+    assert!(
+        row["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("registry response is larger than the 4194304-byte limit"),
+        "{row}"
     );
 }

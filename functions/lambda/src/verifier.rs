@@ -1,8 +1,9 @@
 //! The verifier: an SQS batch of `Version Published` events (EventBridge envelopes, from the
 //! bus through a rule into a queue) judged one by one. A verdict, pending ones included, is
-//! data: recorded and acknowledged (a pending version is re-emitted by the poller when due).
-//! Only an infrastructure failure (the store, the registry) reports the message failed, so
-//! SQS delivers it again and, after the queue's bound, moves it to the dead-letter queue. A
+//! data: recorded and acknowledged (a pending version is re-emitted by the poller when due),
+//! evidence the registry lists but cannot serve yet included. Only a failure to record (the
+//! store) reports the message failed, so SQS delivers it again and, after the queue's
+//! bound, moves it to the dead-letter queue. A
 //! message that is not a `Version Published` event is logged and acknowledged: it can never
 //! be judged. After the batch, the alerts its verdicts raised are published (the outbox
 //! drain, which the poller's tick repeats for anything left) and each new decision is

@@ -293,6 +293,10 @@ pub struct JudgedVersion {
     /// For a version that is a set of files: each file's verdict.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<super::FileVerdict>,
+    /// For a pending verdict: what could not be checked yet, in words (the verdict's
+    /// details).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_because: Option<String>,
 }
 
 #[cfg(test)]

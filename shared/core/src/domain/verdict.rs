@@ -74,6 +74,9 @@ pub enum Provenance {
     Invalid { kind: String, message: String },
     /// The registry lists no attestations for the version.
     Absent,
+    /// The registry lists attestations it could not serve yet (it is down, or a replica
+    /// is behind): not decided, asked again.
+    Unavailable(String),
 }
 
 /// What GitHub said about the run a verified provenance names.
@@ -467,6 +470,13 @@ pub fn decide(policy: &ReleasePolicy, facts: Facts<'_>) -> Verdict {
             };
             b.evidence.provenance = Some(*evidence);
             decided
+        }
+        Provenance::Unavailable(why) => {
+            b.reason(
+                Reason::RegistryUnavailable,
+                format!("the attestations the registry lists could not be read yet: {why}"),
+            );
+            (Compliance::Pending, Confidence::Low)
         }
         Provenance::Absent if facts.earlier_had_provenance => {
             b.reason(

@@ -223,6 +223,8 @@ where
             alerts: outcome.alerts,
             alert_id: alert.map(|a| a.id),
             published_at: event.published_at,
+            pending_because: (verdict.compliance == Compliance::Pending)
+                .then(|| verdict.details.join("; ")),
             logs_url: verdict.logs_url,
             files: verdict.files,
         }))
@@ -302,19 +304,18 @@ where
         // (yet: a replica behind) leaves the version undecided and asked again, never "no
         // provenance".
         let provenance = if target.has_attestations {
-            match self.registry.attestations(&subject).await? {
-                Some(document) => self.verify(&subject, &document, policy),
+            match self.registry.attestations(&subject).await {
+                Ok(Some(document)) => self.verify(&subject, &document, policy),
                 // Advertised but not served: the registry is inconsistent right now (or has
-                // not made a fresh upload's evidence available yet): asked again later.
-                None => {
-                    return Err(MonitorError::Remote(RemoteError::Invalid(
-                        "registry",
-                        format!(
-                            "{} lists attestations that the registry does not serve (or not yet)",
-                            subject.describe()
-                        ),
-                    )));
-                }
+                // not made a fresh upload's evidence available yet).
+                Ok(None) => Provenance::Unavailable(format!(
+                    "{} lists attestations that the registry does not serve (or not yet)",
+                    subject.describe()
+                )),
+                // Down, overloaded or answering nonsense: a pending verdict is recorded (and
+                // judged again when due; alerted as unverifiable if it stays so), so the
+                // version is visible and nothing waits on a redelivery.
+                Err(e) => Provenance::Unavailable(e.to_string()),
             }
         } else {
             Provenance::Absent
