@@ -11,7 +11,7 @@
 
 mod updates;
 
-pub use updates::{PypiUpdates, Update, page_since, parse_updates};
+pub use updates::{PypiUpdates, Update, not_ahead, page_since, parse_updates};
 
 use crate::http::{HttpClient, HttpConfig, segment};
 use artifact_monitor_core::domain::{ArtifactRef, Validators};

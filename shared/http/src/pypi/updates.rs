@@ -29,6 +29,15 @@ const MAX_FEED_BYTES: u64 = 4 * 1024 * 1024;
 const MAX_ITEMS: usize = 10_000;
 /// Characters kept of one item's field; a longer one is no name, version or date.
 const MAX_FIELD_CHARS: usize = 4096;
+/// An item dated further ahead than this is ignored: kept as the position, a date far in
+/// the future would make every later release look older than it, and the feed go quiet.
+const MAX_AHEAD_SECS: i64 = 3600;
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
 
 /// The RSS of a package index's newest releases.
 #[derive(Debug, Clone)]
@@ -65,7 +74,7 @@ impl PypiUpdates {
         if response.status != 200 {
             return Err(RemoteError::Status("index feed", response.status));
         }
-        parse_updates(&response.body)
+        Ok(not_ahead(parse_updates(&response.body)?, unix_now()))
     }
 }
 
@@ -107,6 +116,12 @@ fn position(since: &str) -> Result<i64, RemoteError> {
         .ok()
         .filter(|s| *s >= 0)
         .ok_or_else(|| invalid(format!("position {since:?} is not a time in seconds")))
+}
+
+/// The items not dated more than [`MAX_AHEAD_SECS`] after `now`.
+pub fn not_ahead(mut updates: Vec<Update>, now: i64) -> Vec<Update> {
+    updates.retain(|u| u.published_at <= now.saturating_add(MAX_AHEAD_SECS));
+    updates
 }
 
 /// The items published at or after `since`, oldest first, at most `limit` of them.
@@ -317,6 +332,18 @@ mod tests {
             page.missed,
             "the feed's oldest item is newer than the position"
         );
+    }
+
+    #[test]
+    fn an_item_dated_far_ahead_cannot_become_the_position() {
+        let updates = parse_updates(FEED.as_bytes()).unwrap();
+        let mut forged = updates.clone();
+        forged.push(Update {
+            project: "x".into(),
+            published_at: 253_402_300_799,
+        });
+        let kept = not_ahead(forged, 1_796_637_700);
+        assert_eq!(kept, updates);
     }
 
     #[test]
